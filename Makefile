@@ -1,0 +1,105 @@
+# One entry point for the project.  `make help` lists the targets.
+#
+# Each component lists its own sources and binaries in <dir>/module.mk, so that
+# the components can grow without touching this file.  Everything built goes
+# under build/.  `make V=1` shows full commands; changing CFLAGS, LDFLAGS or CC
+# rebuilds everything (the flags are recorded in build/.flags).
+
+CC      ?= gcc
+PYTHON  := /usr/bin/python3
+BUILD   := build
+V       ?= 0
+
+# Assertions stay on in every build: no -DNDEBUG anywhere.
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fno-omit-frame-pointer -pthread -MMD -MP
+LDFLAGS ?=
+BASE_LDFLAGS := -pthread
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# The Debian packages the project needs: compiler, libraries, test tools.
+# tools/deps.sh installs them (as root) or prints the apt-get command.
+DEB_PACKAGES := gcc make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
+                libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib \
+                xz-utils pigz coreutils procps
+
+BINS :=
+LIBS :=
+TEST_PROGS :=
+
+.PHONY: all
+all:
+
+include runtime/module.mk
+include preload/module.mk
+include injector/module.mk
+include stress/module.mk
+include tests/progs/module.mk
+
+all: $(BINS) $(LIBS) $(TEST_PROGS)
+
+# Rebuild everything when the compiler or flags change.
+FLAGS_LINE := $(CC) $(CFLAGS) $(BASE_CFLAGS) $(LDFLAGS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_LINE)' ]; then echo '$(FLAGS_LINE)' > $@; fi
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC -fPIC $<"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) -fPIC $(CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+.PHONY: deps deps-check
+deps:  ## install the Debian packages the project needs (apt-get, as root)
+	@tools/deps.sh install $(DEB_PACKAGES)
+
+deps-check:  # install the packages only if one is missing
+	@tools/deps.sh check $(DEB_PACKAGES) || tools/deps.sh install $(DEB_PACKAGES)
+
+.PHONY: run
+run: deps-check  ## build, then run the default campaign and print where the results are
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/stress --campaign stress/campaigns/default.ini --results results
+
+.PHONY: nightly
+nightly: deps-check  ## the long campaign and the nightly-marked tests
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results
+	$(PYTHON) -m pytest --nightly -m nightly
+
+.PHONY: test
+test: deps-check  ## build, then run the pytest suite (JUnit XML under results/)
+	@$(MAKE) --no-print-directory all
+	@mkdir -p results
+	$(PYTHON) -m pytest --junitxml=results/pytest-junit.xml $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: deps-check  ## run the benchmarks and print their tables (plots under results/bench/)
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh
+
+.PHONY: clean
+clean:  ## remove build/
+	rm -rf $(BUILD)
+
+.PHONY: help
+help:  ## list the targets
+	@echo "make          build everything under build/"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /make \1\t/' | expand -t 14
+	@echo "V=1           show full commands"
+
+.PHONY: FORCE
+FORCE:

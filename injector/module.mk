@@ -1,0 +1,10 @@
+# injector/: the policy (compiled into the shim, see preload/module.mk) and the
+# `inject` launcher, which validates the same INJECT_* values before exec.
+INJECT_SRCS := $(wildcard injector/inject*.c) $(wildcard injector/spec*.c)
+INJECT_OBJS := $(INJECT_SRCS:%.c=$(BUILD)/obj/%.o)
+ifneq ($(wildcard injector/inject*.c),)
+BINS += $(BUILD)/inject
+$(BUILD)/inject: $(INJECT_OBJS)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^
+endif

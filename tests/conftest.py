@@ -1,0 +1,80 @@
+"""Shared pytest fixtures: build once, run the built binaries with an explicit
+environment, working directory and timeout, and return results whose assertion
+messages carry the program's output."""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+GOSCHED = BUILD / "gosched"
+INJECT = BUILD / "inject"
+STRESS = BUILD / "stress"
+LIBINJECT = BUILD / "libinject.so"
+PROGS = BUILD / "tests"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--nightly", action="store_true", default=False,
+                     help="run the long campaigns marked nightly")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--nightly"):
+        return
+    skip = pytest.mark.skip(reason="nightly campaign: run with --nightly or make nightly")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def build():
+    """Build everything once per session; a failed build fails every test."""
+    r = subprocess.run(["make", "-s", "all"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    if r.returncode != 0:
+        pytest.fail(f"make failed ({r.returncode}):\n{r.stdout}\n{r.stderr}", pytrace=False)
+    return BUILD
+
+
+@dataclass
+class Result:
+    argv: list
+    rc: int
+    out: str
+    err: str
+
+    def __str__(self):
+        tail = lambda s: s if len(s) < 6000 else "...\n" + s[-6000:]
+        return (f"command: {' '.join(map(str, self.argv))}\nexit status: {self.rc}\n"
+                f"--- stdout ---\n{tail(self.out)}\n--- stderr ---\n{tail(self.err)}")
+
+    def expect(self, rc):
+        assert self.rc == rc, f"expected exit status {rc}\n{self}"
+        return self
+
+
+def clean_env(**extra):
+    """A minimal, explicit environment: no INJECT_* or LD_PRELOAD leaks in."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("INJECT_", "STRESS_")) and k != "LD_PRELOAD"}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(argv, env=None, cwd=None, timeout=120, input=None):
+    """Run argv and return a Result; a timeout is a test failure with the argv named."""
+    argv = [str(a) for a in argv]
+    try:
+        p = subprocess.run(argv, env=env if env is not None else clean_env(), cwd=cwd or ROOT,
+                           capture_output=True, text=True, timeout=timeout, input=input,
+                           errors="replace")
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"timed out after {timeout}s: {' '.join(argv)}\n"
+                    f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}", pytrace=False)
+    return Result(argv, p.returncode, p.stdout, p.stderr)
