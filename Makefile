@@ -41,6 +41,7 @@ include preload/module.mk
 include injector/module.mk
 include stress/module.mk
 include tests/progs/module.mk
+-include bench/module.mk
 
 all: $(BINS) $(LIBS) $(TEST_PROGS)
 
