@@ -42,6 +42,7 @@ include injector/module.mk
 include stress/module.mk
 include tests/progs/module.mk
 -include bench/module.mk
+-include hunt/module.mk
 
 all: $(BINS) $(LIBS) $(TEST_PROGS)
 

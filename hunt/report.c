@@ -1,0 +1,415 @@
+/* report: text table, JSON, SVG plot and the replay plan. */
+#include "report.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hunt.h"
+#include "srcline.h"
+#include "stats.h"
+
+static void fill_where(struct row *funcs, int nf, struct row *sites, int ns)
+{
+	struct srcmap *m = H.binary ? srcmap_open(H.binary) : NULL;
+	for (int i = 0; i < ns; i++)
+		srcmap_lookup(m, sites[i].unit, sites[i].where, sizeof sites[i].where);
+	/* A function row shows where its best-ranked delayed site is. */
+	for (int i = 0; i < nf; i++)
+		for (int j = 0; j < ns; j++) {
+			char *f = site_func(sites[j].unit);
+			int same = strcmp(f, funcs[i].unit) == 0;
+			free(f);
+			if (same && strcmp(sites[j].where, "-") != 0) {
+				snprintf(funcs[i].where, sizeof funcs[i].where, "%s", sites[j].where);
+				break;
+			}
+		}
+	srcmap_close(m);
+}
+
+static const struct confirm *conf_of(const char *unit, int exact)
+{
+	for (int i = 0; i < H.nconf; i++)
+		if (H.conf[i].nset == 1 && H.conf[i].exact == exact &&
+		    strcmp(H.conf[i].set[0], unit) == 0)
+			return &H.conf[i];
+	return NULL;
+}
+
+static const char *conf_word(const struct confirm *c)
+{
+	if (!c)
+		return "-";
+	if (c->except_n == 0)
+		return c->sufficient ? "sufficient" : "not sufficient";
+	if (c->sufficient && c->needed)
+		return "CULPRIT (needed+sufficient)";
+	if (c->sufficient)
+		return "sufficient, not needed";
+	if (c->needed)
+		return "needed, not sufficient";
+	return "refuted";
+}
+
+static void shell_word(FILE *o, const char *w)
+{
+	if (*w && !strpbrk(w, " \t\n'\"\\$`!*?[]{}()<>|&;#~"))
+		fputs(w, o);
+	else {
+		fputc('\'', o);
+		for (; *w; w++)
+			if (*w == '\'')
+				fputs("'\\''", o);
+			else
+				fputc(*w, o);
+		fputc('\'', o);
+	}
+}
+
+/* The seed of the first failing run of a confirmation campaign. */
+static long fail_seed(const struct confirm *c)
+{
+	for (int i = 0; c && i < H.R.nruns; i++)
+		if (H.R.runs[i].phase == c->only_phase && H.R.runs[i].outcome == FAIL)
+			return H.R.runs[i].seed;
+	return -1;
+}
+
+static char *plan_line(const char **sites_out)
+{
+	if (!H.culprit)
+		return NULL;
+	const struct confirm *c = H.exact_conf ? H.exact_conf : H.culprit;
+	const char *sites = H.exact_site ? H.exact_site : H.culprit->sites;
+	*sites_out = sites;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *o = open_memstream(&buf, &n);
+	shell_word(o, H.inject_rel);
+	long seed = fail_seed(c);
+	if (seed < 0)
+		seed = fail_seed(H.culprit);
+	if (seed >= 0)
+		fprintf(o, " --seed %ld", seed);
+	fprintf(o, " --prob %s --delay ", H.prob);
+	shell_word(o, H.delay);
+	fputs(" --sites ", o);
+	shell_word(o, sites);
+	if (H.extra)
+		fprintf(o, " %s", H.extra);
+	fputs(" --", o);
+	for (int i = 0; i < H.ncmd; i++) {
+		fputc(' ', o);
+		shell_word(o, H.cmd[i]);
+	}
+	fclose(o);
+	return buf;
+}
+
+static void rate(FILE *o, long k, long n)
+{
+	double lo, hi;
+	wilson(k, n, &lo, &hi);
+	if (n == 0)
+		fprintf(o, "%-24s", "    -");
+	else {
+		char b[64];
+		snprintf(b, sizeof b, "%3ld/%-3ld %5.1f%% [%2.0f-%3.0f]", k, n, 100.0 * k / n,
+			 100 * lo, 100 * hi);
+		fprintf(o, "%-24s", b);
+	}
+}
+
+static void table(FILE *o, const char *title, struct row *rows, int n, int exact, int limit)
+{
+	fprintf(o, "%s\n", title);
+	fprintf(o, "%-4s %-28s %-26s %-24s %-24s %-9s %s\n", "rank", exact ? "site" : "function",
+		"where", "delayed: fail rate [95%]", "undelayed: fail rate", "p (Bonf)",
+		"confirmation");
+	for (int i = 0; i < n && i < limit; i++) {
+		struct row *w = &rows[i];
+		fprintf(o, "%-4d %-28s %-26s ", i + 1, w->unit, w->where);
+		rate(o, w->a, w->n1);
+		fputc(' ', o);
+		rate(o, w->c, w->n0);
+		fprintf(o, " %-9.2g %s\n", w->padj, conf_word(conf_of(w->unit, exact)));
+	}
+	if (n > limit)
+		fprintf(o, "     ... %d more in hunt.json\n", n - limit);
+}
+
+static json_t *jrow(const struct row *w, int exact)
+{
+	const struct confirm *c = conf_of(w->unit, exact);
+	json_t *o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I, s:f, s:[f,f]},"
+			      " s:f, s:f, s:f, s:s}",
+			      exact ? "site" : "function", w->unit, "where", w->where,
+			      "visited_runs", (json_int_t)w->visited,
+			      "delayed", "runs", (json_int_t)w->n1, "failures", (json_int_t)w->a,
+			      "rate", w->r1, "ci95", w->lo1, w->hi1,
+			      "undelayed", "runs", (json_int_t)w->n0, "failures", (json_int_t)w->c,
+			      "rate", w->r0, "ci95", w->lo0, w->hi0,
+			      "p", w->p, "p_bonferroni", w->padj, "mean_delay_ms", w->delay_ms,
+			      "confirmation", conf_word(c));
+	return o;
+}
+
+static json_t *jconf(const struct confirm *c)
+{
+	json_t *set = json_array();
+	for (int i = 0; i < c->nset; i++)
+		json_array_append_new(set, json_string(c->set[i]));
+	double lo, hi, elo, ehi;
+	wilson(c->only_f, c->only_n, &lo, &hi);
+	wilson(c->except_f, c->except_n, &elo, &ehi);
+	json_t *o = json_pack("{s:o, s:b, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I},"
+			      " s:f, s:b}",
+			      "set", set, "exact_sites", c->exact,
+			      "only", "runs", (json_int_t)c->only_n, "failures", (json_int_t)c->only_f,
+			      "rate", c->only_n ? (double)c->only_f / c->only_n : 0.0, "ci95", lo, hi,
+			      "reference_undelayed", "runs", (json_int_t)c->ref_n,
+			      "failures", (json_int_t)c->ref_f,
+			      "p_sufficient", c->p_suff, "sufficient", c->sufficient);
+	if (c->except_n > 0) {
+		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
+			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
+			"rate", (double)c->except_f / c->except_n, "ci95", elo, ehi));
+		json_object_set_new(o, "p_needed", json_real(c->p_need));
+		json_object_set_new(o, "needed", json_boolean(c->needed));
+	}
+	return o;
+}
+
+static void xml(FILE *o, const char *s)
+{
+	for (; *s; s++)
+		switch (*s) {
+		case '<': fputs("&lt;", o); break;
+		case '>': fputs("&gt;", o); break;
+		case '&': fputs("&amp;", o); break;
+		case '"': fputs("&quot;", o); break;
+		default: fputc(*s, o);
+		}
+}
+
+/* Horizontal bars per site: failure rate when delayed (with its Wilson
+ * interval) over the rate when not delayed (grey). */
+static void svg(const char *path, struct row *sites, int ns, const char *culprit)
+{
+	FILE *o = fopen(path, "w");
+	if (!o)
+		return;
+	int n = ns < 30 ? ns : 30;
+	int left = 380, width = 420, top = 60, rowh = 22;
+	int H_ = top + n * rowh + 60;
+	fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+		"font-family=\"monospace\" font-size=\"12\">\n", left + width + 40, H_);
+	fprintf(o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	fprintf(o, "<text x=\"10\" y=\"20\" font-size=\"14\">hunt: failure rate per lock-release "
+		"site (screening, %ld runs)</text>\n", H.blind_runs ? H.blind_runs : 0);
+	fprintf(o, "<text x=\"10\" y=\"40\" fill=\"#555\">bar: runs where the site was delayed "
+		"(95%% Wilson interval); grey: runs where it was not</text>\n");
+	for (int t = 0; t <= 10; t += 2) {
+		int x = left + width * t / 10;
+		fprintf(o, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, top - 5,
+			x, top + n * rowh);
+		fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%d%%</text>\n", x,
+			top + n * rowh + 16, t * 10);
+	}
+	for (int i = 0; i < n; i++) {
+		struct row *w = &sites[i];
+		int y = top + i * rowh;
+		int hot = culprit && strcmp(w->unit, culprit) == 0;
+		fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\"%s>", left - 8, y + 14,
+			hot ? " font-weight=\"bold\" fill=\"#b00\"" : "");
+		xml(o, w->unit);
+		if (strcmp(w->where, "-") != 0) {
+			fputs(" (", o);
+			const char *base = strrchr(w->where, '/');
+			xml(o, base ? base + 1 : w->where);
+			fputs(")", o);
+		}
+		fputs("</text>\n", o);
+		fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"8\" fill=\"#bbb\"/>\n", left,
+			y + 12, width * w->r0);
+		fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"10\" fill=\"%s\"/>\n", left,
+			y + 2, width * w->r1, hot ? "#c33" : "#47a");
+		fprintf(o, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"black\"/>\n",
+			left + width * w->lo1, y + 7, left + width * w->hi1, y + 7);
+	}
+	fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">failure rate</text>\n",
+		left + width / 2, top + n * rowh + 36);
+	fprintf(o, "</svg>\n");
+	fclose(o);
+}
+
+static void save(const char *name, const char *text)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", H.dir, name);
+	FILE *o = fopen(path, "w");
+	if (o) {
+		fputs(text, o);
+		fclose(o);
+	}
+}
+
+int report(struct row *funcs, int nf, struct row *sites, int ns)
+{
+	fill_where(funcs, nf, sites, ns);
+	long f, p, x;
+	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
+	long bf, bp, bx;
+	rank_outcomes(&H.R, PH_BASE, &bf, &bp, &bx);
+	const char *plan_sites = NULL;
+	char *plan = plan_line(&plan_sites);
+	const char *culprit_site = H.exact_site;
+
+	const char *verdict, *reason;
+	char why[8192];
+	int rc;
+	if (H.culprit) {
+		verdict = "culprit";
+		rc = 0;
+		snprintf(why, sizeof why, "delaying only %s reproduces the failure (%ld/%ld runs)%s",
+			 H.culprit->sites, H.culprit->only_f, H.culprit->only_n,
+			 H.culprit->needed ? ", and delaying everything else does not" :
+			 "; other sites can also trigger it (not needed)");
+	} else if (H.nanalyze && nf > 0 && funcs[0].padj < H.alpha && funcs[0].a > 0) {
+		verdict = "candidate";
+		rc = 0;
+		snprintf(why, sizeof why, "%s's delays predict failure (p=%.2g, Bonferroni); "
+			 "not confirmed (--analyze runs no campaigns)", funcs[0].unit, funcs[0].padj);
+	} else if (f == 0) {
+		double lo, hi;
+		wilson(0, f + p, &lo, &hi);
+		verdict = "nothing reproduces";
+		rc = 1;
+		snprintf(why, sizeof why, "0 failures in %ld screening runs with random delays "
+			 "(failure rate below %.1f%% at 95%%)", f + p, 100 * hi);
+	} else if (H.ncand == 0) {
+		verdict = "no culprit";
+		rc = 1;
+		snprintf(why, sizeof why, "%ld failures in %ld screening runs, but no site's delays "
+			 "predict them (best: %s, p=%.2g after Bonferroni)", f, f + p,
+			 nf ? funcs[0].unit : "-", nf ? funcs[0].padj : 1.0);
+	} else {
+		verdict = "no culprit";
+		rc = 1;
+		snprintf(why, sizeof why, "%d candidate(s) from screening, none confirmed on fresh "
+			 "runs%s%s", H.ncand, H.conf_note ? ": " : "", H.conf_note ? H.conf_note : "");
+	}
+	reason = why;
+
+	char *text = NULL;
+	size_t tn = 0;
+	FILE *o = open_memstream(&text, &tn);
+	fprintf(o, "hunt: %s\n", verdict);
+	fprintf(o, "command:");
+	for (int i = 0; i < H.ncmd; i++) {
+		fputc(' ', o);
+		shell_word(o, H.cmd[i]);
+	}
+	fprintf(o, "\nscreening: %ld runs (%ld failed, %ld excluded), stopped on %s; "
+		"delays --prob %s --delay %s, each site in a batch's subset with chance %.2f; "
+		"baseline without delays: %ld/%ld failed\n",
+		f + p, f, x, H.nanalyze ? "input" : H.stop_reason, H.prob[0] ? H.prob : "?",
+		H.delay, H.fraction, bf, bf + bp);
+	fprintf(o, "test: one-sided Fisher exact (delayed runs fail more), Bonferroni over %d "
+		"functions / %d sites; confirmation: one-sided Fisher on fresh runs, Bonferroni "
+		"over %d tests; alpha %.3g\n\n", H.tested_funcs, H.tested_sites, H.conf_tests, H.alpha);
+	table(o, "by function:", funcs, nf, 0, 15);
+	fputc('\n', o);
+	table(o, "by site:", sites, ns, 1, 15);
+	if (H.nconf) {
+		fprintf(o, "\nconfirmation (fresh runs):\n");
+		for (int i = 0; i < H.nconf; i++) {
+			const struct confirm *c = &H.conf[i];
+			fprintf(o, "  only %-28s ", c->sites);
+			rate(o, c->only_f, c->only_n);
+			fprintf(o, " vs undelayed %ld/%ld: p=%.2g", c->ref_f, c->ref_n, c->p_suff);
+			if (c->except_n) {
+				fprintf(o, "\n  except %-26s ", c->sites);
+				rate(o, c->except_f, c->except_n);
+				fprintf(o, " vs only: p=%.2g", c->p_need);
+			}
+			fprintf(o, "  => %s\n", conf_word(c));
+		}
+	}
+	fprintf(o, "\nverdict: %s: %s\n", verdict, reason);
+	if (H.culprit) {
+		fprintf(o, "culprit: %s", H.culprit->sites);
+		if (culprit_site)
+			fprintf(o, " (site %s", culprit_site);
+		for (int i = 0; culprit_site && i < ns; i++)
+			if (strcmp(sites[i].unit, culprit_site) == 0)
+				fprintf(o, " at %s", sites[i].where);
+		if (culprit_site)
+			fputs(")", o);
+		fputc('\n', o);
+		fprintf(o, "plan: %s\n", plan);
+	}
+	fprintf(o, "runs: %ld in %ld stress campaigns, %.1f s (screening %.1f s)\n", H.total_runs,
+		H.stress_calls, elapsed(), H.blind_s);
+	fclose(o);
+	fputs(text, stdout);
+	save("hunt.txt", text);
+	if (plan) {
+		char *sh = NULL;
+		size_t sn = 0;
+		FILE *s = open_memstream(&sh, &sn);
+		fprintf(s, "#!/bin/sh\n# hunt's plan: delay only the culprit\nexec %s\n", plan);
+		fclose(s);
+		save("plan.sh", sh);
+		free(sh);
+	}
+
+	json_t *jf = json_array(), *js = json_array(), *jc = json_array(), *cmd = json_array();
+	for (int i = 0; i < nf; i++)
+		json_array_append_new(jf, jrow(&funcs[i], 0));
+	for (int i = 0; i < ns; i++)
+		json_array_append_new(js, jrow(&sites[i], 1));
+	for (int i = 0; i < H.nconf; i++)
+		json_array_append_new(jc, jconf(&H.conf[i]));
+	for (int i = 0; i < H.ncmd; i++)
+		json_array_append_new(cmd, json_string(H.cmd[i]));
+	json_t *culp = json_null();
+	if (H.culprit) {
+		json_t *set = json_array();
+		for (int i = 0; i < H.culprit->nset; i++)
+			json_array_append_new(set, json_string(H.culprit->set[i]));
+		culp = json_pack("{s:o, s:s?, s:b, s:b}", "functions", set, "site", culprit_site,
+				 "sufficient", H.culprit->sufficient, "needed", H.culprit->needed);
+	}
+	json_t *root = json_pack("{s:s, s:s, s:i, s:o, s:s?, s:I, s:s, s:s, s:f, s:f}",
+				 "verdict", verdict, "reason", reason, "exit", rc, "command", cmd,
+				 "binary", H.binary, "seed", (json_int_t)(H.seed & 0x7fffffffffffffffULL),
+				 "prob", H.prob, "delay", H.delay, "fraction", H.fraction,
+				 "alpha", H.alpha);
+	json_object_set_new(root, "screening", json_pack("{s:I, s:I, s:I, s:s, s:I, s:I}",
+		"runs", (json_int_t)(f + p), "failures", (json_int_t)f, "excluded", (json_int_t)x,
+		"stopped", H.nanalyze ? "input" : H.stop_reason,
+		"baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf));
+	json_object_set_new(root, "functions", jf);
+	json_object_set_new(root, "sites", js);
+	json_object_set_new(root, "confirmations", jc);
+	json_object_set_new(root, "culprit", culp);
+	json_object_set_new(root, "plan", plan ? json_string(plan) : json_null());
+	json_object_set_new(root, "runs_total", json_integer(H.total_runs));
+	json_object_set_new(root, "wall_seconds", json_real(elapsed()));
+	char jpath[PATH_MAX + 32];
+	snprintf(jpath, sizeof jpath, "%s/hunt.json", H.dir);
+	json_dump_file(root, jpath, JSON_INDENT(2));
+	json_decref(root);
+
+	char spath[PATH_MAX + 32];
+	snprintf(spath, sizeof spath, "%s/failure-rate.svg", H.dir);
+	svg(spath, sites, ns, culprit_site);
+	printf("results: %s\n", H.dir);
+	free(plan);
+	free(text);
+	(void)plan_sites;
+	return rc;
+}

@@ -1,0 +1,156 @@
+/* runs: load stress's --record JSON lines into a site table and a run table. */
+#include "runs.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n);
+	if (!q) {
+		perror("hunt: realloc");
+		exit(125);
+	}
+	return q;
+}
+
+char *site_func(const char *name)
+{
+	const char *plus = strrchr(name, '+');
+	size_t n = plus && plus != name ? (size_t)(plus - name) : strlen(name);
+	char *f = xrealloc(NULL, n + 1);
+	memcpy(f, name, n);
+	f[n] = 0;
+	return f;
+}
+
+int runs_find_site(const struct runs *r, const char *name)
+{
+	for (int i = 0; i < r->nsites; i++)
+		if (strcmp(r->sites[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int runs_site(struct runs *r, const char *name)
+{
+	int i = runs_find_site(r, name);
+	if (i >= 0)
+		return i;
+	if (r->nsites == r->capsites) {
+		r->capsites = r->capsites ? 2 * r->capsites : 64;
+		r->sites = xrealloc(r->sites, r->capsites * sizeof *r->sites);
+	}
+	r->sites[r->nsites].name = strdup(name);
+	r->sites[r->nsites].func = site_func(name);
+	return r->nsites++;
+}
+
+static enum outcome classify(const struct runs *r, const char *status, const char *sig)
+{
+	if (!status || strcmp(status, "fail") != 0)
+		return PASS;
+	if (!sig)
+		sig = "";
+	if (r->fail_on)
+		return strstr(sig, r->fail_on) ? FAIL : EXCLUDED;
+	if (!r->count_timeouts && strcmp(sig, "timeout") == 0)
+		return EXCLUDED;
+	return FAIL;
+}
+
+static long jlong(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	if (json_is_real(v))
+		return (long)json_real_value(v);
+	return 0;
+}
+
+static double jreal(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+int runs_load(struct runs *r, const char *file, int phase)
+{
+	FILE *fp = fopen(file, "r");
+	if (!fp) {
+		fprintf(stderr, "hunt: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0, lineno = 0;
+	while (getline(&line, &cap, fp) >= 0) {
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == 0)
+			continue;
+		json_error_t err;
+		json_t *o = json_loads(line, 0, &err);
+		if (!json_is_object(o)) {
+			fprintf(stderr, "hunt: %s:%d: not a JSON record: %s\n", file, lineno, err.text);
+			json_decref(o);
+			continue;
+		}
+		if (r->nruns == r->capruns) {
+			r->capruns = r->capruns ? 2 * r->capruns : 256;
+			r->runs = xrealloc(r->runs, r->capruns * sizeof *r->runs);
+		}
+		struct run *u = &r->runs[r->nruns++];
+		memset(u, 0, sizeof *u);
+		u->phase = phase;
+		const char *sig = json_string_value(json_object_get(o, "signature"));
+		u->outcome = classify(r, json_string_value(json_object_get(o, "status")), sig);
+		u->signature = sig && u->outcome != PASS ? strdup(sig) : NULL;
+		u->seconds = jreal(o, "seconds");
+		u->seed = jlong(o, "seed");
+		json_t *sites = json_object_get(o, "sites");
+		if (json_is_object(sites)) {
+			u->hits = xrealloc(NULL, (json_object_size(sites) + 1) * sizeof *u->hits);
+			const char *key;
+			json_t *v;
+			json_object_foreach(sites, key, v) {
+				struct hit *h = &u->hits[u->nhits++];
+				h->site = runs_site(r, key);
+				h->visits = jlong(v, "visits");
+				h->delays = jlong(v, "delays");
+				h->delay_ns = jreal(v, "delay_ns");
+			}
+		}
+		json_decref(o);
+		n++;
+	}
+	free(line);
+	fclose(fp);
+	return n;
+}
+
+long runs_delays(const struct run *u, int site)
+{
+	for (int i = 0; i < u->nhits; i++)
+		if (u->hits[i].site == site)
+			return u->hits[i].delays;
+	return 0;
+}
+
+void runs_free(struct runs *r)
+{
+	for (int i = 0; i < r->nsites; i++) {
+		free(r->sites[i].name);
+		free(r->sites[i].func);
+	}
+	for (int i = 0; i < r->nruns; i++) {
+		free(r->runs[i].signature);
+		free(r->runs[i].hits);
+	}
+	free(r->sites);
+	free(r->runs);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,98 @@
+/* srcline: DWARF line lookup of a site in the target binary. */
+#include "srcline.h"
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct srcmap {
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	char cwd[4096];
+};
+
+static const Dwfl_Callbacks offline = {
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+struct srcmap *srcmap_open(const char *binary)
+{
+	struct srcmap *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->dwfl = dwfl_begin(&offline);
+	if (!m->dwfl) {
+		free(m);
+		return NULL;
+	}
+	m->mod = dwfl_report_offline(m->dwfl, "", binary, -1);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (!m->mod) {
+		srcmap_close(m);
+		return NULL;
+	}
+	if (!getcwd(m->cwd, sizeof m->cwd))
+		m->cwd[0] = 0;
+	return m;
+}
+
+static int func_addr(Dwfl_Module *mod, const char *name, GElf_Addr *out)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(mod, i, &sym, &addr, NULL, NULL, NULL);
+		if (s && GELF_ST_TYPE(sym.st_info) == STT_FUNC && strcmp(s, name) == 0) {
+			*out = addr;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int srcmap_lookup(struct srcmap *m, const char *site, char *buf, size_t n)
+{
+	snprintf(buf, n, "-");
+	if (!m)
+		return 0;
+	const char *plus = strrchr(site, '+');
+	if (!plus || plus == site)
+		return 0;
+	char name[512];
+	size_t len = (size_t)(plus - site);
+	if (len >= sizeof name)
+		return 0;
+	memcpy(name, site, len);
+	name[len] = 0;
+	char *end;
+	unsigned long off = strtoul(plus + 1, &end, 16);
+	if (*end || off == 0)
+		return 0;
+	GElf_Addr addr;
+	if (!func_addr(m->mod, name, &addr))
+		return 0;
+	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr + off - 1);
+	int line = 0;
+	const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
+	if (!file)
+		return 0;
+	size_t cl = strlen(m->cwd);
+	if (cl && strncmp(file, m->cwd, cl) == 0 && file[cl] == '/')
+		file += cl + 1;
+	snprintf(buf, n, "%s:%d", file, line);
+	return 1;
+}
+
+void srcmap_close(struct srcmap *m)
+{
+	if (!m)
+		return;
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	free(m);
+}
