@@ -1,0 +1,122 @@
+/* Classify a finished run.
+ *
+ * A run passes when it exited with an accepted status (--ok-status, default
+ * 0).  Otherwise it fails, unless --failure RE is given and does not match
+ * its output, or --ignore RE matches (as in Go's stress).  A timed-out run
+ * always fails.  The failure's signature is, first match wins:
+ *   1. timeout                     the run hit --timeout (we sent SIGQUIT)
+ *   2. the text after "fatal error: " on the first such line (Go's throw)
+ *   3. "panic: ..." on the first such line, or an assertion failure text
+ *   4. the signal's name ("SIGSEGV") when it was killed by a signal
+ *   5. "exit N"
+ * Exit status 125 with a line starting "inject:" is the launcher refusing
+ * its flags: a harness error, never a failure of the program.
+ */
+#include "stress.h"
+
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+
+#define SIG_MAX 160
+
+/* The first line starting with prefix; returns the rest of that line. */
+static const char *line_with(const char *out, const char *prefix, size_t *len)
+{
+	size_t pl = strlen(prefix);
+	for (const char *p = out; p && *p;) {
+		if (strncmp(p, prefix, pl) == 0) {
+			const char *e = strchr(p, '\n');
+			*len = e ? (size_t)(e - p) : strlen(p);
+			return p;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+/* An assertion failure line (glibc "prog: f.c:3: fn: Assertion `x' failed.",
+ * musl/BSD "Assertion failed: x (f.c: fn: 3)"); returns from "Assertion". */
+static const char *assertion(const char *out, size_t *len)
+{
+	for (const char *p = out; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		for (size_t i = 0; i + 9 <= n; i++) {
+			if (strncasecmp(p + i, "assertion", 9) == 0) {
+				const char *rest = p + i;
+				size_t rn = n - i;
+				for (size_t k = 0; k + 4 <= rn; k++)
+					if (strncasecmp(rest + k, "fail", 4) == 0) {
+						*len = rn;
+						return rest;
+					}
+			}
+		}
+		p = e ? e + 1 : NULL;
+	}
+	return NULL;
+}
+
+static void put(char *sig, size_t sigsz, const char *s, size_t n)
+{
+	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n > SIG_MAX)
+		n = SIG_MAX;
+	if (n >= sigsz)
+		n = sigsz - 1;
+	memcpy(sig, s, n);
+	sig[n] = 0;
+}
+
+const char *signame(int sig)
+{
+	static char buf[32];
+	const char *ab = sigabbrev_np(sig);
+	if (ab)
+		snprintf(buf, sizeof buf, "SIG%s", ab);
+	else
+		snprintf(buf, sizeof buf, "signal %d", sig);
+	return buf;
+}
+
+enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz)
+{
+	const char *p;
+	size_t n;
+
+	sig[0] = 0;
+	if (r->exited && r->code == EX_HARNESS && (p = line_with(r->out, "inject:", &n))) {
+		put(sig, sigsz, p, n);
+		return OUT_HARNESS;
+	}
+	if (r->timed_out) {
+		snprintf(sig, sigsz, "timeout");
+		return OUT_FAIL;
+	}
+	if (r->exited)
+		for (int i = 0; i < j->nok; i++)
+			if (r->code == j->ok_status[i])
+				return OUT_PASS;
+	if (j->failure_re && regexec(j->failure_re, r->out, 0, NULL, 0) != 0)
+		return OUT_PASS;
+	if (j->ignore_re && regexec(j->ignore_re, r->out, 0, NULL, 0) == 0)
+		return OUT_PASS;
+
+	if ((p = line_with(r->out, "fatal error: ", &n)))
+		put(sig, sigsz, p + 13, n - 13);
+	else if ((p = line_with(r->out, "panic: ", &n)))
+		put(sig, sigsz, p, n);
+	else if ((p = assertion(r->out, &n)))
+		put(sig, sigsz, p, n);
+	else if (!r->exited)
+		snprintf(sig, sigsz, "%s", signame(r->code));
+	else
+		snprintf(sig, sigsz, "exit %d", r->code);
+	if (!sig[0])
+		snprintf(sig, sigsz, "fatal error");
+	return OUT_FAIL;
+}

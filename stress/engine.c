@@ -1,0 +1,539 @@
+/* The run loop.
+ *
+ * One thread drives up to -p runs at a time.  Each run is a slot:
+ *
+ *   free -> running -> exited -> (output drained) -> finished -> free
+ *
+ * 1. Start: a pipe (both ends close-on-exec), posix_spawn with stdout and
+ *    stderr dup'ed onto the pipe's write end, stdin from /dev/null, its own
+ *    process group, an empty signal mask and default dispositions.  No shell.
+ * 2. Wait: poll() on the signalfd (SIGCHLD, SIGINT, SIGTERM are blocked and
+ *    read from it) and on every running slot's pipe.  Output goes into a
+ *    bounded buffer: the first part (head) and a ring of the last part (tail);
+ *    what falls in between is counted and reported as dropped.
+ * 3. Timeout: SIGQUIT to the run's process group (Go and our runtime dump
+ *    every stack), then SIGKILL after the grace period.
+ * 4. Exit: on SIGCHLD, waitid(WNOWAIT) finds the exited slot while it is
+ *    still a zombie, so its process group id cannot be reused; SIGKILL to the
+ *    group ends any descendant that would linger (and hold the pipe open);
+ *    then wait4 reaps it with its rusage.
+ * 5. Finish when the pipe reached EOF (or a second after exit, should an
+ *    escaped descendant keep it open): classify, count, keep, record.
+ *
+ * Stop conditions (count, time, max failures) stop *starting* runs; the
+ * runs in flight finish and count.  Ctrl-C, --failfast and a harness error
+ * kill the runs in flight (SIGKILL to each group) and do not count them.
+ */
+#include "stress.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct obuf {
+	char *head, *tail;
+	size_t hcap, hlen, tcap;
+	unsigned long long total;
+};
+
+struct slot {
+	bool busy, exited, discard, timed_out, killed;
+	pid_t pid;
+	int fd;
+	long long run;
+	uint64_t seed;
+	double start, deadline, kill_at, drain_until, end;
+	int wstatus;
+	struct rusage ru;
+	struct obuf ob;
+	char dir[PATH_MAX], log[PATH_MAX + 16];
+	char seedbuf[24], envrun[48], envseed[48], envinj[48];
+	char **argv, **envp;
+};
+
+static posix_spawnattr_t attr;
+static char **base_env;
+static size_t nbase_env;
+
+int engine_init(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	/* Children must be reaped by us, not by the kernel. */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	S.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (S.sfd < 0)
+		return -1;
+
+	posix_spawnattr_init(&attr);
+	sigset_t empty, def;
+	sigemptyset(&empty);
+	sigemptyset(&def);
+	int defs[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP, SIGUSR1, SIGUSR2};
+	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
+		sigaddset(&def, defs[i]);
+	posix_spawnattr_setsigmask(&attr, &empty);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+	                                 POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
+
+	/* The environment every run inherits, minus the variables we set per run. */
+	size_t n = 0;
+	for (char **e = environ; *e; e++)
+		n++;
+	base_env = xmalloc(sizeof *base_env * (n + 1));
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "STRESS_RUN=", 11) && strncmp(*e, "STRESS_SEED=", 12) &&
+		    strncmp(*e, "INJECT_SEED=", 12))
+			base_env[nbase_env++] = *e;
+	base_env[nbase_env] = NULL;
+	return 0;
+}
+
+/* ---- output buffer ---- */
+
+static void ob_init(struct obuf *b)
+{
+	b->hcap = S.max_output / 4;
+	b->tcap = S.max_output - b->hcap;
+	b->head = xmalloc(b->hcap);
+	b->tail = xmalloc(b->tcap);
+	b->hlen = 0;
+	b->total = 0;
+}
+
+static void ob_add(struct obuf *b, const char *p, size_t n)
+{
+	if (b->hlen < b->hcap) {
+		size_t k = b->hcap - b->hlen < n ? b->hcap - b->hlen : n;
+		memcpy(b->head + b->hlen, p, k);
+		b->hlen += k;
+		b->total += k;
+		p += k;
+		n -= k;
+	}
+	while (n) {
+		size_t pos = (size_t)((b->total - b->hcap) % b->tcap);
+		size_t k = b->tcap - pos < n ? b->tcap - pos : n;
+		memcpy(b->tail + pos, p, k);
+		b->total += k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* The kept output as one NUL-terminated string, with a note where bytes were dropped. */
+static char *ob_text(const struct obuf *b, size_t *len, unsigned long long *dropped)
+{
+	unsigned long long rest = b->total - b->hlen;
+	size_t tl = rest < b->tcap ? (size_t)rest : b->tcap;
+	*dropped = rest - tl;
+	char note[160] = "";
+	if (*dropped)
+		snprintf(note, sizeof note,
+		         "\n[stress: %llu bytes of output dropped here; kept the first %zu and the last %zu]\n",
+		         *dropped, b->hlen, tl);
+	size_t nl = strlen(note);
+	char *t = xmalloc(b->hlen + nl + tl + 1);
+	memcpy(t, b->head, b->hlen);
+	memcpy(t + b->hlen, note, nl);
+	if (tl) {
+		size_t start = (size_t)((b->total - b->hcap - tl) % b->tcap);
+		size_t first = b->tcap - start < tl ? b->tcap - start : tl;
+		memcpy(t + b->hlen + nl, b->tail + start, first);
+		memcpy(t + b->hlen + nl + first, b->tail, tl - first);
+	}
+	*len = b->hlen + nl + tl;
+	t[*len] = 0;
+	return t;
+}
+
+/* ---- slots ---- */
+
+static struct job *J;
+static struct slot *slots;
+static int nslots;
+static bool stopping;
+static double t0;
+
+static void kill_all(void)
+{
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].busy && !slots[i].exited) {
+			slots[i].discard = true;
+			kill(-slots[i].pid, SIGKILL);
+		} else if (slots[i].busy) {
+			slots[i].discard = true;
+		}
+}
+
+static void stop(bool kill_running)
+{
+	stopping = true;
+	if (kill_running)
+		kill_all();
+}
+
+static void harness_error(const char *msg)
+{
+	if (!J->harness_error)
+		J->harness_error = xstrdup(msg);
+	stop(true);
+}
+
+static bool can_start(double now)
+{
+	if (stopping)
+		return false;
+	if (J->count && J->started >= J->count)
+		return false;
+	if (J->time_s > 0 && now - t0 >= J->time_s)
+		return false;
+	if (J->max_failures && J->failures >= J->max_failures)
+		return false;
+	return true;
+}
+
+static void start_run(struct slot *s, int w)
+{
+	bool inj = J->inject_argv != NULL;
+	s->run = J->fixed_seed ? J->fixed_run : J->started;
+	s->seed = S.seed_base + (J->fixed_seed ? 0 : (uint64_t)J->started);
+	J->started++;
+	snprintf(s->seedbuf, sizeof s->seedbuf, "%llu", (unsigned long long)s->seed);
+	snprintf(s->envrun, sizeof s->envrun, "STRESS_RUN=%lld", s->run);
+	snprintf(s->envseed, sizeof s->envseed, "STRESS_SEED=%s", s->seedbuf);
+	snprintf(s->envinj, sizeof s->envinj, "INJECT_SEED=%s", s->seedbuf);
+	if (inj)
+		unlink(s->log);
+
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		char m[256];
+		snprintf(m, sizeof m, "pipe: %s", strerror(errno));
+		harness_error(m);
+		return;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	s->start = now_mono();
+	int err = posix_spawn(&s->pid, inj ? S.launcher : J->path, &fa, &attr, s->argv, s->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		char m[PATH_MAX + 128];
+		snprintf(m, sizeof m, "cannot run %s: %s", inj ? S.launcher : J->path, strerror(err));
+		harness_error(m);
+		return;
+	}
+	s->fd = p[0];
+	s->busy = true;
+	s->exited = s->discard = s->timed_out = s->killed = false;
+	s->deadline = J->timeout_s > 0 ? s->start + J->timeout_s : INFINITY;
+	s->kill_at = s->drain_until = INFINITY;
+	s->ob.hlen = 0;
+	s->ob.total = 0;
+	(void)w;
+}
+
+static struct sig *find_sig(const char *text)
+{
+	for (int i = 0; i < J->nsigs; i++)
+		if (!strcmp(J->sigs[i].text, text))
+			return &J->sigs[i];
+	J->sigs = xrealloc(J->sigs, sizeof *J->sigs * (size_t)(J->nsigs + 1));
+	struct sig *g = &J->sigs[J->nsigs++];
+	memset(g, 0, sizeof *g);
+	g->text = xstrdup(text);
+	g->slug = slugify(text);
+	/* Two signatures with one slug would share a directory: tell them apart. */
+	for (int i = 0; i < J->nsigs - 1; i++)
+		if (!strcmp(J->sigs[i].slug, g->slug)) {
+			char *s2 = xasprintf("%s-%d", g->slug, J->nsigs);
+			free(g->slug);
+			g->slug = s2;
+		}
+	return g;
+}
+
+static void finish_run(struct slot *s, int w)
+{
+	s->busy = false;
+	if (s->discard) {
+		if (J->inject_argv)
+			unlink(s->log);
+		return;
+	}
+	struct runinfo r = {0};
+	size_t len;
+	char *text = ob_text(&s->ob, &len, &r.dropped_bytes);
+	for (size_t i = 0; i < len; i++)
+		if (!text[i])
+			text[i] = ' ';
+	r.run = s->run;
+	r.seed = s->seed;
+	r.worker = w;
+	r.exited = WIFEXITED(s->wstatus);
+	r.code = r.exited ? WEXITSTATUS(s->wstatus) : WTERMSIG(s->wstatus);
+	r.timed_out = s->timed_out;
+	r.dur_ms = (s->end - s->start) * 1e3;
+	r.cpu_s = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6 + s->ru.ru_stime.tv_sec +
+	          s->ru.ru_stime.tv_usec / 1e6;
+	r.out = text;
+	r.outlen = len;
+	r.total_bytes = s->ob.total;
+	r.logpath = J->inject_argv ? s->log : NULL;
+
+	char sig[256];
+	enum outcome o = classify(J, &r, sig, sizeof sig);
+	if (o == OUT_HARNESS) {
+		char m[512];
+		snprintf(m, sizeof m, "the inject launcher refused to run (exit 125): %s", sig);
+		harness_error(m);
+		free(text);
+		return;
+	}
+	J->runs++;
+	J->cpu_s += r.cpu_s;
+	if (J->ndur == J->capdur) {
+		J->capdur = J->capdur ? J->capdur * 2 : 1024;
+		J->dur_ms = xrealloc(J->dur_ms, sizeof *J->dur_ms * J->capdur);
+	}
+	J->dur_ms[J->ndur++] = r.dur_ms;
+	if (o == OUT_FAIL) {
+		J->failures++;
+		struct sig *g = find_sig(sig);
+		g->count++;
+		if (J->first_run < 0) {
+			J->first_run = r.run;
+			J->first_s = now_mono() - t0;
+		}
+		if (!J->first_trace) {
+			size_t n = len < 65536 ? len : 65536;
+			J->first_trace = xmalloc(n + 1);
+			memcpy(J->first_trace, text, n);
+			J->first_trace[n] = 0;
+		}
+		if (g->nkept < J->keep && S.rundir) {
+			char *d = keep_failure(J, &r, sig, g);
+			if (d) {
+				g->kept = xrealloc(g->kept, sizeof *g->kept * (size_t)(g->nkept + 1));
+				g->kept[g->nkept++] = d;
+				if (!J->first_kept)
+					J->first_kept = xstrdup(d);
+			}
+		}
+		if (J->failfast)
+			stop(true);
+	}
+	if (S.record)
+		record_run(J, &r, o == OUT_FAIL, sig);
+	if (r.logpath)
+		unlink(r.logpath);
+	free(text);
+}
+
+/* Reap every running slot that has exited (called on SIGCHLD). */
+static void reap(void)
+{
+	for (int i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+		if (!s->busy || s->exited)
+			continue;
+		siginfo_t si;
+		si.si_pid = 0;
+		if (waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != s->pid)
+			continue;
+		/* Still a zombie: the group id is ours; end whatever lingers in it. */
+		kill(-s->pid, SIGKILL);
+		while (wait4(s->pid, &s->wstatus, 0, &s->ru) < 0 && errno == EINTR)
+			;
+		s->exited = true;
+		s->end = now_mono();
+		s->drain_until = s->end + 1.0;
+	}
+}
+
+static void read_slot(struct slot *s)
+{
+	char buf[65536];
+	ssize_t n = read(s->fd, buf, sizeof buf);
+	if (n > 0) {
+		ob_add(&s->ob, buf, (size_t)n);
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+		close(s->fd);
+		s->fd = -1;
+	}
+}
+
+void engine_run(struct job *j)
+{
+	J = j;
+	stopping = false;
+	j->ran = true;
+	j->first_run = -1;
+	nslots = j->procs;
+	slots = calloc((size_t)nslots, sizeof *slots);
+	bool inj = j->inject_argv != NULL;
+	char *jtmp = xasprintf("%s/%s", S.tmpdir, j->name);
+	mkdir(jtmp, 0700);
+	for (int i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+		s->fd = -1;
+		ob_init(&s->ob);
+		snprintf(s->dir, sizeof s->dir, "%s/w%d", jtmp, i);
+		mkdir(s->dir, 0700);
+		snprintf(s->log, sizeof s->log, "%s/inject.log", s->dir);
+		s->argv = build_argv(j, s->seedbuf, s->log);
+		s->envp = xmalloc(sizeof *s->envp * (nbase_env + 4));
+		memcpy(s->envp, base_env, sizeof *s->envp * nbase_env);
+		s->envp[nbase_env] = s->envrun;
+		s->envp[nbase_env + 1] = s->envseed;
+		s->envp[nbase_env + 2] = inj ? s->envinj : NULL;
+		s->envp[nbase_env + 3] = NULL;
+	}
+
+	t0 = now_mono();
+	double next_status = S.status_every > 0 ? t0 + S.status_every : INFINITY;
+	struct pollfd *pfd = xmalloc(sizeof *pfd * (size_t)(nslots + 1));
+	int *who = xmalloc(sizeof *who * (size_t)(nslots + 1));
+
+	if (j->harness_error)
+		stopping = true;
+	for (;;) {
+		double now = now_mono();
+		for (int i = 0; i < nslots && can_start(now); i++)
+			if (!slots[i].busy)
+				start_run(&slots[i], i);
+		int busy = 0;
+		for (int i = 0; i < nslots; i++)
+			busy += slots[i].busy;
+		if (!busy && !can_start(now_mono()))
+			break;
+
+		/* Sleep until the next output, exit, signal or timer. */
+		double wake = next_status;
+		if (j->time_s > 0 && !stopping)
+			wake = fmin(wake, t0 + j->time_s);
+		int n = 0;
+		pfd[n].fd = S.sfd;
+		pfd[n].events = POLLIN;
+		who[n++] = -1;
+		for (int i = 0; i < nslots; i++) {
+			struct slot *s = &slots[i];
+			if (!s->busy)
+				continue;
+			if (s->fd >= 0) {
+				pfd[n].fd = s->fd;
+				pfd[n].events = POLLIN;
+				who[n++] = i;
+			}
+			if (!s->exited)
+				wake = fmin(wake, s->timed_out ? s->kill_at : s->deadline);
+			else
+				wake = fmin(wake, s->drain_until);
+		}
+		int ms = -1;
+		if (isfinite(wake)) {
+			double d = (wake - now) * 1e3;
+			ms = d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)ceil(d);
+		}
+		int pr = poll(pfd, (nfds_t)n, ms);
+		if (pr < 0 && errno != EINTR) {
+			harness_error("poll failed");
+			continue;
+		}
+		for (int k = 1; pr > 0 && k < n; k++)
+			if (pfd[k].revents)
+				read_slot(&slots[who[k]]);
+		if (pr > 0 && pfd[0].revents) {
+			struct signalfd_siginfo si;
+			bool chld = false;
+			while (read(S.sfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGCHLD) {
+					chld = true;
+				} else if (!S.interrupted) {
+					S.interrupted = true;
+					j->interrupted = true;
+					stop(true);
+				}
+			}
+			if (chld)
+				reap();
+		}
+
+		now = now_mono();
+		for (int i = 0; i < nslots; i++) {
+			struct slot *s = &slots[i];
+			if (!s->busy)
+				continue;
+			if (!s->exited && !s->timed_out && now >= s->deadline) {
+				s->timed_out = true;
+				kill(-s->pid, SIGQUIT);
+				s->kill_at = now + j->grace_s;
+			} else if (!s->exited && s->timed_out && !s->killed && now >= s->kill_at) {
+				s->killed = true;
+				kill(-s->pid, SIGKILL);
+			}
+			if (s->exited && s->fd >= 0 && now >= s->drain_until) {
+				const char *m = "\n[stress: a descendant outside the run's process group kept "
+				                "the output open; stopped reading]\n";
+				ob_add(&s->ob, m, strlen(m));
+				close(s->fd);
+				s->fd = -1;
+			}
+			if (s->exited && s->fd < 0)
+				finish_run(s, i);
+		}
+		if (now >= next_status) {
+			status_line(j, now - t0, false);
+			while (next_status <= now)
+				next_status += S.status_every;
+		}
+	}
+	j->wall_s = now_mono() - t0;
+	/* A killed run could leave a signal pending; drain it. */
+	struct signalfd_siginfo si;
+	while (read(S.sfd, &si, sizeof si) == sizeof si)
+		if (si.ssi_signo != SIGCHLD && !S.interrupted) {
+			S.interrupted = true;
+			j->interrupted = true;
+		}
+	for (int i = 0; i < nslots; i++) {
+		free(slots[i].ob.head);
+		free(slots[i].ob.tail);
+		free(slots[i].argv);
+		free(slots[i].envp);
+	}
+	free(slots);
+	free(pfd);
+	free(who);
+	rm_rf(jtmp);
+	free(jtmp);
+	status_line(j, j->wall_s, true);
+}

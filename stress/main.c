@@ -1,0 +1,464 @@
+/* stress: run a command many times in parallel and classify its failures.
+ *
+ *   stress [options] -- COMMAND ARGS...
+ *   stress --campaign FILE.ini [options]
+ *   stress --replay DIR [--count K]
+ *
+ * Exit status: 0 the expectation holds (without one: no failures), 1 it does
+ * not, 64 usage, 125 the harness failed (a command that cannot run, the
+ * inject launcher refusing its flags).
+ */
+#include "stress.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct stress S;
+
+static const char usage_text[] =
+	"usage: stress [options] -- COMMAND ARGS...\n"
+	"       stress --campaign FILE.ini [options]\n"
+	"       stress --replay DIR [--count K] [-p N]\n"
+	"\n"
+	"Runs COMMAND over and over on parallel workers; classifies each failure by its\n"
+	"signature (fatal error line, panic/assertion, signal, exit status, timeout), keeps\n"
+	"the first traces of each, and writes summary.json, junit.xml and report.md.\n"
+	"\n"
+	"  -p N                 workers (default: the number of CPUs)\n"
+	"  --count N            stop after N runs (default: no limit)\n"
+	"  --time DURATION      stop starting runs after DURATION (e.g. 30s, 5m)\n"
+	"  --max-failures N     stop after N failures\n"
+	"  --failfast           stop at the first failure, killing the runs in flight\n"
+	"  --timeout DURATION   per run: SIGQUIT, then SIGKILL after --grace (default 10m)\n"
+	"  --grace DURATION     between SIGQUIT and SIGKILL (default 2s)\n"
+	"  --failure RE         count a run as failed only if its output matches RE\n"
+	"  --ignore RE          do not count a run whose output matches RE\n"
+	"  --ok-status LIST     exit statuses that pass (default 0), e.g. 0,6\n"
+	"  --expect fail|pass   the expectation that sets the exit status\n"
+	"  --seed BASE          run i gets seed BASE+i (default: from the clock, printed)\n"
+	"  --inject \"FLAGS\"     run each run as `inject FLAGS --seed S --log L -- COMMAND`\n"
+	"  --keep N             traces kept per signature (default 5)\n"
+	"  --results DIR        where results go (default results)\n"
+	"  --name NAME          results folder prefix (default: the command's name)\n"
+	"  --record FILE.jsonl  one JSON line per run\n"
+	"  --status DURATION    status line interval (default 5s; 0 = none)\n"
+	"  --max-output BYTES   output kept per run, head and tail (default 1048576)\n"
+	"  --campaign FILE.ini  run the jobs of a campaign\n"
+	"  --replay DIR         rerun a kept failure --count times (default 20)\n";
+
+static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("stress: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (stress --help for usage)\n", stderr);
+	exit(EX_USAGE_);
+}
+
+void job_defaults(struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->timeout_s = 600;
+	j->grace_s = 2;
+	j->keep = 5;
+	j->procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (j->procs < 1)
+		j->procs = 1;
+	j->ok_status[0] = 0;
+	j->nok = 1;
+	j->first_run = -1;
+	j->met = -1;
+}
+
+/* Resolve the command and split the inject flags.  A command or launcher
+ * that cannot run is a harness error (recorded, not fatal here: the
+ * summary still gets written).  Returns -1 with err set on a usage error. */
+int job_prepare(struct job *j, char *err, size_t errsz)
+{
+	if (j->inject) {
+		if (split_words(j->inject, &j->inject_argv, &j->inject_argc, err, errsz) < 0)
+			return -1;
+		if (access(S.launcher, X_OK) < 0)
+			j->harness_error = xasprintf("the inject launcher %s cannot run: %s", S.launcher,
+			                             strerror(errno));
+	}
+	j->path = find_in_path(j->argv[0]);
+	if (!j->path && !j->harness_error)
+		j->harness_error = xasprintf("cannot run %s: no such executable", j->argv[0]);
+	if (!j->path)
+		j->path = xstrdup(j->argv[0]);
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* results/<name>-<UTC stamp>/ and its scratch dir. */
+int setup_rundir(void)
+{
+	char stamp[32], path[PATH_MAX];
+	utc_stamp(stamp, sizeof stamp, false);
+	if (mkdir_p(S.results) < 0) {
+		fprintf(stderr, "stress: cannot create %s: %s\n", S.results, strerror(errno));
+		return -1;
+	}
+	char *abs = realpath(S.results, NULL);
+	snprintf(path, sizeof path, "%s/%s-%s", abs, S.name, stamp);
+	for (int k = 2; mkdir(path, 0755) < 0; k++) {
+		if (errno != EEXIST || k > 1000) {
+			fprintf(stderr, "stress: cannot create %s: %s\n", path, strerror(errno));
+			free(abs);
+			return -1;
+		}
+		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, S.name, stamp, k);
+	}
+	free(abs);
+	S.rundir = xstrdup(path);
+	S.tmpdir = xasprintf("%s/.tmp", S.rundir);
+	mkdir(S.tmpdir, 0700);
+	return 0;
+}
+
+static void setup_self(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n < 0)
+		n = 0;
+	buf[n] = 0;
+	S.self_dir = xstrdup(n ? dirname(buf) : ".");
+	S.launcher = xasprintf("%s/inject", S.self_dir);
+	char *cwd = getcwd(NULL, 0);
+	S.cwd = cwd ? cwd : xstrdup(".");
+	S.tty = isatty(1);
+	S.status_every = 5;
+	S.results = "results";
+	S.max_output = 1 << 20;
+	utc_stamp(S.started, sizeof S.started, true);
+}
+
+static char *clean_name(const char *s)
+{
+	char *n = xstrdup(s);
+	for (char *p = n; *p; p++)
+		if (*p == '/' || *p == ' ' || *p == '\t')
+			*p = '_';
+	if (!*n || *n == '.') {
+		free(n);
+		n = xstrdup("stress");
+	}
+	return n;
+}
+
+/* Judge, write the reports, print them and the results path; the exit status. */
+int finish(struct job *jobs, int njobs)
+{
+	judge(jobs, njobs);
+	for (int i = 0; i < njobs; i++)
+		if (jobs[i].harness_error && !S.harness_error)
+			S.harness_error = jobs[i].harness_error;
+	int rc = write_reports(jobs, njobs);
+	print_report(jobs, njobs);
+	if (S.tmpdir)
+		rm_rf(S.tmpdir);
+	if (S.record)
+		fclose(S.record);
+	if (S.interrupted)
+		printf("stress: interrupted; the summary covers the runs that finished\n");
+	if (S.harness_error) {
+		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
+		        "reproduction\n", S.harness_error);
+		rc = EX_HARNESS;
+	}
+	printf("results: %s\n", S.rundir);
+	fflush(stdout);
+	return rc;
+}
+
+enum {
+	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
+	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
+	O_MAXOUT, O_CAMPAIGN, O_REPLAY,
+};
+
+static regex_t *compile(const char *re, const char *flag)
+{
+	regex_t *r = xmalloc(sizeof *r);
+	int e = regcomp(r, re, REG_EXTENDED | REG_NEWLINE | REG_NOSUB);
+	if (e) {
+		char m[256];
+		regerror(e, r, m, sizeof m);
+		usage("bad %s regular expression \"%s\": %s", flag, re, m);
+	}
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"count", required_argument, 0, O_COUNT},
+		{"time", required_argument, 0, O_TIME},
+		{"max-failures", required_argument, 0, O_MAXFAIL},
+		{"failfast", no_argument, 0, O_FAILFAST},
+		{"timeout", required_argument, 0, O_TIMEOUT},
+		{"grace", required_argument, 0, O_GRACE},
+		{"failure", required_argument, 0, O_FAILURE},
+		{"ignore", required_argument, 0, O_IGNORE},
+		{"ok-status", required_argument, 0, O_OKSTATUS},
+		{"expect", required_argument, 0, O_EXPECT},
+		{"seed", required_argument, 0, O_SEED},
+		{"inject", required_argument, 0, O_INJECT},
+		{"keep", required_argument, 0, O_KEEP},
+		{"results", required_argument, 0, O_RESULTS},
+		{"name", required_argument, 0, O_NAME},
+		{"record", required_argument, 0, O_RECORD},
+		{"status", required_argument, 0, O_STATUS},
+		{"max-output", required_argument, 0, O_MAXOUT},
+		{"campaign", required_argument, 0, O_CAMPAIGN},
+		{"replay", required_argument, 0, O_REPLAY},
+		{"procs", required_argument, 0, 'p'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct job cli;
+	const char *campaign = NULL, *replay = NULL, *record = NULL;
+	bool count_given = false, procs_given = false, timeout_given = false, keep_given = false;
+	long long v;
+	double d;
+
+	setup_self();
+	job_defaults(&cli);
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_ll(optarg, 1, &v) < 0 || v > 4096)
+				usage("bad -p \"%s\": want a number of workers from 1 to 4096", optarg);
+			cli.procs = (int)v;
+			procs_given = true;
+			break;
+		case O_COUNT:
+			if (parse_ll(optarg, 0, &v) < 0)
+				usage("bad --count \"%s\": want a number of runs", optarg);
+			cli.count = v;
+			count_given = true;
+			break;
+		case O_TIME:
+			if (parse_duration(optarg, &d) < 0)
+				usage("bad --time \"%s\": want a duration such as 30s or 5m", optarg);
+			cli.time_s = d;
+			break;
+		case O_MAXFAIL:
+			if (parse_ll(optarg, 1, &v) < 0)
+				usage("bad --max-failures \"%s\": want a number from 1", optarg);
+			cli.max_failures = v;
+			break;
+		case O_FAILFAST:
+			cli.failfast = true;
+			break;
+		case O_TIMEOUT:
+			if (parse_duration(optarg, &d) < 0)
+				usage("bad --timeout \"%s\": want a duration such as 10s", optarg);
+			cli.timeout_s = d;
+			timeout_given = true;
+			break;
+		case O_GRACE:
+			if (parse_duration(optarg, &d) < 0)
+				usage("bad --grace \"%s\": want a duration such as 2s", optarg);
+			cli.grace_s = d;
+			break;
+		case O_FAILURE:
+			cli.failure_re = compile(optarg, "--failure");
+			break;
+		case O_IGNORE:
+			cli.ignore_re = compile(optarg, "--ignore");
+			break;
+		case O_OKSTATUS:
+			if (parse_ok_list(optarg, cli.ok_status, &cli.nok, 32) < 0)
+				usage("bad --ok-status \"%s\": want exit statuses such as 0,6", optarg);
+			break;
+		case O_EXPECT:
+			if (!strcmp(optarg, "fail"))
+				cli.expect = EXPECT_FAIL;
+			else if (!strcmp(optarg, "pass"))
+				cli.expect = EXPECT_PASS;
+			else
+				usage("bad --expect \"%s\": want fail or pass", optarg);
+			break;
+		case O_SEED:
+			if (parse_ll(optarg, 0, &v) < 0)
+				usage("bad --seed \"%s\": want a number from 0 to 2^63-1", optarg);
+			S.seed_base = (uint64_t)v;
+			S.seed_given = true;
+			break;
+		case O_INJECT:
+			cli.inject = optarg;
+			break;
+		case O_KEEP:
+			if (parse_ll(optarg, 0, &v) < 0 || v > 100000)
+				usage("bad --keep \"%s\": want a number of traces from 0", optarg);
+			cli.keep = (int)v;
+			keep_given = true;
+			break;
+		case O_RESULTS:
+			if (!*optarg)
+				usage("bad --results: empty path");
+			S.results = optarg;
+			break;
+		case O_NAME:
+			if (!*optarg || strchr(optarg, '/'))
+				usage("bad --name \"%s\": want a name without '/'", optarg);
+			S.name = optarg;
+			break;
+		case O_RECORD:
+			record = optarg;
+			break;
+		case O_STATUS:
+			if (parse_duration(optarg, &d) < 0)
+				usage("bad --status \"%s\": want a duration such as 5s", optarg);
+			S.status_every = d;
+			break;
+		case O_MAXOUT:
+			if (parse_ll(optarg, 1024, &v) < 0 || v > (1LL << 30))
+				usage("bad --max-output \"%s\": want bytes from 1024 to 2^30", optarg);
+			S.max_output = (size_t)v;
+			break;
+		case O_CAMPAIGN:
+			campaign = optarg;
+			break;
+		case O_REPLAY:
+			replay = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			if (optopt && optopt < 256)
+				usage("unknown or incomplete flag -%c", optopt);
+			usage("unknown or incomplete flag %s", argv[optind - 1]);
+		}
+	}
+	char **cmd = argv + optind;
+	int ncmd = argc - optind;
+
+	if (replay) {
+		if (campaign || ncmd)
+			usage("--replay takes a kept failure's directory and no command");
+		return replay_main(replay, count_given ? (cli.count ? cli.count : 20) : 20,
+		                   procs_given ? cli.procs : 1, timeout_given ? cli.timeout_s : 0);
+	}
+	if (!S.seed_given) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		S.seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	}
+
+	struct job *jobs;
+	int njobs;
+	char err[512];
+	if (campaign) {
+		if (ncmd)
+			usage("--campaign takes no command");
+		/* Command-line settings are the defaults the campaign's keys override. */
+		extern struct job campaign_defaults;
+		campaign_defaults = cli;
+		if (!procs_given)
+			campaign_defaults.procs = cli.procs;
+		(void)keep_given;
+		if (campaign_load(campaign, &jobs, &njobs) < 0)
+			return EX_USAGE_;
+		if (!S.name) {
+			char *b = xstrdup(campaign), *base = basename(b);
+			char *dot = strrchr(base, '.');
+			if (dot && dot != base)
+				*dot = 0;
+			S.name = clean_name(base);
+		}
+	} else {
+		if (!ncmd)
+			usage("no command to run: stress [options] -- COMMAND ARGS...");
+		jobs = xmalloc(sizeof *jobs);
+		njobs = 1;
+		jobs[0] = cli;
+		jobs[0].argv = cmd;
+		jobs[0].argc = ncmd;
+		if (!S.name) {
+			char *b = xstrdup(cmd[0]);
+			S.name = clean_name(basename(b));
+		}
+		jobs[0].name = S.name;
+		if (job_prepare(&jobs[0], err, sizeof err) < 0)
+			usage("bad --inject: %s", err);
+	}
+
+	if (setup_rundir() < 0)
+		return EX_HARNESS;
+	for (int i = 0; i < njobs; i++) {
+		if (campaign) {
+			jobs[i].dir = xasprintf("%s/%s", S.rundir, jobs[i].name);
+			jobs[i].reldir = xasprintf("%s/", jobs[i].name);
+			mkdir(jobs[i].dir, 0755);
+		} else {
+			jobs[i].dir = xstrdup(S.rundir);
+			jobs[i].reldir = xstrdup("");
+		}
+	}
+	if (record) {
+		S.record = fopen(record, "ae");
+		if (!S.record) {
+			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
+			return EX_HARNESS;
+		}
+	}
+	if (engine_init() < 0) {
+		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		return EX_HARNESS;
+	}
+
+	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", S.name,
+	       (unsigned long long)S.seed_base, (unsigned long long)S.seed_base, S.rundir);
+	fflush(stdout);
+	for (int i = 0; i < njobs; i++) {
+		struct job *j = &jobs[i];
+		if (campaign) {
+			printf("== %s: %s%s", j->name, j->inject ? "inject " : "", j->inject ? j->inject : "");
+			printf("%s", j->inject ? " -- " : "");
+			for (int k = 0; k < j->argc; k++)
+				printf("%s%s", k ? " " : "", j->argv[k]);
+			if (j->count)
+				printf(" (count %lld", j->count);
+			else
+				printf(" (time %.0fs", j->time_s);
+			printf(", %d workers, expect %s)\n", j->procs,
+			       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
+			fflush(stdout);
+		}
+		engine_run(j);
+		if (j->harness_error || S.interrupted)
+			break;
+	}
+	return finish(jobs, njobs);
+}

@@ -1,0 +1,108 @@
+/* --replay DIR: rerun a kept failure K times with its exact command, seed,
+ * run index and environment delta (from its meta.json), and say how often
+ * the same signature comes back. */
+#include "stress.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int bad(const char *dir, const char *what)
+{
+	fprintf(stderr, "stress: --replay %s: %s\n", dir, what);
+	return EX_USAGE_;
+}
+
+int replay_main(const char *dir, long long count, int procs, double timeout_s)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/meta.json", dir);
+	json_error_t je;
+	json_t *m = json_load_file(path, 0, &je);
+	if (!m)
+		return bad(dir, "no readable meta.json (want a kept failure's directory)");
+	json_t *cmd = json_object_get(m, "command");
+	const char *sig = json_string_value(json_object_get(m, "signature"));
+	json_t *seed = json_object_get(m, "seed"), *run = json_object_get(m, "run");
+	if (!json_is_array(cmd) || !json_array_size(cmd) || !sig || !json_is_integer(seed) ||
+	    !json_is_integer(run))
+		return bad(dir, "meta.json lacks command, signature, seed or run");
+
+	struct job j;
+	job_defaults(&j);
+	j.name = "replay";
+	j.argc = (int)json_array_size(cmd);
+	j.argv = xmalloc(sizeof *j.argv * (size_t)(j.argc + 1));
+	for (int i = 0; i < j.argc; i++) {
+		const char *a = json_string_value(json_array_get(cmd, (size_t)i));
+		if (!a)
+			return bad(dir, "meta.json: command is not a list of strings");
+		j.argv[i] = xstrdup(a);
+	}
+	j.argv[j.argc] = NULL;
+	const char *inj = json_string_value(json_object_get(m, "inject"));
+	j.inject = inj ? xstrdup(inj) : NULL;
+	const char *launcher = json_string_value(json_object_get(m, "launcher"));
+	S.cwd = getcwd(NULL, 0);
+	const char *cwd = json_string_value(json_object_get(m, "cwd"));
+	if (cwd && chdir(cwd) == 0)
+		S.cwd = xstrdup(cwd);
+	if (launcher && access(launcher, X_OK) == 0)
+		S.launcher = xstrdup(launcher);
+	j.count = count;
+	j.procs = procs;
+	j.keep = 0;
+	j.timeout_s = timeout_s;
+	if (!timeout_s && json_is_number(json_object_get(m, "timeout_seconds")))
+		j.timeout_s = json_number_value(json_object_get(m, "timeout_seconds"));
+	if (json_is_number(json_object_get(m, "grace_seconds")))
+		j.grace_s = json_number_value(json_object_get(m, "grace_seconds"));
+	j.fixed_seed = true;
+	j.fixed_run = json_integer_value(run);
+	S.seed_base = (uint64_t)json_integer_value(seed);
+	S.name = "replay";
+	S.quiet = true;
+	char err[512];
+	if (job_prepare(&j, err, sizeof err) < 0)
+		return bad(dir, err);
+
+	char tmpl[] = "/tmp/stress-replay.XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
+		return EX_HARNESS;
+	}
+	S.tmpdir = tmpl;
+	if (engine_init() < 0) {
+		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		return EX_HARNESS;
+	}
+	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,
+	       (unsigned long long)S.seed_base, count);
+	fflush(stdout);
+	engine_run(&j);
+	rm_rf(tmpl);
+	if (j.harness_error) {
+		printf("\n");
+		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
+		return EX_HARNESS;
+	}
+	long long same = 0;
+	for (int i = 0; i < j.nsigs; i++)
+		if (!strcmp(j.sigs[i].text, sig))
+			same = j.sigs[i].count;
+	double lo, hi;
+	wilson(same, j.runs, &lo, &hi);
+	printf("reproduced \"%s\" %lld of %lld times (%.0f%%, 95%% CI %.2f-%.2f)", sig, same, j.runs,
+	       j.runs ? 100.0 * (double)same / (double)j.runs : 0, lo, hi);
+	if (j.runs - j.failures)
+		printf("; passed %lld", j.runs - j.failures);
+	for (int i = 0; i < j.nsigs; i++)
+		if (strcmp(j.sigs[i].text, sig))
+			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
+	printf("%s\n", S.interrupted ? " (interrupted)" : "");
+	json_decref(m);
+	return same > 0 ? 0 : 1;
+}

@@ -1,0 +1,188 @@
+/* stress: run a command over and over on parallel workers, classify each
+ * failure by its signature, keep the first few traces of each signature,
+ * and write a summary.  See stress/README.md for the user's view and
+ * docs/interfaces.md for the pinned formats (results layout, summary.json,
+ * --record lines, campaign keys, the injection log we parse).
+ *
+ * The parts:
+ *   main.c      options, the single-job mode, exit statuses
+ *   engine.c    the run loop: posix_spawn, one pipe per run, signalfd for
+ *               SIGCHLD/SIGINT/SIGTERM, poll, timeouts (SIGQUIT, then SIGKILL
+ *               to the run's process group), stop conditions
+ *   classify.c  a finished run's output and status -> pass, fail (with a
+ *               signature) or harness error
+ *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
+ *               and --record lines
+ *   report.c    status lines, summary.json, junit.xml, report.md, Wilson
+ *               intervals, the control confidence sentence
+ *   campaign.c  --campaign FILE.ini
+ *   replay.c    --replay DIR
+ *   util.c      durations, time stamps, slugs, atomic writes, word splitting
+ *
+ * Everything runs on one thread; no locks.
+ */
+#ifndef STRESS_H
+#define STRESS_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EX_OK_ 0
+#define EX_FAIL 1
+#define EX_USAGE_ 64
+#define EX_HARNESS 125
+
+enum expect { EXPECT_NONE, EXPECT_FAIL, EXPECT_PASS };
+
+/* One failure signature seen in a job. */
+struct sig {
+	char *text;           /* "checkdead: runnable g", "SIGSEGV", "exit 3", "timeout" */
+	char *slug;           /* its directory name */
+	long long count;      /* all failures with this signature */
+	int nkept;
+	char **kept;          /* kept dirs, relative to the results run dir */
+};
+
+/* A job: what to run and, once run, what happened. */
+struct job {
+	/* configuration */
+	char *name;
+	char **argv;          /* the user's command, NULL-terminated */
+	int argc;
+	char *path;           /* argv[0] resolved through PATH */
+	char *inject;         /* launcher flags as written, or NULL */
+	char **inject_argv;   /* the same, split; NULL-terminated */
+	int inject_argc;
+	long long count;      /* runs to start; 0 = no limit */
+	double time_s;        /* stop starting runs after this; 0 = no limit */
+	double timeout_s;     /* per run; 0 = none */
+	double grace_s;       /* SIGQUIT -> SIGKILL */
+	long long max_failures; /* 0 = no limit */
+	bool failfast;
+	int procs;
+	int keep;
+	enum expect expect;
+	char *control;
+	regex_t *failure_re, *ignore_re;
+	int ok_status[32];
+	int nok;
+	int line;             /* campaign: the section's line, for messages */
+	/* replay mode: every run uses the same seed and run index */
+	bool fixed_seed;
+	long long fixed_run;
+
+	/* results */
+	char *dir;            /* absolute job dir (results run dir, or run dir/job) */
+	char *reldir;         /* job dir relative to the results run dir ("" or "job/") */
+	bool ran;
+	long long started, runs, failures;
+	struct sig *sigs;
+	int nsigs;
+	double *dur_ms;
+	size_t ndur, capdur;
+	long long first_run;  /* -1 when none */
+	double first_s;
+	double wall_s, cpu_s;
+	char *harness_error;
+	char *first_trace;    /* output of the first failure (bounded) */
+	char *first_kept;     /* relative dir of the first kept failure */
+	bool interrupted;
+	int met;              /* expectation met: 1, 0, or -1 (none) */
+	char *confidence;
+	char *verdict;        /* one human line */
+};
+
+/* Process-wide settings and state. */
+struct stress {
+	char *name;           /* campaign or job name */
+	char *results;        /* --results */
+	char *rundir;         /* absolute results run dir */
+	char *tmpdir;         /* per-worker scratch dirs live here */
+	char *launcher;       /* the inject launcher next to this binary */
+	char *self_dir;
+	char *cwd;
+	uint64_t seed_base;
+	bool seed_given;
+	double status_every;
+	bool tty;
+	bool quiet;
+	FILE *record;
+	char started[32], finished[32];
+	bool interrupted;
+	const char *harness_error;
+	size_t max_output;    /* bytes of output kept per run (head + tail) */
+	int sfd;              /* signalfd: SIGCHLD, SIGINT, SIGTERM */
+};
+
+extern struct stress S;
+
+/* engine.c */
+int engine_init(void);
+void engine_run(struct job *j);
+
+/* classify.c */
+enum outcome { OUT_PASS, OUT_FAIL, OUT_HARNESS };
+struct runinfo {
+	long long run;
+	uint64_t seed;
+	int worker;
+	bool exited;          /* exited normally (else killed by a signal) */
+	int code;             /* exit code, or signal number */
+	bool timed_out;
+	double dur_ms;
+	double cpu_s;
+	const char *out;      /* the kept output, NUL-terminated (NULs replaced) */
+	size_t outlen;
+	unsigned long long total_bytes, dropped_bytes;
+	const char *logpath;  /* the run's injection log, or NULL */
+};
+enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
+const char *signame(int sig);
+
+/* keep.c */
+char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
+                   const struct sig *s);
+void record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig);
+char **build_argv(const struct job *j, const char *seed, const char *logpath);
+
+/* report.c */
+void wilson(long long k, long long n, double *lo, double *hi);
+void status_line(const struct job *j, double elapsed, bool final);
+void judge(struct job *jobs, int njobs);
+int write_reports(struct job *jobs, int njobs);
+void print_report(struct job *jobs, int njobs);
+
+/* campaign.c */
+int campaign_load(const char *file, struct job **jobs, int *njobs);
+
+/* replay.c */
+int replay_main(const char *dir, long long count, int procs, double timeout_s);
+
+/* main.c */
+void job_defaults(struct job *j);
+int job_prepare(struct job *j, char *err, size_t errsz);
+int setup_rundir(void);
+int finish(struct job *jobs, int njobs);
+
+/* util.c */
+int parse_duration(const char *s, double *out);
+char *fmt_elapsed(double s, char *buf, size_t n);
+void utc_stamp(char *buf, size_t n, bool iso);
+char *slugify(const char *s);
+int atomic_write(const char *path, const char *data, size_t len, int mode);
+int split_words(const char *s, char ***argv, int *argc, char *err, size_t errsz);
+char *shquote(const char *s);
+char *xstrdup(const char *s);
+void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+double now_mono(void);
+int rm_rf(const char *path);
+int parse_ll(const char *s, long long min, long long *out);
+int parse_ok_list(const char *s, int *codes, int *n, int max);
+char *find_in_path(const char *cmd);
+
+#endif
