@@ -8,3 +8,5 @@ $(BUILD)/inject: $(INJECT_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^
 endif
+# The policy objects go into the shim: keep their symbols hidden there too.
+CFLAGS_injector := -fvisibility=hidden

@@ -8,5 +8,5 @@ ifneq ($(wildcard preload/*.c),)
 LIBS += $(BUILD)/libinject.so
 $(BUILD)/libinject.so: $(PRELOAD_OBJS) preload/libinject.map
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) -shared $(BASE_LDFLAGS) $(LDFLAGS) -Wl,--version-script=preload/libinject.map -o $@ $(PRELOAD_OBJS) -ldl -lunwind
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) $(LDFLAGS) -Wl,--version-script=preload/libinject.map -o $@ $(PRELOAD_OBJS) -ldl -lunwind -lm
 endif

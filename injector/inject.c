@@ -1,0 +1,272 @@
+/* inject: run a program under libinject.so with seeded delays at lock-release
+ * points.
+ *
+ *   inject [options] -- PROGRAM ARGS...
+ *
+ * Sets the INJECT_* variables from the flags, checks every INJECT_* value with
+ * the shim's own parser (injector/spec.c) so that a bad value fails here with
+ * status 125 before the program runs, puts the shim (found next to this
+ * binary) first in LD_PRELOAD and execs.  --list-sites runs the program once
+ * with probability 0 and prints its sites, busiest first. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spec.h"
+
+static const char usage_line[] =
+	"usage: inject [--seed N] [--prob P] [--delay SPEC] [--sites LIST] [--skip LIST] "
+	"[--points LIST] [--action A] [--max N] [--log FILE] [--list-sites] [--verbose] "
+	"-- PROGRAM ARGS...";
+
+static const char help_text[] =
+	"Run PROGRAM under libinject.so, which delays threads at lock-release points\n"
+	"with seeded random delays, so that narrow races show up in a few runs.\n"
+	"\n"
+	"Options (each sets the INJECT_* variable named; a variable already in the\n"
+	"environment is kept unless its flag is given):\n"
+	"  --seed N       INJECT_SEED    64-bit seed (default: from the clock; printed\n"
+	"                                with --verbose). Decisions are a pure function of\n"
+	"                                (seed, thread lineage, site, visit number).\n"
+	"  --prob P       INJECT_PROB    probability of a delay at a matching site visit\n"
+	"                                (default 1 when --sites names a site, else 0.1)\n"
+	"  --delay SPEC   INJECT_DELAY   fixed:D, uniform:MIN:MAX, exp:MEAN or\n"
+	"                                loguniform:MIN:MAX, units ns, us, ms, s\n"
+	"                                (default " INJECT_DEFAULT_DELAY ")\n"
+	"  --sites LIST   INJECT_SITES   comma list of function names or globs\n"
+	"                                (startm, *lock*); !NAME excludes; matched\n"
+	"                                against the function and against fn+0xoff;\n"
+	"                                empty: every site\n"
+	"  --skip LIST    INJECT_SKIP    glob list of wrapper functions to skip when\n"
+	"                                naming a site (their caller is the site)\n"
+	"  --points LIST  INJECT_POINTS  comma list of mutex_unlock, mutex_lock,\n"
+	"                                rwlock_unlock, spin_unlock, sem_post,\n"
+	"                                cond_signal, cond_broadcast, thread_start, or\n"
+	"                                all (default " INJECT_DEFAULT_POINTS ")\n"
+	"  --action A     INJECT_ACTION  sleep, yield or spin (default sleep; sleep\n"
+	"                                busy-waits below 100us, which nanosleep\n"
+	"                                does not honour)\n"
+	"  --max N        INJECT_MAX     most delays in one process (default: no bound)\n"
+	"  --log FILE     INJECT_LOG     append the event log and per-site counts to\n"
+	"                                FILE at exit, _exit and on a fatal signal\n"
+	"                                (format: docs/interfaces.md)\n"
+	"  --list-sites                  run PROGRAM once counting visits without\n"
+	"                                delaying, then print visits<TAB>site,\n"
+	"                                busiest first\n"
+	"  --verbose                     print the seed and the environment set\n"
+	"  --help                        this text\n"
+	"\n"
+	"Exit status: PROGRAM's; 64 for a usage error; 125 for a bad INJECT_* value\n"
+	"or a program that cannot be run.  Setting LD_PRELOAD=libinject.so and the\n"
+	"INJECT_* variables by hand works too (the shim checks them the same way).\n"
+	"With no INJECT_* variable set the shim passes every call straight through.\n";
+
+static void die(int status, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "inject: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+static const struct { const char *flag, *var; } flags[] = {
+	{ "--seed", "INJECT_SEED" }, { "--prob", "INJECT_PROB" },
+	{ "--delay", "INJECT_DELAY" }, { "--sites", "INJECT_SITES" },
+	{ "--skip", "INJECT_SKIP" }, { "--points", "INJECT_POINTS" },
+	{ "--action", "INJECT_ACTION" }, { "--max", "INJECT_MAX" },
+	{ "--log", "INJECT_LOG" },
+};
+
+static void shim_path(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		die(125, "cannot read /proc/self/exe: %s%s", strerror(errno), "");
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	*slash = 0;
+	snprintf(out, len, "%s/libinject.so", exe);
+	if (access(out, R_OK) != 0)
+		die(125, "cannot find the shim %s: %s", out, strerror(errno));
+}
+
+struct siteline { char name[256]; unsigned long long visits; };
+
+static int by_visits(const void *a, const void *b)
+{
+	const struct siteline *x = a, *y = b;
+	if (x->visits != y->visits)
+		return x->visits < y->visits ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* Run the program once with probability 0 and print its sites. */
+static int list_sites(char **argv)
+{
+	char tmpl[] = "/tmp/inject-sites-XXXXXX";
+	int fd = mkstemp(tmpl);
+	if (fd < 0)
+		die(125, "cannot create a temporary file: %s%s", strerror(errno), "");
+	close(fd);
+	setenv("INJECT_LOG", tmpl, 1);
+	setenv("INJECT_PROB", "0", 1);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die(125, "fork: %s%s", strerror(errno), "");
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "inject: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(125);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 125) {
+		unlink(tmpl);
+		return 125;
+	}
+	FILE *f = fopen(tmpl, "r");
+	if (!f)
+		die(125, "cannot read %s: %s", tmpl, strerror(errno));
+	size_t n = 0, cap = 64;
+	struct siteline *v = malloc(cap * sizeof *v);
+	char line[1024];
+	while (v && fgets(line, sizeof line, f)) {
+		char name[256];
+		unsigned long long visits;
+		if (sscanf(line, "S %255s %llu", name, &visits) != 2)
+			continue;
+		size_t i;
+		for (i = 0; i < n && strcmp(v[i].name, name); i++)
+			;
+		if (i == n) {
+			if (n == cap && !(v = realloc(v, (cap *= 2) * sizeof *v)))
+				break;
+			snprintf(v[n].name, sizeof v[n].name, "%s", name);
+			v[n++].visits = 0;
+		}
+		v[i].visits += visits;   /* forked children add their blocks */
+	}
+	fclose(f);
+	unlink(tmpl);
+	if (!v)
+		die(125, "out of memory%s%s", "", "");
+	qsort(v, n, sizeof *v, by_visits);
+	printf("# visits\tsite\n");
+	for (size_t i = 0; i < n; i++)
+		printf("%llu\t%s\n", v[i].visits, v[i].name);
+	free(v);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		if (WIFSIGNALED(st))
+			fprintf(stderr, "inject: %s was killed by signal %d\n", argv[0], WTERMSIG(st));
+		else
+			fprintf(stderr, "inject: %s exited with status %d\n", argv[0],
+				WEXITSTATUS(st));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int list = 0, verbose = 0, i;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (a[0] != '-')
+			break;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("%s\n\n%s", usage_line, help_text);
+			return 0;
+		}
+		if (!strcmp(a, "--list-sites")) {
+			list = 1;
+			continue;
+		}
+		if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			verbose = 1;
+			continue;
+		}
+		size_t k;
+		const char *val = NULL;
+		for (k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+			size_t fl = strlen(flags[k].flag);
+			if (!strncmp(a, flags[k].flag, fl) && a[fl] == '=') {
+				val = a + fl + 1;
+				break;
+			}
+			if (!strcmp(a, flags[k].flag)) {
+				if (i + 1 >= argc)
+					die(64, "%s needs a value (see inject --help)%s", a, "");
+				val = argv[++i];
+				break;
+			}
+		}
+		if (k == sizeof flags / sizeof flags[0])
+			die(64, "unknown option %s (see inject --help)%s", a, "");
+		setenv(flags[k].var, val, 1);
+	}
+	if (i >= argc)
+		die(64, "no program given: %s%s", usage_line + 7, "");
+
+	if (!getenv("INJECT_SEED") || !*getenv("INJECT_SEED")) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		char seed[32];
+		snprintf(seed, sizeof seed, "%llu",
+			 (unsigned long long)((uint64_t)ts.tv_sec * 1000000007u ^
+					      (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40)));
+		setenv("INJECT_SEED", seed, 1);
+	}
+
+	char err[2048];
+	static struct inject_config cfg;
+	if (inject_config_from_env(&cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 125;
+	}
+	if (cfg.log[0]) {
+		FILE *f = fopen(cfg.log, "a");
+		if (!f) {
+			fprintf(stderr, "inject: INJECT_LOG: bad value \"%s\": expected a file the "
+				"program can append to (%s)\n", cfg.log, strerror(errno));
+			return 125;
+		}
+		fclose(f);
+	}
+
+	char shim[PATH_MAX + 32];
+	shim_path(shim, sizeof shim);
+	const char *old = getenv("LD_PRELOAD");
+	size_t len = strlen(shim) + (old ? strlen(old) : 0) + 2;
+	char *pre = malloc(len);
+	if (!pre)
+		die(125, "out of memory%s%s", "", "");
+	snprintf(pre, len, "%s%s%s", shim, old && *old ? ":" : "", old && *old ? old : "");
+	setenv("LD_PRELOAD", pre, 1);
+	free(pre);
+
+	if (verbose) {
+		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sites=%s\n",
+			getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
+			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
+			cfg.sites_str[0] ? cfg.sites_str : "*");
+		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
+	}
+	if (list)
+		return list_sites(argv + i);
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "inject: cannot run %s: %s\n", argv[i], strerror(errno));
+	return 125;
+}

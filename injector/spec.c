@@ -1,0 +1,352 @@
+/* spec.c: parse and check the INJECT_* variables (see spec.h).
+ *
+ * One parser for the launcher and the shim, so that a value the launcher
+ * accepts is exactly a value the shim accepts.  It runs before the program
+ * does (launcher, shim constructor): strtod and friends are fine here; the
+ * match helpers at the bottom run inside hooks and use no library calls. */
+#include "spec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const inject_point_names[PT_COUNT] = {
+	"mutex_unlock", "mutex_lock", "rwlock_unlock", "spin_unlock",
+	"sem_post", "cond_signal", "cond_broadcast", "thread_start",
+};
+
+const char *const inject_vars[] = {
+	"INJECT_SEED", "INJECT_PROB", "INJECT_DELAY", "INJECT_SITES", "INJECT_SKIP",
+	"INJECT_POINTS", "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", NULL,
+};
+
+static const char *expected(const char *name)
+{
+	if (!strcmp(name, "INJECT_SEED"))
+		return "an unsigned 64-bit integer (decimal or 0x hex)";
+	if (!strcmp(name, "INJECT_PROB"))
+		return "a probability from 0 to 1";
+	if (!strcmp(name, "INJECT_DELAY"))
+		return "fixed:D, uniform:MIN:MAX, exp:MEAN or loguniform:MIN:MAX";
+	if (!strcmp(name, "INJECT_SITES") || !strcmp(name, "INJECT_SKIP"))
+		return "a comma list of function names or globs, !NAME to exclude";
+	if (!strcmp(name, "INJECT_POINTS"))
+		return "a comma list of mutex_unlock, mutex_lock, rwlock_unlock, spin_unlock, "
+		       "sem_post, cond_signal, cond_broadcast, thread_start or all";
+	if (!strcmp(name, "INJECT_ACTION"))
+		return "sleep, yield or spin";
+	if (!strcmp(name, "INJECT_MAX"))
+		return "a non-negative integer";
+	if (!strcmp(name, "INJECT_LOG"))
+		return "a file the program can append to";
+	return "a valid value";
+}
+
+static int bad(const char *name, const char *value, const char *why, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "inject: %s: bad value \"%s\": expected %s%s%s", name, value,
+		 expected(name), why ? " " : "", why ? why : "");
+	return -1;
+}
+
+static int parse_u64(const char *s, int base, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int inject_parse_duration(const char *s, const char *end, uint64_t *ns)
+{
+	char num[64];
+	size_t len = (size_t)(end - s);
+	if (len == 0 || len >= sizeof num)
+		return -1;
+	memcpy(num, s, len);
+	num[len] = 0;
+	if (num[0] < '0' || num[0] > '9')
+		return -1;
+	char *u;
+	errno = 0;
+	double v = strtod(num, &u);
+	if (errno || u == num || !isfinite(v) || v < 0)
+		return -1;
+	double mul;
+	if (!strcmp(u, "ns"))
+		mul = 1;
+	else if (!strcmp(u, "us"))
+		mul = 1e3;
+	else if (!strcmp(u, "ms"))
+		mul = 1e6;
+	else if (!strcmp(u, "s"))
+		mul = 1e9;
+	else
+		return -1;
+	v *= mul;
+	if (v > 3600e9)         /* an hour: surely a typo */
+		return -1;
+	*ns = (uint64_t)(v + 0.5);
+	return 0;
+}
+
+static int parse_delay(const char *s, struct inject_delay *d)
+{
+	static const struct { const char *name; int dist, nargs; } kinds[] = {
+		{ "fixed:", DIST_FIXED, 1 }, { "uniform:", DIST_UNIFORM, 2 },
+		{ "exp:", DIST_EXP, 1 }, { "loguniform:", DIST_LOGUNIFORM, 2 },
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		size_t n = strlen(kinds[i].name);
+		if (strncmp(s, kinds[i].name, n))
+			continue;
+		const char *a = s + n, *colon = strchr(a, ':');
+		d->dist = kinds[i].dist;
+		if (kinds[i].nargs == 1) {
+			if (colon || inject_parse_duration(a, a + strlen(a), &d->a))
+				return -1;
+			d->b = d->a;
+			return d->a == 0 && d->dist == DIST_EXP ? -1 : 0;
+		}
+		if (!colon || strchr(colon + 1, ':'))
+			return -1;
+		if (inject_parse_duration(a, colon, &d->a) ||
+		    inject_parse_duration(colon + 1, colon + 1 + strlen(colon + 1), &d->b))
+			return -1;
+		if (d->a > d->b || (d->dist == DIST_LOGUNIFORM && d->a == 0))
+			return -1;
+		return 0;
+	}
+	return -1;
+}
+
+static int parse_patterns(const char *s, struct inject_patterns *p)
+{
+	memset(p, 0, sizeof *p);
+	size_t len = strlen(s);
+	if (len >= sizeof p->buf)
+		return -1;
+	if (len == 0)
+		return 0;
+	memcpy(p->buf, s, len + 1);
+	for (char *item = p->buf;;) {
+		char *comma = strchr(item, ',');
+		if (comma)
+			*comma = 0;
+		int neg = item[0] == '!';
+		const char *pat = item + neg;
+		if (!*pat || p->n == INJ_MAXPAT || strpbrk(pat, " \t\n!"))
+			return -1;
+		p->pat[p->n] = pat;
+		p->neg[p->n] = (unsigned char)neg;
+		p->nincl += !neg;
+		p->n++;
+		if (!comma)
+			return 0;
+		item = comma + 1;
+	}
+}
+
+static int parse_points(const char *s, unsigned *points, char *str, size_t strlen_)
+{
+	char buf[256];
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	*points = 0;
+	for (char *save, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(item, "all")) {
+			*points = (1u << PT_COUNT) - 1;
+			continue;
+		}
+		int i;
+		for (i = 0; i < PT_COUNT && strcmp(item, inject_point_names[i]); i++)
+			;
+		if (i == PT_COUNT)
+			return -1;
+		*points |= 1u << i;
+	}
+	if (!*points || strstr(s, ",,") || s[0] == ',' || s[strlen(s) - 1] == ',')
+		return -1;
+	str[0] = 0;
+	for (int i = 0; i < PT_COUNT; i++)
+		if (*points & (1u << i)) {
+			if (str[0])
+				strncat(str, ",", strlen_ - strlen(str) - 1);
+			strncat(str, inject_point_names[i], strlen_ - strlen(str) - 1);
+		}
+	return 0;
+}
+
+/* Parse one variable into c.  value is non-NULL and non-empty. */
+static int parse_var(struct inject_config *c, const char *name, const char *value, char *err,
+		     size_t errlen)
+{
+	if (!strcmp(name, "INJECT_SEED")) {
+		if (parse_u64(value, 0, &c->seed))
+			return bad(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_PROB")) {
+		char *end;
+		errno = 0;
+		double p = strtod(value, &end);
+		if (errno || *end || end == value || !(p >= 0 && p <= 1) || value[0] == ' ')
+			return bad(name, value, NULL, err, errlen);
+		c->prob = p;
+		snprintf(c->prob_str, sizeof c->prob_str, "%s", value);
+	} else if (!strcmp(name, "INJECT_DELAY")) {
+		if (strlen(value) >= sizeof c->delay_str || parse_delay(value, &c->delay))
+			return bad(name, value, NULL, err, errlen);
+		strcpy(c->delay_str, value);
+	} else if (!strcmp(name, "INJECT_SITES")) {
+		if (parse_patterns(value, &c->sites))
+			return bad(name, value, NULL, err, errlen);
+		strcpy(c->sites_str, value);
+	} else if (!strcmp(name, "INJECT_SKIP")) {
+		if (parse_patterns(value, &c->skip))
+			return bad(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_POINTS")) {
+		if (parse_points(value, &c->points, c->points_str, sizeof c->points_str))
+			return bad(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_ACTION")) {
+		if (!strcmp(value, "sleep"))
+			c->action = ACT_SLEEP;
+		else if (!strcmp(value, "yield"))
+			c->action = ACT_YIELD;
+		else if (!strcmp(value, "spin"))
+			c->action = ACT_SPIN;
+		else
+			return bad(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_MAX")) {
+		if (parse_u64(value, 10, &c->max))
+			return bad(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_LOG")) {
+		if (strlen(value) >= sizeof c->log)
+			return bad(name, value, "(path too long)", err, errlen);
+		strcpy(c->log, value);
+	}
+	return 0;
+}
+
+static void defaults(struct inject_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->seed = 0;
+	c->max = UINT64_MAX;
+	c->action = ACT_SLEEP;
+	parse_delay(INJECT_DEFAULT_DELAY, &c->delay);
+	strcpy(c->delay_str, INJECT_DEFAULT_DELAY);
+	parse_points(INJECT_DEFAULT_POINTS, &c->points, c->points_str, sizeof c->points_str);
+	strcpy(c->sites_str, "*");
+}
+
+int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
+{
+	defaults(c);
+	int prob_set = 0;
+	for (int i = 0; inject_vars[i]; i++) {
+		const char *v = getenv(inject_vars[i]);
+		if (!v)
+			continue;
+		c->any = 1;
+		if (!*v)
+			continue;
+		if (parse_var(c, inject_vars[i], v, err, errlen))
+			return -1;
+		prob_set |= !strcmp(inject_vars[i], "INJECT_PROB");
+	}
+	if (!prob_set) {
+		/* Aimed at named sites: delay every visit; else a light sprinkle. */
+		const char *p = c->sites.nincl ? "1" : INJECT_DEFAULT_PROB;
+		c->prob = strtod(p, NULL);
+		strcpy(c->prob_str, p);
+	}
+	return 0;
+}
+
+int inject_check_var(const char *name, const char *value, char *err, size_t errlen)
+{
+	static struct inject_config scratch;
+	defaults(&scratch);
+	return *value ? parse_var(&scratch, name, value, err, errlen) : 0;
+}
+
+/* --- used inside hooks: no library calls below this line --- */
+
+static int class_match(const char **pp, char ch)
+{
+	const char *p = *pp + 1;           /* after '[' */
+	int neg = *p == '!' || *p == '^', hit = 0;
+	p += neg;
+	const char *start = p;
+	for (; *p && (*p != ']' || p == start); p++) {
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			if (ch >= p[0] && ch <= p[2])
+				hit = 1;
+			p += 2;
+		} else if (*p == ch) {
+			hit = 1;
+		}
+	}
+	if (!*p)
+		return -1;                 /* no closing ']': treat '[' literally */
+	*pp = p + 1;
+	return hit != neg;
+}
+
+int inject_glob(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star = ++pat;
+			resume = s;
+			continue;
+		}
+		if (*pat == '[') {
+			const char *p = pat;
+			int m = class_match(&p, *s);
+			if (m == 1) {
+				pat = p;
+				s++;
+				continue;
+			}
+			if (m == 0)
+				goto backtrack;
+		}
+		if (*pat && (*pat == '?' || *pat == *s)) {
+			pat++;
+			s++;
+			continue;
+		}
+backtrack:
+		if (!star)
+			return 0;
+		pat = star;
+		s = ++resume;
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
+
+int inject_patterns_match(const struct inject_patterns *p, const char *fn, const char *full,
+			  int if_empty)
+{
+	if (p->n == 0)
+		return if_empty;
+	int incl = 0;
+	for (int i = 0; i < p->n; i++) {
+		int m = inject_glob(p->pat[i], fn) || inject_glob(p->pat[i], full);
+		if (m && p->neg[i])
+			return 0;
+		incl |= m && !p->neg[i];
+	}
+	return p->nincl == 0 || incl;
+}

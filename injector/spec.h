@@ -1,0 +1,82 @@
+/* spec.h: the INJECT_* configuration and its one parser, shared by the
+ * launcher (build/inject, which rejects a bad value before exec) and the shim
+ * (libinject.so, whose constructor rejects a bad value set by hand).
+ *
+ * Everything lives in fixed-size fields of struct inject_config: the shim
+ * parses in its constructor and then only reads, from hooks that must never
+ * allocate. */
+#ifndef INJECT_SPEC_H
+#define INJECT_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { INJ_MAXPAT = 32, INJ_PATBUF = 1024, INJ_PATH = 4096 };
+
+enum inject_dist { DIST_FIXED, DIST_UNIFORM, DIST_EXP, DIST_LOGUNIFORM };
+enum inject_action { ACT_SLEEP, ACT_YIELD, ACT_SPIN };
+
+/* The interposed calls that can be injection points (INJECT_POINTS). */
+enum inject_point {
+	PT_MUTEX_UNLOCK, PT_MUTEX_LOCK, PT_RWLOCK_UNLOCK, PT_SPIN_UNLOCK,
+	PT_SEM_POST, PT_COND_SIGNAL, PT_COND_BROADCAST, PT_THREAD_START,
+	PT_COUNT
+};
+extern const char *const inject_point_names[PT_COUNT];
+
+struct inject_delay {
+	int dist;               /* enum inject_dist */
+	uint64_t a, b;          /* ns: fixed D / uniform,loguniform MIN MAX / exp MEAN */
+};
+
+/* A comma list of globs; an item starting with '!' excludes. */
+struct inject_patterns {
+	int n, nincl;
+	const char *pat[INJ_MAXPAT];
+	unsigned char neg[INJ_MAXPAT];
+	char buf[INJ_PATBUF];
+};
+
+struct inject_config {
+	int any;                /* some INJECT_* variable is set */
+	uint64_t seed;
+	double prob;
+	struct inject_delay delay;
+	int action;             /* enum inject_action */
+	unsigned points;        /* bit set of enum inject_point */
+	uint64_t max;           /* most delays per process; UINT64_MAX = no bound */
+	struct inject_patterns sites, skip;
+	char log[INJ_PATH];     /* empty: no log */
+	/* The values as printed in the log header. */
+	char prob_str[32], delay_str[128], sites_str[INJ_PATBUF], points_str[160];
+};
+
+/* The variables, in the order they are checked. */
+extern const char *const inject_vars[];
+
+/* Defaults applied when a variable is unset or empty. */
+#define INJECT_DEFAULT_DELAY  "loguniform:1us:1ms"
+#define INJECT_DEFAULT_PROB   "0.1"   /* "1" when INJECT_SITES names a site to include */
+#define INJECT_DEFAULT_ACTION "sleep"
+#define INJECT_DEFAULT_POINTS "mutex_unlock"
+
+/* Fill c from getenv().  Returns 0, or -1 with the one-line message
+ * ("inject: INJECT_X: bad value ...", no newline) in err. */
+int inject_config_from_env(struct inject_config *c, char *err, size_t errlen);
+
+/* Check one variable's value alone (the launcher checks each flag). */
+int inject_check_var(const char *name, const char *value, char *err, size_t errlen);
+
+/* Glob match: '*', '?', '[...]' (with '!' or '^' negation and ranges). */
+int inject_glob(const char *pat, const char *s);
+
+/* Does a site (function name fn, full name "fn+0xoff") match the list?  An
+ * empty list gives if_empty; excludes win; a list of only excludes matches
+ * everything else. */
+int inject_patterns_match(const struct inject_patterns *p, const char *fn, const char *full,
+			  int if_empty);
+
+/* Parse a duration with unit (ns, us, ms, s) into ns; -1 if bad. */
+int inject_parse_duration(const char *s, const char *end, uint64_t *ns);
+
+#endif

@@ -1,0 +1,441 @@
+/* hooks.c: the interposed functions of libinject.so.
+ *
+ * Each hook checks, first, the per-thread recursion guard (initial-exec TLS,
+ * which never allocates) and whether its point is enabled; with no INJECT_*
+ * variable set no point is enabled and every hook is one branch in front of
+ * the real function.  Release points (unlocks, sem_post, condition signals)
+ * call the real function first and then maybe delay, so that other threads
+ * run into the window while this one is held back; mutex_lock delays before
+ * acquiring.
+ *
+ * Real symbols: resolved in the constructor; each pointer starts at a lazy
+ * stub that resolves on first use (a hook can run before our constructor,
+ * from another library's).  While this thread is inside dlsym, a re-entered
+ * lazy stub takes a safe path instead of recursing: glibc's own
+ * __pthread_mutex_lock/__pthread_mutex_unlock/__pthread_rwlock_unlock and
+ * __sigaction, an inline spin unlock, a raw exit_group.
+ *
+ * Thread lineage: pthread_create passes the child its lineage through a
+ * trampoline whose argument is a slot of a static array (no malloc): the
+ * parent claims a slot by CAS, the child copies it out and frees it.
+ *
+ * Fork: pthread_atfork's child handler re-derives the seed from the parent's
+ * seed, the forking thread's lineage and its fork count, makes the surviving
+ * thread lineage "0" with fresh visit counters, and empties the log. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "shim.h"
+
+__thread struct tstate inj_t TLS_IE;
+struct inject_config inj_cfg;
+uint64_t inj_seed;
+int inj_stop;
+uint64_t inj_t0;
+static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
+static int inj_on;              /* some INJECT_* set and valid */
+static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */
+
+/* glibc's non-interposable aliases, for the safe path. */
+extern int __pthread_mutex_lock(pthread_mutex_t *);
+extern int __pthread_mutex_unlock(pthread_mutex_t *);
+extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
+extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+
+void inj_write_err(const char *msg)
+{
+	size_t n = strlen(msg);
+	while (n && write(2, msg, n) < 0 && errno == EINTR)
+		;
+	while (write(2, "\n", 1) < 0 && errno == EINTR)
+		;
+}
+
+/* ---------------------------------------------------------------- real symbols */
+
+static void resolve_all(void);
+
+static void *find(const char *name, const char *version)
+{
+	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+	return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+static int safe_spin_unlock(pthread_spinlock_t *l)
+{
+	__atomic_store_n((volatile int *)l, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int unresolved(const char *name)
+{
+	inj_write_err("inject: a hook re-entered while resolving symbols; call dropped");
+	(void)name;
+	return EAGAIN;
+}
+
+/* The release points, all `int f(T *)`: (point, function, type, glibc version
+ * to ask dlvsym for or NULL, safe path while resolving). */
+#define RELEASE_HOOKS(X)                                                                 \
+	X(PT_MUTEX_UNLOCK, pthread_mutex_unlock, pthread_mutex_t, NULL,                  \
+	  __pthread_mutex_unlock(a))                                                       \
+	X(PT_RWLOCK_UNLOCK, pthread_rwlock_unlock, pthread_rwlock_t, NULL,               \
+	  __pthread_rwlock_unlock(a))                                                      \
+	X(PT_SPIN_UNLOCK, pthread_spin_unlock, pthread_spinlock_t, NULL, safe_spin_unlock(a)) \
+	X(PT_SEM_POST, sem_post, sem_t, NULL, unresolved("sem_post"))                     \
+	X(PT_COND_SIGNAL, pthread_cond_signal, pthread_cond_t, "GLIBC_2.3.2",              \
+	  unresolved("pthread_cond_signal"))                                               \
+	X(PT_COND_BROADCAST, pthread_cond_broadcast, pthread_cond_t, "GLIBC_2.3.2",        \
+	  unresolved("pthread_cond_broadcast"))
+
+#define DECLARE_REAL(pt, fn, T, ver, safe)                                               \
+	static int lazy_##fn(T *a);                                                        \
+	static int (*real_##fn)(T *) = lazy_##fn;                                          \
+	static int lazy_##fn(T *a)                                                         \
+	{                                                                                  \
+		if (inj_t.resolving)                                                       \
+			return safe;                                                       \
+		resolve_all();                                                             \
+		return real_##fn == lazy_##fn ? (safe) : real_##fn(a);                     \
+	}
+RELEASE_HOOKS(DECLARE_REAL)
+
+static int lazy_pthread_mutex_lock(pthread_mutex_t *m);
+static int (*real_pthread_mutex_lock)(pthread_mutex_t *) = lazy_pthread_mutex_lock;
+static int lazy_pthread_mutex_lock(pthread_mutex_t *m)
+{
+	if (!inj_t.resolving) {
+		resolve_all();
+		if (real_pthread_mutex_lock != lazy_pthread_mutex_lock)
+			return real_pthread_mutex_lock(m);
+	}
+	return __pthread_mutex_lock(m);
+}
+
+typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static create_fn *real_pthread_create;
+static void (*real__exit)(int);
+static void (*real__Exit)(int);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static sighandler_t (*real_signal)(int, sighandler_t);
+
+#define RESOLVE(fn, ver)                                                                 \
+	do {                                                                             \
+		void *p_ = find(#fn, ver);                                               \
+		if (p_)                                                                  \
+			__atomic_store_n((void **)&real_##fn, p_, __ATOMIC_RELEASE);     \
+	} while (0)
+
+static void resolve_all(void)
+{
+	struct tstate *t = &inj_t;
+	t->resolving = 1;
+#define RESOLVE_ONE(pt, fn, T, ver, safe) RESOLVE(fn, ver);
+	RELEASE_HOOKS(RESOLVE_ONE)
+	RESOLVE(pthread_mutex_lock, NULL);
+	RESOLVE(pthread_create, NULL);
+	RESOLVE(_exit, NULL);
+	RESOLVE(_Exit, NULL);
+	RESOLVE(sigaction, NULL);
+	RESOLVE(signal, NULL);
+	t->resolving = 0;
+}
+
+int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!real_sigaction && !inj_t.resolving)
+		resolve_all();
+	return real_sigaction ? real_sigaction(sig, act, old) : __sigaction(sig, act, old);
+}
+
+static __attribute__((noreturn)) void real_exit_now(void (*fn)(int), int status)
+{
+	if (fn)
+		fn(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+/* ---------------------------------------------------------------- the point */
+
+static void set_unknown_lineage(struct tstate *t)
+{
+	/* A thread we did not see created (before our constructor, or by clone). */
+	t->lineage[0] = '?';
+	t->lineage[1] = 0;
+	t->lhash = inject_mix64((uint64_t)syscall(SYS_gettid));
+}
+
+/* Maybe delay: count the visit, decide, log, wait.  Guard is set. */
+static void decide_and_wait(struct tstate *t, int point, struct site *s)
+{
+	int idx = (int)(s - inj_sites);
+	ADD(&s->visits, 1);
+	if (!s->match || !(inj_cfg.prob > 0))
+		return;
+	uint32_t visit = ++t->visits[idx];
+	if (!t->lineage[0])
+		set_unknown_lineage(t);
+	uint64_t d = inject_decide(&inj_cfg, LOAD(&inj_seed), t->lhash, s->hash, visit);
+	if (!d || LOAD(&inj_stop))
+		return;
+	if (inj_cfg.max != UINT64_MAX && ADD(&inj_ndelays, 1) >= inj_cfg.max)
+		return;
+	ADD(&s->delays, 1);
+	ADD(&s->delay_ns, d);
+	inj_log_event(t, point, idx, visit, d);
+	inject_wait(inj_cfg.action, d);
+}
+
+static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t ra)
+{
+	if (LOAD(&inj_stop))
+		return;
+	int saved = errno;
+	t->guard = 1;
+	decide_and_wait(t, pt, inj_site(ra));
+	t->guard = 0;
+	errno = saved;
+}
+
+#define ENABLED(t, pt) (!(t)->guard && (LOAD(&inj_points) & (1u << (pt))))
+
+#define DEFINE_HOOK(pt, fn, T, ver, safe)                                                \
+	EXPORT int fn(T *a)                                                                \
+	{                                                                                  \
+		struct tstate *t = &inj_t;                                                 \
+		if (__builtin_expect(!ENABLED(t, pt), 1))                                  \
+			return real_##fn(a);                                               \
+		int r = real_##fn(a);                                                      \
+		point(t, pt, (uintptr_t)__builtin_return_address(0));                      \
+		return r;                                                                  \
+	}
+RELEASE_HOOKS(DEFINE_HOOK)
+
+/* The one acquire point: delay before taking the lock. */
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	struct tstate *t = &inj_t;
+	if (__builtin_expect(ENABLED(t, PT_MUTEX_LOCK), 0))
+		point(t, PT_MUTEX_LOCK, (uintptr_t)__builtin_return_address(0));
+	return real_pthread_mutex_lock(m);
+}
+
+/* ---------------------------------------------------------------- threads */
+
+struct tramp {
+	int busy;                   /* atomic: claimed by a parent, not yet read */
+	void *(*fn)(void *);
+	void *arg;
+	uint64_t lhash;
+	int site;                   /* thread_start site index, or -1 */
+	char lineage[LINEAGE_MAX];
+};
+static struct tramp tramps[128];
+
+static void *trampoline(void *p)
+{
+	struct tramp *tr = p;
+	struct tstate *t = &inj_t;
+	void *(*fn)(void *) = tr->fn;
+	void *arg = tr->arg;
+	int site = tr->site;
+	memcpy(t->lineage, tr->lineage, LINEAGE_MAX);
+	t->lhash = tr->lhash;
+	STORE_REL(&tr->busy, 0);
+	if (site >= 0 && ENABLED(t, PT_THREAD_START) && !LOAD(&inj_stop)) {
+		int saved = errno;
+		t->guard = 1;
+		decide_and_wait(t, PT_THREAD_START, &inj_sites[site]);
+		t->guard = 0;
+		errno = saved;
+	}
+	return fn(arg);
+}
+
+static void child_lineage(const struct tstate *t, uint32_t n, char *out)
+{
+	const char *parent = t->lineage[0] ? t->lineage : "?";
+	char num[16], *e = inj_fmt_u64(num, n);
+	*e = 0;
+	size_t pl = strlen(parent), nl = (size_t)(e - num);
+	if (pl + 1 + nl >= LINEAGE_MAX) {
+		/* Too deep to print: keep the tail; the hash still tells them apart. */
+		memcpy(out, "~", 2);
+		return;
+	}
+	memcpy(out, parent, pl);
+	out[pl] = '.';
+	memcpy(out + pl + 1, num, nl + 1);
+}
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
+			  void *arg)
+{
+	struct tstate *t = &inj_t;
+	if (!real_pthread_create)
+		resolve_all();
+	if (!LOAD(&inj_on) || t->guard)
+		return real_pthread_create(th, attr, fn, arg);
+	t->guard = 1;
+	struct tramp *tr = NULL;
+	for (int tries = 0; !tr && tries < 1000; tries++) {
+		for (size_t i = 0; i < sizeof tramps / sizeof tramps[0]; i++) {
+			int z = 0;
+			if (!LOAD(&tramps[i].busy) && CAS(&tramps[i].busy, &z, 1)) {
+				tr = &tramps[i];
+				break;
+			}
+		}
+		if (!tr)
+			sched_yield();
+	}
+	if (!tr) {
+		t->guard = 0;
+		return real_pthread_create(th, attr, fn, arg);
+	}
+	if (!t->lineage[0])
+		set_unknown_lineage(t);
+	uint32_t n = ++t->children;
+	tr->fn = fn;
+	tr->arg = arg;
+	tr->lhash = inject_lineage_child(t->lhash, n);
+	child_lineage(t, n, tr->lineage);
+	tr->site = -1;
+	if (LOAD(&inj_points) & (1u << PT_THREAD_START))
+		tr->site = (int)(inj_site((uintptr_t)__builtin_return_address(0)) - inj_sites);
+	t->guard = 0;
+	int r = real_pthread_create(th, attr, trampoline, tr);
+	if (r)
+		STORE_REL(&tr->busy, 0);
+	return r;
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void before_fork(void)
+{
+	inj_t.forks++;
+}
+
+static void in_child(void)
+{
+	struct tstate *t = &inj_t;
+	uint64_t parent_seed = LOAD(&inj_seed);
+	STORE(&inj_seed, inject_mix64(parent_seed ^ inject_lineage_child(t->lhash, t->forks)));
+	memcpy(t->lineage, "0", 2);
+	t->lhash = INJECT_LINEAGE_ROOT;
+	t->children = 0;
+	t->forks = 0;
+	t->slot = NULL;
+	memset(t->visits, 0, sizeof t->visits);
+	for (size_t i = 0; i < sizeof tramps / sizeof tramps[0]; i++)
+		STORE(&tramps[i].busy, 0);
+	STORE(&inj_ndelays, 0);
+	inj_sites_after_fork();
+	inj_log_after_fork();
+	inj_t0 = inject_now_ns();
+	STORE(&inj_stop, 0);
+}
+
+/* ---------------------------------------------------------------- exit and signals */
+
+EXPORT void _exit(int status)
+{
+	if (LOAD(&inj_on))
+		inj_log_flush("_exit");
+	real_exit_now(real__exit, status);
+}
+
+EXPORT void _Exit(int status)
+{
+	if (LOAD(&inj_on))
+		inj_log_flush("_exit");
+	real_exit_now(real__Exit ? real__Exit : real__exit, status);
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (!LOAD(&inj_on) || !inj_signal_watched(sig))
+		return inj_real_sigaction(sig, act, old);
+	return inj_sigaction_hook(sig, act, old);
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t handler)
+{
+	if (!LOAD(&inj_on) || !inj_signal_watched(sig)) {
+		if (!real_signal)
+			resolve_all();
+		return real_signal(sig, handler);
+	}
+	/* glibc's BSD semantics: restart, block the signal while it runs. */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, sig);
+	if (inj_sigaction_hook(sig, &sa, &old) != 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+__attribute__((constructor(101))) static void inj_init(void)
+{
+	struct tstate *t = &inj_t;
+	resolve_all();
+	memcpy(t->lineage, "0", 2);
+	t->lhash = INJECT_LINEAGE_ROOT;
+	inj_t0 = inject_now_ns();
+
+	char err[1024];
+	if (inject_config_from_env(&inj_cfg, err, sizeof err) != 0) {
+		inj_write_err(err);
+		real_exit_now(real__exit, 125);
+	}
+	if (!inj_cfg.any)
+		return;                 /* pure pass-through */
+	if (inj_cfg.log[0]) {
+		int fd = open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			const char *why = strerror(errno);
+			char *p = err, *end = err + sizeof err - 1;
+			p = inj_fmt_str(p, "inject: INJECT_LOG: bad value \"", end);
+			p = inj_fmt_str(p, inj_cfg.log, end);
+			p = inj_fmt_str(p, "\": expected a file the program can append to (", end);
+			p = inj_fmt_str(p, why, end);
+			p = inj_fmt_str(p, ")", end);
+			*p = 0;
+			inj_write_err(err);
+			real_exit_now(real__exit, 125);
+		}
+		close(fd);
+	}
+	inj_seed = inj_cfg.seed;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	inj_sites_init();
+	inj_log_init();
+	pthread_atfork(before_fork, NULL, in_child);
+	inj_signals_install();
+	STORE(&inj_on, 1);
+	STORE_REL(&inj_points, inj_cfg.points);
+}
+
+__attribute__((destructor)) static void inj_fini(void)
+{
+	if (LOAD(&inj_on))
+		inj_log_flush("exit");
+}

@@ -1,0 +1,92 @@
+/* shim.h: state shared by the files of libinject.so.
+ *
+ * hooks.c   the interposed functions, symbol resolution, constructor, fork,
+ *           thread creation (lineage) and exit hooks
+ * sites.c   naming a call site and the lock-free site table
+ * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
+ *
+ * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
+ * lock of our own (atomics only), errno preserved, safe in a signal handler. */
+#ifndef INJECT_SHIM_H
+#define INJECT_SHIM_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "../injector/policy.h"
+#include "../injector/spec.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define EXPORT __attribute__((visibility("default")))
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+
+#define LOAD(p)      __atomic_load_n((p), __ATOMIC_RELAXED)
+#define LOAD_ACQ(p)  __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE(p, v)  __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define ADD(p, v)    __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, \
+						 __ATOMIC_ACQUIRE)
+
+/* --- sites.c ---
+ * A site entry's state: EMPTY (key 0) -> RESOLVING (key claimed by CAS, its
+ * claimer is naming it) -> READY.  A fork can leave an entry RESOLVING with no
+ * thread to finish it; the child marks those ORPHAN and the next visitor
+ * claims them (ORPHAN -> RESOLVING by CAS). */
+enum { SITE_RESOLVING = 0, SITE_READY = 1, SITE_ORPHAN = 2 };
+#define NSITES_LOG2 10
+#define NSITES (1 << NSITES_LOG2)
+#define SITE_NAME 128
+
+struct site {
+	uintptr_t key;              /* return address (atomic; 0 = empty) */
+	int state;                  /* atomic; see above */
+	unsigned char match, skip;  /* INJECT_SITES / INJECT_SKIP decisions */
+	uint64_t hash;              /* inject_hash_str(name) */
+	uint64_t visits, delays, delay_ns;   /* atomic counters, for S lines */
+	char name[SITE_NAME];       /* "fn+0xoff" */
+};
+/* Entry NSITES is the overflow site, used when the table is full. */
+extern struct site inj_sites[NSITES + 1] HIDDEN;
+
+void inj_sites_init(void) HIDDEN;
+/* The site for a call whose return address is ra (after INJECT_SKIP). */
+struct site *inj_site(uintptr_t ra) HIDDEN;
+void inj_sites_after_fork(void) HIDDEN;
+
+/* --- hooks.c --- */
+#define LINEAGE_MAX 64
+struct tslot;
+struct tstate {
+	int guard;                  /* inside the shim: hooks pass straight through */
+	int resolving;              /* inside dlsym: lazy stubs take the safe path */
+	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */
+	uint64_t lhash;             /* lineage hash (policy.h) */
+	uint32_t children, forks;
+	struct tslot *slot;         /* this thread's event ring (log.c), or NULL */
+	uint32_t visits[NSITES + 1];/* visit counter per site index */
+};
+extern __thread struct tstate inj_t TLS_IE HIDDEN;
+extern struct inject_config inj_cfg HIDDEN;
+extern uint64_t inj_seed HIDDEN;     /* cfg.seed, re-derived in a forked child */
+extern int inj_stop HIDDEN;          /* atomic: exiting, hooks only pass through */
+extern uint64_t inj_t0 HIDDEN;       /* process start, CLOCK_MONOTONIC ns */
+int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
+void inj_write_err(const char *msg) HIDDEN;
+
+/* --- log.c --- */
+void inj_log_init(void) HIDDEN;
+void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
+/* Write the log once; reason "exit", "_exit" or "signal N". */
+void inj_log_flush(const char *reason) HIDDEN;
+void inj_log_after_fork(void) HIDDEN;
+void inj_signals_install(void) HIDDEN;
+int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
+int inj_signal_watched(int sig) HIDDEN;
+
+/* Small async-signal-safe formatting into a buffer. */
+char *inj_fmt_u64(char *p, uint64_t v) HIDDEN;
+char *inj_fmt_hex(char *p, uint64_t v) HIDDEN;
+char *inj_fmt_str(char *p, const char *s, char *end) HIDDEN;
+
+#endif
