@@ -282,21 +282,28 @@ static void baseline(void)
 	}
 }
 
+static int significant(const struct row *w)
+{
+	return w->padj < H.alpha && w->a >= 3 && w->r1 > w->r0;
+}
+
 static int blind_should_stop(void)
 {
-	struct row *rows;
+	struct row *rows, *srows;
 	int m, n = rank_rows(&H.R, PH_BLIND, 1, &rows, &m);
-	int stop = 0;
+	int ns = rank_rows(&H.R, PH_BLIND, 0, &srows, &m);
 	long f, p, x;
 	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
-	if (n > 0)
-		progress("screening: %ld runs, %ld failures, %ld excluded; top %s: %ld/%ld vs "
-			 "%ld/%ld, p=%.2g (adj %.2g)", f + p + x, f, x, rows[0].unit, rows[0].a,
-			 rows[0].n1, rows[0].c, rows[0].n0, rows[0].p, rows[0].padj);
-	if (n > 0 && f + p >= H.min_runs && rows[0].padj < H.alpha && rows[0].a >= 3 &&
-	    rows[0].r1 > rows[0].r0)
-		stop = 1;
+	if (n > 0 && ns > 0)
+		progress("screening: %ld runs, %ld failures, %ld excluded; top %s %ld/%ld vs "
+			 "%ld/%ld (p=%.2g adj), site %s %ld/%ld vs %ld/%ld (p=%.2g adj)", f + p + x,
+			 f, x, rows[0].unit, rows[0].a, rows[0].n1, rows[0].c, rows[0].n0,
+			 rows[0].padj, srows[0].unit, srows[0].a, srows[0].n1, srows[0].c,
+			 srows[0].n0, srows[0].padj);
+	int stop = f + p >= H.min_runs && ((n > 0 && significant(&rows[0])) ||
+					  (ns > 0 && significant(&srows[0])));
 	rank_free(rows, n);
+	rank_free(srows, ns);
 	return stop;
 }
 
@@ -355,14 +362,22 @@ static void tally(int phase_tag, long *n, long *f)
 	}
 }
 
-/* Screening runs in which no site of the set was delayed: the reference
- * that an only-set campaign must beat to be sufficient. */
+/* Runs without a delay at the set: screening runs in which no site of the
+ * set was delayed, the baseline, and the except-set campaign.  An only-set
+ * campaign must fail more often than these to be sufficient. */
 static void reference(struct confirm *c, long *n, long *f)
 {
 	*n = *f = 0;
 	for (int i = 0; i < H.R.nruns; i++) {
 		struct run *u = &H.R.runs[i];
-		if (u->phase != PH_BLIND || u->outcome == EXCLUDED)
+		if (u->outcome == EXCLUDED)
+			continue;
+		if (u->phase == PH_BASE || (c->except_phase && u->phase == c->except_phase)) {
+			(*n)++;
+			*f += u->outcome == FAIL;
+			continue;
+		}
+		if (u->phase != PH_BLIND)
 			continue;
 		int delayed = 0;
 		for (int h = 0; h < u->nhits && !delayed; h++) {
@@ -403,9 +418,6 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 	c->only_phase = next_phase++;
 	campaign(label, c->only_phase, flags, H.confirm);
 	tally(c->only_phase, &c->only_n, &c->only_f);
-	reference(c, &c->ref_n, &c->ref_f);
-	c->p_suff = fisher_greater(c->only_f, c->only_n, c->ref_f, c->ref_n);
-	c->sufficient = c->only_f > 0 && bonferroni(c->p_suff, H.conf_tests) < H.alpha;
 	c->p_need = 1;
 	if (with_except) {
 		base_flags(flags, sizeof flags, H.prob);
@@ -420,6 +432,9 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 		c->p_need = fisher_greater(c->only_f, c->only_n, c->except_f, c->except_n);
 		c->needed = c->only_f > 0 && bonferroni(c->p_need, H.conf_tests) < H.alpha;
 	}
+	reference(c, &c->ref_n, &c->ref_f);
+	c->p_suff = fisher_greater(c->only_f, c->only_n, c->ref_f, c->ref_n);
+	c->sufficient = c->only_f > 0 && bonferroni(c->p_suff, H.conf_tests) < H.alpha;
 	progress("confirm: only %s %ld/%ld (sufficient: %s, p=%.2g vs %ld/%ld undelayed)%s",
 		 c->sites, c->only_f, c->only_n, c->sufficient ? "yes" : "no", c->p_suff,
 		 c->ref_f, c->ref_n, "");
@@ -439,12 +454,30 @@ static int time_for(long runs)
 /* Step 4, the driver: singles in rank order, then a growing union. */
 static void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites)
 {
+	/* Candidates: functions, in the order of their best evidence, from the
+	 * function's own row or from its best site's row. */
 	char *cand[8];
 	int nc = 0;
-	for (int i = 0; i < nfuncs && nc < H.top; i++)
-		if (funcs[i].padj < H.alpha && funcs[i].r1 > funcs[i].r0 && funcs[i].a > 0 &&
-		    targetable(funcs[i].unit))
-			cand[nc++] = funcs[i].unit;
+	int fi = 0, si = 0;
+	while (nc < H.top && (fi < nfuncs || si < nsites)) {
+		struct row *w;
+		if (si >= nsites || (fi < nfuncs && funcs[fi].padj <= sites[si].padj))
+			w = &funcs[fi++];
+		else
+			w = &sites[si++];
+		if (!significant(w))
+			continue;
+		char *f = site_func(w->unit);
+		int dup = !targetable(f);
+		for (int k = 0; k < nc && !dup; k++)
+			dup = strcmp(cand[k], f) == 0;
+		if (!dup) {
+			for (int k = 0; k < nfuncs; k++)
+				if (strcmp(funcs[k].unit, f) == 0)
+					cand[nc++] = funcs[k].unit;
+		}
+		free(f);
+	}
 	H.ncand = nc;
 	if (nc == 0)
 		return;
@@ -458,6 +491,17 @@ static void confirmation(struct row *funcs, int nfuncs, struct row *sites, int n
 		struct confirm *c = confirm_set(&cand[i], 1, 0, 1);
 		if (c && c->sufficient && c->needed)
 			found = c;
+	}
+	/* A set: the significant candidates, then functions whose delays look
+	 * harmful before correction (a failure that needs two delays shows each
+	 * one only weakly). */
+	for (int i = 0; i < nfuncs && nc < H.top; i++) {
+		struct row *w = &funcs[i];
+		int dup = !targetable(w->unit) || w->p >= H.alpha || w->r1 <= w->r0;
+		for (int k = 0; k < nc && !dup; k++)
+			dup = strcmp(cand[k], w->unit) == 0;
+		if (!dup)
+			cand[nc++] = w->unit;
 	}
 	for (int k = 2; !found && k <= nc; k++) {
 		if (!time_for(2 * H.confirm)) {
