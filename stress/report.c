@@ -127,8 +127,11 @@ void judge(struct job *jobs, int njobs)
 				j->verdict = xasprintf("NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
 			break;
 		case EXPECT_PASS:
-			j->met = j->failures == 0;
-			if (j->met)
+			j->met = j->failures == 0 && !j->interrupted;
+			if (j->failures == 0 && j->interrupted)
+				j->verdict = xasprintf("INTERRUPTED after %lld clean runs: the job did not "
+				                       "finish", j->runs);
+			else if (j->met)
 				j->verdict = xasprintf("passed: %lld clean runs (failure rate below %.3g per run, "
 				                       "95%% upper bound)", j->runs, hi);
 			else
@@ -187,7 +190,7 @@ static bool job_ok(const struct job *j)
 {
 	if (j->harness_error || j->met == 0)
 		return false;
-	if (j->met < 0 && j->ran && j->failures)
+	if (j->met < 0 && j->ran && (j->failures || j->interrupted))
 		return false;
 	return true;
 }
@@ -416,11 +419,12 @@ static char *junit_xml(struct job *jobs, int njobs)
 			xput(&b, j->confidence);
 		}
 		if (job_ok(j) && j->first_trace) {
-			bprintf(&b, "\n\nfirst failure%s%s:\n", j->first_kept ? " kept in " : "",
-			        j->first_kept ? "" : "");
-			if (j->first_kept)
+			bprintf(&b, "\n\nfirst failure%s", j->first_kept ? " (kept in " : "");
+			if (j->first_kept) {
 				xput(&b, j->first_kept);
-			bprintf(&b, "\n");
+				bprintf(&b, ")");
+			}
+			bprintf(&b, ":\n");
 			xput(&b, j->first_trace);
 		}
 		bprintf(&b, "</system-out>\n    </testcase>\n");
