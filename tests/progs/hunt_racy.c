@@ -2,11 +2,12 @@
  * harmless ones, for tests/test_hunt.py (issue 7).
  *
  * Each round, the main thread makes one slot free and releases NTHREADS
- * workers through a barrier.  Every worker calls claim_slot(), which checks
+ * workers through a barrier.  Every worker, 300us after the previous one,
+ * calls claim_slot(), which checks
  * under slot_lock whether a slot is free, drops the lock, and then takes the
  * slot under the lock again: a check-then-act across an unlock.  Without a
  * delay the gap between the two critical sections is a few instructions and
- * the program (almost) never fails; a delay right after the first unlock lets
+ * the workers, arriving 300us apart, never overlap; a delay right after the first unlock lets
  * a second worker see the same free slot, and the slot count goes negative:
  * "fatal error: claim_slot: slot claimed twice", exit status 2.
  *
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NOTAIL() __asm__ volatile("" ::: "memory")
 
@@ -95,6 +97,19 @@ __attribute__((noinline)) static void reset_round(void)
 	NOTAIL();
 }
 
+/* Workers reach claim_slot STAGGER_NS apart, so that only a window held
+ * open far longer than the shim's own overhead lets two of them overlap. */
+enum { STAGGER_NS = 300000 };
+
+static void spin_ns(long ns)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
+}
+
 static void *worker(void *arg)
 {
 	int id = (int)(long)arg;
@@ -102,6 +117,7 @@ static void *worker(void *arg)
 		pthread_barrier_wait(&start);
 		heartbeat(id);
 		stats_add(id, 1);
+		spin_ns((long)id * STAGGER_NS);
 		int got = claim_slot(id);
 		stats_add(id + 1, got);
 		log_event(100 + id);
