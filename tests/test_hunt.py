@@ -1,0 +1,308 @@
+"""hunt (issue 7): find the racy lock-release site without being told where it is.
+
+The acceptance tests run the real pipeline (hunt -> stress -> inject -> the shim) on
+gosched with the #40368 fix off (must name startm within 3 minutes) and on (must name no
+culprit), and on tests/progs/hunt_racy.c, whose racy unlock is known (must name it, not the
+decoys).  The other tests pin the statistics against an independent computation and drive
+hunt's screening and confirmation logic through a simulated stress, so that they run in
+seconds and do not depend on timing.
+"""
+
+import json
+import math
+import os
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BUILD, GOSCHED, INJECT, PROGS, ROOT, clean_env, run
+
+HUNT = BUILD / "hunt"
+RACY = PROGS / "hunt_racy"
+RACY_SRC = ROOT / "tests" / "progs" / "hunt_racy.c"
+
+
+def hunt_json(result):
+    m = re.search(r"^results: (.+)$", result.out, re.M)
+    assert m, f"no results line\n{result}"
+    d = Path(m.group(1))
+    if not d.is_absolute():
+        d = ROOT / d
+    for f in ("hunt.json", "hunt.txt", "failure-rate.svg"):
+        assert (d / f).is_file(), f"{f} missing in {d}\n{result}"
+    return d, json.loads((d / "hunt.json").read_text())
+
+
+def racy_line():
+    for i, line in enumerate(RACY_SRC.read_text().splitlines(), 1):
+        if "RACY UNLOCK" in line:
+            return i
+    raise AssertionError("hunt_racy.c lost its RACY UNLOCK marker")
+
+
+# --- statistics, against an independent computation ----------------------------------
+
+def fisher_greater(a, n1, c, n0):
+    f, n = a + c, n1 + n0
+    tot = math.comb(n, f)
+    return min(1.0, sum(math.comb(n1, x) * math.comb(n0, f - x)
+                        for x in range(a, min(f, n1) + 1)) / tot)
+
+
+def wilson(k, n, z=1.959963984540054):
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def synth_records(path, seed=1, runs=240, culprit="claim_it+0x2e"):
+    """Runs where each site is delayed at random; only a delay at CULPRIT makes a run
+    fail (40%), plus 2% background failures, and a few timeouts that must be excluded."""
+    rnd = random.Random(seed)
+    sites = [culprit, "claim_it+0x54", "decoy_a+0x10", "decoy_b+0x22", "decoy_c+0x31"]
+    with open(path, "w") as f:
+        for i in range(runs):
+            rec = {"run": i, "seed": 100 + i, "exit": 0, "signal": None, "seconds": 0.1,
+                   "sites": {}}
+            for s in sites:
+                d = rnd.random() < 0.5
+                rec["sites"][s] = {"visits": 9, "delays": 2 if d else 0,
+                                   "delay_ns": 2e6 if d else 0}
+            fail = (rec["sites"][culprit]["delays"] and rnd.random() < 0.4) or rnd.random() < 0.02
+            rec["status"] = "fail" if fail else "pass"
+            rec["signature"] = "checkdead: runnable g" if fail else None
+            if i % 40 == 7:
+                rec.update(status="fail", signature="timeout")
+            f.write(json.dumps(rec) + "\n")
+    return sites
+
+
+def table_from_records(path, site):
+    a = n1 = c = n0 = 0
+    for line in open(path):
+        r = json.loads(line)
+        if r["status"] == "fail" and r["signature"] == "timeout":
+            continue
+        failed = r["status"] == "fail"
+        if r["sites"].get(site, {}).get("delays", 0) > 0:
+            n1, a = n1 + 1, a + failed
+        else:
+            n0, c = n0 + 1, c + failed
+    return a, n1, c, n0
+
+
+def test_statistics_match_an_independent_computation(tmp_path):
+    rec = tmp_path / "runs.jsonl"
+    sites = synth_records(rec)
+    r = run([HUNT, "--analyze", rec, "--results", tmp_path / "res", "--", "true"], timeout=30)
+    r.expect(0)
+    _, j = hunt_json(r)
+    assert j["screening"]["excluded"] == 6, r
+    rows = {row["site"]: row for row in j["sites"]}
+    tested = sum(1 for row in j["sites"] if row["delayed"]["runs"] and row["undelayed"]["runs"])
+    for s in sites:
+        a, n1, c, n0 = table_from_records(rec, s)
+        row = rows[s]
+        assert (row["delayed"]["failures"], row["delayed"]["runs"]) == (a, n1), row
+        assert (row["undelayed"]["failures"], row["undelayed"]["runs"]) == (c, n0), row
+        p = fisher_greater(a, n1, c, n0)
+        assert row["p"] == pytest.approx(p, rel=1e-6, abs=1e-12), (s, row, p)
+        assert row["p_bonferroni"] == pytest.approx(min(1, p * tested), rel=1e-6, abs=1e-12)
+        lo, hi = wilson(a, n1)
+        assert row["delayed"]["ci95"] == pytest.approx([lo, hi], abs=1e-9), row
+    # The planted site ranks first and is significant; no decoy is.
+    assert j["sites"][0]["site"] == sites[0], r
+    assert j["sites"][0]["p_bonferroni"] < 1e-4, r
+    for row in j["sites"][1:]:
+        assert row["p_bonferroni"] > 0.05, (row, r)
+    assert j["functions"][0]["function"] == "claim_it", r
+
+
+def test_fisher_and_wilson_edge_cases(tmp_path):
+    """All-fail delayed vs none undelayed; and a site never left undelayed (untestable)."""
+    rec = tmp_path / "edge.jsonl"
+    with open(rec, "w") as f:
+        for i in range(20):
+            d = i < 10
+            f.write(json.dumps({"run": i, "seed": i, "status": "fail" if d else "pass",
+                                "signature": "boom" if d else None, "seconds": 0.1,
+                                "sites": {"hot+0x1": {"visits": 1, "delays": int(d), "delay_ns": 1},
+                                          "always+0x2": {"visits": 1, "delays": 1,
+                                                         "delay_ns": 1}}}) + "\n")
+    r = run([HUNT, "--analyze", rec, "--results", tmp_path / "res", "--", "true"], timeout=30)
+    _, j = hunt_json(r)
+    rows = {row["site"]: row for row in j["sites"]}
+    assert rows["hot+0x1"]["p"] == pytest.approx(1 / math.comb(20, 10)), r
+    assert rows["hot+0x1"]["p_bonferroni"] == pytest.approx(rows["hot+0x1"]["p"]), \
+        "only one site is testable, so Bonferroni multiplies by 1"
+    assert rows["hot+0x1"]["delayed"]["ci95"][1] == 1.0
+    assert rows["always+0x2"]["p"] == 1.0 and rows["always+0x2"]["undelayed"]["runs"] == 0
+
+
+# --- the driver, through a simulated stress --------------------------------------------
+
+FAKE_STRESS = r'''#!/usr/bin/python3
+# Stands in for build/stress: runs are simulated.  A run fails (60%) when every site
+# of FAKE_CULPRIT got a delay; FAKE_NOISE adds failures that no site explains.
+import fnmatch, json, os, random, sys
+SITES = {"startm+0x5c": 20, "startm+0x120": 20, "schedule+0x40": 300,
+         "findrunnable+0x88": 200, "sysmon+0x30": 60, "retake+0x10": 40, "mput+0x22": 10}
+a = sys.argv[1:]
+opts, cmd = a[:a.index("--")], a[a.index("--") + 1:]
+o = dict(zip(opts[0::2], opts[1::2]))
+fl = o.get("--inject", "").split()
+f = dict(zip(fl[0::2], fl[1::2]))
+prob = float(f.get("--prob", "0"))
+pats = [p for p in f.get("--sites", "").split(",") if p]
+inc = [p for p in pats if not p.startswith("!")]
+exc = [p[1:] for p in pats if p.startswith("!")]
+m = lambda p, s: fnmatch.fnmatchcase(s, p) or fnmatch.fnmatchcase(s.rsplit("+", 1)[0], p)
+on = lambda s: (not inc or any(m(p, s) for p in inc)) and not any(m(p, s) for p in exc)
+culprits = [c for c in os.environ.get("FAKE_CULPRIT", "").split(",") if c]
+rnd = random.Random(int(o["--seed"]))
+with open(o["--record"], "a") as rec:
+    for r in range(int(o["--count"])):
+        sites = {}
+        for s, v in SITES.items():
+            d = sum(1 for _ in range(v) if on(s) and rnd.random() < prob)
+            sites[s] = {"visits": v, "delays": d, "delay_ns": d * 1e6}
+        fail = bool(culprits) and all(sites[c]["delays"] for c in culprits) and rnd.random() < .6
+        fail = fail or rnd.random() < float(os.environ.get("FAKE_NOISE", "0"))
+        rec.write(json.dumps({"run": r, "seed": rnd.randrange(1 << 40),
+                              "status": "fail" if fail else "pass",
+                              "signature": "fatal: x" if fail else None, "exit": 2 * fail,
+                              "signal": None, "seconds": 0.01, "sites": sites}) + "\n")
+sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+'''
+
+
+@pytest.fixture
+def fake_stress(tmp_path):
+    p = tmp_path / "fake_stress"
+    p.write_text(FAKE_STRESS)
+    p.chmod(0o755)
+    return p
+
+
+def fake_hunt(fake_stress, tmp_path, seed, **env):
+    return run([HUNT, "-q", "-p", "2", "--seed", seed, "--stress", fake_stress,
+                "--results", tmp_path / "res", "--", RACY], env=clean_env(**env), timeout=60)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_driver_names_a_single_culprit_site(fake_stress, tmp_path, seed):
+    r = fake_hunt(fake_stress, tmp_path, seed, FAKE_CULPRIT="startm+0x5c").expect(0)
+    _, j = hunt_json(r)
+    assert j["culprit"]["functions"] == ["startm"], r
+    assert j["culprit"]["site"] == "startm+0x5c", r
+    assert j["culprit"]["needed"] and j["culprit"]["sufficient"], r
+    assert "--sites startm+0x5c" in j["plan"] and j["plan"].endswith(str(RACY)), r
+    # Screening stopped early, not on the budget.
+    assert j["screening"]["stopped"] == "significant" and j["screening"]["runs"] < 400, r
+
+
+def test_driver_finds_a_pair_that_must_both_be_delayed(fake_stress, tmp_path):
+    r = fake_hunt(fake_stress, tmp_path, 5, FAKE_CULPRIT="sysmon+0x30,retake+0x10").expect(0)
+    _, j = hunt_json(r)
+    assert sorted(j["culprit"]["functions"]) == ["retake", "sysmon"], r
+    assert j["culprit"]["needed"], r
+
+
+def test_driver_names_nothing_for_unexplained_failures(fake_stress, tmp_path):
+    r = fake_hunt(fake_stress, tmp_path, 4, FAKE_NOISE="0.05").expect(1)
+    _, j = hunt_json(r)
+    assert j["culprit"] is None and j["plan"] is None, r
+    assert j["verdict"] == "no culprit" and j["screening"]["failures"] > 0, r
+
+
+def test_driver_stress_harness_error_is_125(fake_stress, tmp_path):
+    r = fake_hunt(fake_stress, tmp_path, 1, FAKE_EXIT="125")
+    r.expect(125)
+    assert "stress exited with status 125" in r.err, r
+
+
+@pytest.mark.parametrize("argv", [[], ["--"], ["--prob", "2", "--", "true"],
+                                  ["--bogus", "--", "true"], ["--", "/nonexistent/prog"]])
+def test_usage_errors_exit_64(argv):
+    r = run([HUNT] + argv, timeout=10).expect(64)
+    assert r.err.startswith("hunt: ") and len(r.err.splitlines()) == 1, r
+
+
+# --- acceptance: the real pipeline ------------------------------------------------------
+
+def test_racy_program_passes_without_delays():
+    """The race in hunt_racy is narrow: without injected delays it does not fail, so a
+    culprit named below is the hunt's finding, not the program's habit."""
+    for _ in range(10):
+        run([RACY], timeout=30).expect(0)
+
+
+def test_hunt_names_the_racy_unlock_not_the_decoys(tmp_path):
+    t0 = time.monotonic()
+    r = run([HUNT, "-p", "2", "--results", tmp_path, "--", RACY], timeout=150)
+    r.expect(0)
+    d, j = hunt_json(r)
+    assert j["culprit"]["functions"] == ["claim_slot"], r
+    site = j["culprit"]["site"]
+    assert site and site.startswith("claim_slot+0x"), r
+    row = next(x for x in j["sites"] if x["site"] == site)
+    assert row["where"] == f"tests/progs/hunt_racy.c:{racy_line()}", (row, r)
+    for decoy in ("stats_add", "log_event", "heartbeat", "reset_round"):
+        drow = next((x for x in j["functions"] if x["function"] == decoy), None)
+        assert drow is not None, f"decoy {decoy} never seen\n{r}"
+        assert drow["p_bonferroni"] > 0.05 or drow["delayed"]["rate"] <= drow["undelayed"]["rate"], \
+            (drow, r)
+        assert decoy not in j["plan"], r
+    # The second unlock in claim_slot is harmless: the plan names the exact racy site.
+    assert f"--sites {site} " in j["plan"], r
+    svg = (d / "failure-rate.svg").read_text()
+    assert "<svg" in svg and site in svg
+    assert time.monotonic() - t0 < 120, r
+    # The plan is a working command line: it reproduces the failure.
+    argv = j["plan"].split()
+    fails = 0
+    for _ in range(5):
+        p = run(argv, timeout=60)
+        fails += p.rc == 2 and "fatal error: claim_slot" in p.err
+    assert fails >= 3, f"the plan reproduced {fails}/5\n{j['plan']}"
+
+
+def gosched_required():
+    if not GOSCHED.exists():
+        pytest.fail("build/gosched is not built (runtime/ has not landed)", pytrace=False)
+
+
+GOSCHED_ARGS = ["--workload", "timer-syscall", "--iterations", "20"]
+
+
+@pytest.mark.slow
+def test_hunt_names_startm_with_the_fix_off_within_3_minutes(tmp_path):
+    gosched_required()
+    t0 = time.monotonic()
+    r = run([HUNT, "-p", "2", "--time-limit", "170", "--results", tmp_path, "--", GOSCHED,
+             *GOSCHED_ARGS, "--fix", "off"], timeout=240)
+    wall = time.monotonic() - t0
+    r.expect(0)
+    _, j = hunt_json(r)
+    assert j["culprit"]["functions"] == ["startm"], r
+    assert j["culprit"]["sufficient"] and j["culprit"]["needed"], r
+    assert "startm" in j["plan"], r
+    assert wall < 180, f"hunt took {wall:.0f}s\n{r}"
+
+
+@pytest.mark.slow
+def test_hunt_names_nothing_with_the_fix_on(tmp_path):
+    gosched_required()
+    r = run([HUNT, "-p", "2", "--max-runs", "200", "--time-limit", "150", "--results",
+             tmp_path, "--", GOSCHED, *GOSCHED_ARGS, "--fix", "on"], timeout=240)
+    r.expect(1)
+    _, j = hunt_json(r)
+    assert j["culprit"] is None and j["plan"] is None, r
+    assert j["verdict"] == "nothing reproduces", r
+    assert j["screening"]["failures"] == 0 and j["screening"]["runs"] >= 100, r
+    assert "culprit:" not in r.out and "plan:" not in r.out, r
