@@ -1,0 +1,425 @@
+"""The LD_PRELOAD shim (build/libinject.so) and the launcher (build/inject).
+
+Each test runs a built program under the shim and reads the INJECT_LOG it
+writes (format: docs/interfaces.md), so every claim is checked against what
+the shim actually did."""
+
+import os
+import random
+import re
+import subprocess
+import time
+from collections import defaultdict
+
+import pytest
+
+from conftest import BUILD, INJECT, LIBINJECT, PROGS, ROOT, clean_env, run
+
+BASIC = PROGS / "inj_basic"
+THREADS = PROGS / "inj_threads"
+
+
+# ------------------------------------------------------------------ helpers
+
+def parse_log(path):
+    """Blocks of an injection log: dicts with header, events, sites, end."""
+    blocks, cur = [], None
+    for line in open(path).read().splitlines():
+        if line.startswith("# inject-log v1 "):
+            cur = {"header": dict(kv.split("=", 1) for kv in line.split()[3:]),
+                   "events": [], "sites": {}, "end": None}
+            blocks.append(cur)
+        elif line.startswith("E "):
+            _, t, lin, point, site, visit, delay = line.split()
+            cur["events"].append((int(t), lin, point, site, int(visit), int(delay)))
+        elif line.startswith("S "):
+            _, site, visits, delays, total = line.split()
+            cur["sites"][site] = (int(visits), int(delays), int(total))
+        elif line.startswith("# end "):
+            m = re.match(r"# end pid=(\d+) events=(\d+) dropped=(\d+) reason=(.*)$", line)
+            assert m, f"bad end line: {line!r}"
+            cur["end"] = {"pid": int(m[1]), "events": int(m[2]), "dropped": int(m[3]),
+                          "reason": m[4]}
+    return blocks
+
+
+def plan(block):
+    """The deterministic part of the events: all but the time."""
+    return [e[1:] for e in block["events"]]
+
+
+def fn(site):
+    return site.split("+", 1)[0]
+
+
+def shim_env(log=None, **inject):
+    """Environment with the shim preloaded by hand and INJECT_* set."""
+    env = clean_env(LD_PRELOAD=LIBINJECT, **{f"INJECT_{k.upper()}": v for k, v in inject.items()})
+    if log is not None:
+        env["INJECT_LOG"] = str(log)
+    return env
+
+
+def injected(tmp_path, argv, name="log", rc=0, timeout=60, **inject):
+    """Run argv under the shim; check its exit status; return (result, blocks)."""
+    log = tmp_path / name
+    if log.exists():
+        log.unlink()
+    r = run(argv, env=shim_env(log, **inject), timeout=timeout).expect(rc)
+    assert log.exists(), f"no log written\n{r}"
+    return r, parse_log(log)
+
+
+# ------------------------------------------------------------------ the shim alone
+
+def test_only_interposed_names_exported():
+    out = subprocess.run(["nm", "-D", "--defined-only", LIBINJECT], capture_output=True,
+                         text=True, check=True).stdout
+    names = {l.split()[-1] for l in out.splitlines() if l.strip()}
+    assert names == {"pthread_mutex_lock", "pthread_mutex_unlock", "pthread_rwlock_unlock",
+                     "pthread_spin_unlock", "sem_post", "pthread_cond_signal",
+                     "pthread_cond_broadcast", "pthread_create", "_exit", "_Exit",
+                     "sigaction", "signal"}, out
+
+
+def test_passthrough_without_variables(tmp_path):
+    """No INJECT_*: the program runs as without the shim and no log appears."""
+    env = clean_env(LD_PRELOAD=LIBINJECT)
+    r = run([BASIC, 100], env=env, cwd=tmp_path).expect(0)
+    assert r.out == "ok\n", r
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_thread_program_mutex_kinds(tmp_path):
+    """A program that never creates a thread, with recursive, error-checking
+    (EPERM/EDEADLK passed through, errno kept) and statically initialised
+    mutexes, under a delay at every point of every visit."""
+    r, blocks = injected(tmp_path, [BASIC, 30], seed=3, prob=1, delay="fixed:1us",
+                         points="all")
+    assert r.out == "ok\n", r
+    (b,) = blocks
+    lineages = {e[1] for e in b["events"]}
+    assert lineages == {"0"}, lineages
+    points = {e[2] for e in b["events"]}
+    assert {"mutex_unlock", "mutex_lock"} <= points, points
+    # Every visit delayed: every matching site's visits equal its delays.
+    for site, (visits, delays, _) in b["sites"].items():
+        assert visits == delays, (site, b["sites"])
+
+
+def test_same_seed_same_plan_different_seed_differs(tmp_path):
+    runs = {}
+    for i, seed in enumerate([11, 11, 12]):
+        _, (b,) = injected(tmp_path, [BASIC, 300], name=f"log{i}", seed=seed, prob=0.1,
+                           delay="uniform:1us:20us", action="spin")
+        runs[i] = plan(b)
+        assert len(runs[i]) > 20, b
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_lineage_determinism(tmp_path):
+    """Threads: each thread's event sequence, keyed by its lineage, is the
+    same in every run with the same seed, whatever the OS scheduler did."""
+    per_run = []
+    for i in range(3):
+        _, (b,) = injected(tmp_path, [THREADS, "lineage", 40], name=f"log{i}", seed=99,
+                           prob=0.2, delay="uniform:1us:30us", points="all")
+        seqs = defaultdict(list)
+        for e in b["events"]:
+            seqs[e[1]].append(e[2:])
+        per_run.append(dict(seqs))
+    assert set(per_run[0]) == {"0", "0.1", "0.2", "0.3", "0.1.1", "0.2.1", "0.3.1"}, \
+        sorted(per_run[0])
+    assert per_run[0] == per_run[1] == per_run[2]
+
+
+def test_points_each_proven(tmp_path):
+    """Default: only mutex_unlock.  INJECT_POINTS enables each other point."""
+    _, (b,) = injected(tmp_path, [THREADS, "lineage", 10], name="d", seed=1, prob=1,
+                       delay="fixed:1us")
+    assert {e[2] for e in b["events"]} == {"mutex_unlock"}
+    others = ["mutex_lock", "rwlock_unlock", "spin_unlock", "sem_post", "cond_signal",
+              "cond_broadcast", "thread_start"]
+    _, (b,) = injected(tmp_path, [THREADS, "lineage", 10], name="o", seed=1, prob=1,
+                       delay="fixed:1us", points=",".join(others))
+    points = defaultdict(set)
+    for e in b["events"]:
+        points[e[2]].add(fn(e[3]))
+    assert set(points) == set(others), dict(points)
+    assert points["rwlock_unlock"] == {"other_points"}
+    assert points["mutex_lock"] == {"worker_loop", "other_points"}
+    # thread_start's site is the function that created the thread.
+    assert points["thread_start"] == {"main", "worker"}
+
+
+def test_sites_filter_exclude_and_glob(tmp_path):
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="a", seed=1, prob=1, delay="fixed:1us",
+                       sites="site_alpha")
+    assert {fn(e[3]) for e in b["events"]} == {"site_alpha"}
+    assert len(b["events"]) == 50
+    # The other sites are still counted, just never delayed.
+    beta = [v for s, v in b["sites"].items() if fn(s) == "site_beta"]
+    assert beta == [(50, 0, 0)], b["sites"]
+
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="x", seed=1, prob=1, delay="fixed:1us",
+                       sites="!site_alpha")
+    got = {fn(e[3]) for e in b["events"]}
+    assert "site_alpha" not in got and {"site_beta", "wrap_unlock"} <= got, got
+
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="g", seed=1, prob=1, delay="fixed:1us",
+                       sites="site_*,!site_beta")
+    assert {fn(e[3]) for e in b["events"]} == {"site_alpha"}
+
+    # The full name+0xoff matches too.
+    site = next(s for s in b["sites"] if fn(s) == "site_alpha")
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="f", seed=1, prob=1, delay="fixed:1us",
+                       sites=site)
+    assert {e[3] for e in b["events"]} == {site}
+
+
+def test_skip_names_the_wrappers_caller(tmp_path):
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="n", seed=1, prob=1, delay="fixed:1us")
+    assert "wrap_unlock" in {fn(e[3]) for e in b["events"]}
+    assert "site_gamma" not in {fn(s) for s in b["sites"]}
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="s", seed=1, prob=1, delay="fixed:1us",
+                       skip="wrap_*")
+    got = {fn(e[3]) for e in b["events"]}
+    assert "wrap_unlock" not in got and "site_gamma" in got, got
+    # And the skipped site can be aimed at by its caller's name.
+    _, (b,) = injected(tmp_path, [BASIC, 50], name="t", seed=1, prob=1, delay="fixed:1us",
+                       skip="wrap_*", sites="site_gamma")
+    assert {fn(e[3]) for e in b["events"]} == {"site_gamma"} and len(b["events"]) == 50
+
+
+def test_max_bounds_delays(tmp_path):
+    _, (b,) = injected(tmp_path, [BASIC, 100], seed=1, prob=1, delay="fixed:1us", max=7)
+    assert len(b["events"]) == 7
+    assert sum(d for _, d, _ in b["sites"].values()) == 7
+    assert sum(v for v, _, _ in b["sites"].values()) >= 300
+
+
+@pytest.mark.parametrize("spec,check", [
+    ("fixed:7us", lambda d: all(x == 7000 for x in d)),
+    ("uniform:10us:20us", lambda d: all(10000 <= x <= 20000 for x in d)
+        and max(d) - min(d) > 5000),
+    ("loguniform:1us:1ms", lambda d: all(1000 <= x <= 1000000 for x in d)
+        and min(d) < 10000 and max(d) > 100000),
+    ("exp:5us", lambda d: 3000 < sum(d) / len(d) < 7500),
+])
+def test_delay_distributions(tmp_path, spec, check):
+    _, (b,) = injected(tmp_path, [BASIC, 200], seed=4, prob=0.5, delay=spec, action="spin",
+                       sites="site_alpha,site_beta")
+    delays = [e[5] for e in b["events"]]
+    assert len(delays) > 100 and check(delays), (spec, sorted(delays)[:5], sorted(delays)[-5:])
+
+
+@pytest.mark.parametrize("action", ["sleep", "spin", "yield"])
+def test_delays_take_time(tmp_path, action):
+    """20 delays of 2 ms each hold the program at least 40 ms."""
+    t0 = time.monotonic()
+    _, (b,) = injected(tmp_path, [BASIC, 20], seed=1, prob=1, delay="fixed:2ms",
+                       action=action, sites="site_alpha")
+    took = time.monotonic() - t0
+    assert len(b["events"]) == 20
+    assert took >= 0.040, took
+    # The event times are at least the delay apart.
+    ts = [e[0] for e in b["events"]]
+    assert all(b - a >= 2_000_000 for a, b in zip(ts, ts[1:])), ts
+
+
+# ------------------------------------------------------------------ exits and signals
+
+@pytest.mark.parametrize("mode,rc,reason", [
+    ("exit", 0, "exit"),
+    ("_exit", 3, "_exit"),
+    ("abort", -6, "signal 6"),
+    ("segv", -11, "signal 11"),
+    ("handler", 0, "exit"),
+])
+def test_log_written_on_every_exit(tmp_path, mode, rc, reason):
+    r, blocks = injected(tmp_path, [BASIC, 40, mode], rc=rc, seed=2, prob=0.5,
+                         delay="fixed:1us")
+    (b,) = blocks
+    assert b["end"]["reason"] == reason, r
+    assert len(b["events"]) == b["end"]["events"] > 10
+    if mode == "handler":
+        assert r.out == "ok\n", r      # the program's own handler ran, and unlocked
+
+
+def test_signal_handlers_that_unlock(tmp_path):
+    r, (b,) = injected(tmp_path, [THREADS, "signals", 200], seed=8, prob=0.5,
+                       delay="fixed:30us")
+    assert r.out == "ok\n", r
+    handler = [v for s, v in b["sites"].items() if fn(s) == "on_usr1"]
+    assert handler and handler[0][0] == 200, b["sites"]
+    assert handler[0][1] > 0, "no delay inside the signal handler"
+
+
+def test_fork_in_threaded_program(tmp_path):
+    """The forked child writes its own block, and its plan is deterministic."""
+    children = []
+    for i in range(2):
+        _, blocks = injected(tmp_path, [THREADS, "fork", 60], name=f"log{i}", seed=21,
+                             prob=0.3, delay="fixed:5us")
+        assert len(blocks) == 2, blocks
+        child = next(b for b in blocks if any(fn(s) == "child_work" for s in b["sites"]))
+        parent = next(b for b in blocks if b is not child)
+        assert child["end"]["pid"] != parent["end"]["pid"]
+        assert child["end"]["reason"] == "exit"
+        assert {fn(s) for s in child["sites"]} == {"child_work"}   # counts were reset
+        assert {e[1] for e in child["events"]} == {"0"}
+        assert child["events"], child
+        children.append(plan(child))
+    assert children[0] == children[1]
+
+
+# ------------------------------------------------------------------ bad values
+
+BAD = [
+    ("SEED", "--seed", "-1"), ("SEED", "--seed", "12x"),
+    ("PROB", "--prob", "1.5"), ("PROB", "--prob", "often"),
+    ("DELAY", "--delay", "x"), ("DELAY", "--delay", "fixed:10"),
+    ("DELAY", "--delay", "uniform:5ms:1ms"), ("DELAY", "--delay", "loguniform:0us:1ms"),
+    ("SITES", "--sites", "a,,b"), ("SKIP", "--skip", "!"),
+    ("POINTS", "--points", "mutex_unlock,bogus"), ("ACTION", "--action", "nap"),
+    ("MAX", "--max", "-3"), ("LOG", "--log", "/nonexistent/dir/log"),
+]
+
+
+@pytest.mark.parametrize("var,flag,value", BAD)
+def test_bad_value_rejected(tmp_path, var, flag, value):
+    prefix = f'inject: INJECT_{var}: bad value "{value}": expected '
+    # Set by hand: the shim's constructor rejects it before main.
+    r = run([BASIC, 1], env=shim_env(**{var.lower(): value})).expect(125)
+    assert r.out == "" and r.err.startswith(prefix) and r.err.count("\n") == 1, r
+    # Through the launcher: rejected before exec.
+    r = run([INJECT, flag, value, "--", BASIC, 1]).expect(125)
+    assert r.out == "" and r.err.startswith(prefix) and r.err.count("\n") == 1, r
+
+
+def test_bad_delay_message_exact():
+    r = run([INJECT, "--delay", "x", "--", BASIC]).expect(125)
+    assert r.err == ('inject: INJECT_DELAY: bad value "x": expected fixed:D, uniform:MIN:MAX, '
+                     'exp:MEAN or loguniform:MIN:MAX\n'), r
+
+
+# ------------------------------------------------------------------ the launcher
+
+def test_launcher_runs_with_flags(tmp_path):
+    log = tmp_path / "log"
+    r = run([INJECT, "--seed", 5, "--prob", 0.5, "--delay", "uniform:1us:5us", "--action",
+             "spin", "--sites", "site_*", "--max", 20, "--log", log, "--verbose", "--",
+             BASIC, 50]).expect(0)
+    assert r.out == "ok\n" and "seed=5" in r.err, r
+    (b,) = parse_log(log)
+    h = b["header"]
+    assert (h["seed"], h["prob"], h["delay"], h["action"], h["sites"]) == \
+        ("5", "0.5", "uniform:1us:5us", "spin", "site_*"), h
+    assert len(b["events"]) == 20
+
+
+def test_launcher_default_seed_printed_and_used(tmp_path):
+    log = tmp_path / "log"
+    r = run([INJECT, "--verbose", "--log", log, "--", BASIC, 10]).expect(0)
+    seed = re.search(r"seed=(\d+)", r.err)
+    assert seed, r
+    (b,) = parse_log(log)
+    assert b["header"]["seed"] == seed[1]
+    assert b["header"]["prob"] == "0.1" and b["header"]["delay"] == "loguniform:1us:1ms"
+
+
+def test_launcher_keeps_existing_preload():
+    other = "/lib/x86_64-linux-gnu/libm.so.6"
+    r = run([INJECT, "--", "/usr/bin/env"], env=clean_env(LD_PRELOAD=other)).expect(0)
+    line = next(l for l in r.out.splitlines() if l.startswith("LD_PRELOAD="))
+    assert line == f"LD_PRELOAD={LIBINJECT}:{other}", line
+
+
+def test_launcher_usage_and_exec_errors():
+    r = run([INJECT]).expect(64)
+    assert r.err.count("\n") == 1 and r.err.startswith("inject: "), r
+    r = run([INJECT, "--frobnicate", "--", BASIC]).expect(64)
+    assert r.err.count("\n") == 1, r
+    r = run([INJECT, "--seed"]).expect(64)
+    r = run([INJECT, "--", "/nonexistent/program"]).expect(125)
+    assert r.err == "inject: cannot run /nonexistent/program: No such file or directory\n", r
+
+
+def test_help_documents_every_flag_and_variable():
+    r = run([INJECT, "--help"]).expect(0)
+    for word in ["--seed", "--prob", "--delay", "--sites", "--skip", "--points", "--action",
+                 "--max", "--log", "--list-sites", "--verbose", "INJECT_SEED", "INJECT_PROB",
+                 "INJECT_DELAY", "INJECT_SITES", "INJECT_SKIP", "INJECT_POINTS",
+                 "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", "fixed:", "uniform:", "exp:",
+                 "loguniform:", "thread_start", "yield", "125", "64"]:
+        assert word in r.out, word
+
+
+def test_list_sites(tmp_path):
+    t0 = time.monotonic()
+    r = run([INJECT, "--list-sites", "--delay", "fixed:50ms", "--", BASIC, 60]).expect(0)
+    assert time.monotonic() - t0 < 5, "--list-sites delayed the program"
+    lines = [l for l in r.out.splitlines() if l != "ok"]
+    assert lines[0] == "# visits\tsite", r
+    rows = [(int(v), s) for v, s in (l.split("\t") for l in lines[1:])]
+    assert [v for v, _ in rows] == sorted((v for v, _ in rows), reverse=True)
+    byfn = {fn(s): v for v, s in rows if v == 60}
+    assert {"site_alpha", "site_beta", "wrap_unlock"} <= set(byfn), rows
+
+
+# ------------------------------------------------------------------ real programs
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """About 4 MB of text in 200K lines, the same every run."""
+    rng = random.Random(40368)
+    words = ["sched", "lock", "startm", "newm", "checkdead", "runnable", "mput", "sysmon",
+             "retake", "handoffp", "idle", "spinning", "park", "wake"]
+    # sort starts a second thread only above 128K lines.
+    lines = [" ".join(rng.choice(words) + str(rng.randrange(10000)) for _ in range(2))
+             for _ in range(200000)]
+    path = tmp_path_factory.mktemp("data") / "input.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+REAL = {
+    "xz": (["xz", "-T2", "-3", "--block-size=256KiB", "-c"], "/usr/bin/xz"),
+    "pigz": (["pigz", "-p", "2", "-b", "128", "-c"], "/usr/bin/pigz"),
+    "sort": (["sort", "--parallel=2", "-S", "64M"], "/usr/bin/sort"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_transparent_on_real_programs(tmp_path, data, name):
+    argv, path = REAL[name]
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not installed")
+    plain = subprocess.run(argv + [str(data)], capture_output=True, timeout=120,
+                           env=clean_env(LC_ALL="C"))
+    assert plain.returncode == 0, plain.stderr
+    log = tmp_path / "log"
+    env = clean_env(LC_ALL="C")
+    shimmed = subprocess.run([str(INJECT), "--seed", "7", "--prob", "0.5", "--delay",
+                              "loguniform:1us:100us", "--points", "all", "--log", str(log),
+                              "--"] + argv + [str(data)], capture_output=True, timeout=120,
+                             env=env)
+    assert shimmed.returncode == 0, shimmed.stderr
+    assert shimmed.stdout == plain.stdout, f"{name}: output differs under the shim"
+    blocks = parse_log(log)
+    events = [e for b in blocks for e in b["events"]]
+    assert len(events) > 10, [b["sites"] for b in blocks]
+    assert len({e[1] for e in events}) >= 2, "delays on one thread only"
+
+
+# ------------------------------------------------------------------ the system under test
+
+GOSCHED = BUILD / "gosched"
+
+
+@pytest.mark.skipif(not GOSCHED.exists(), reason="build/gosched not built yet")
+def test_gosched_startm_is_a_site():
+    r = run([INJECT, "--list-sites", "--", GOSCHED, "--fix", "on"], timeout=60)
+    assert "# visits\tsite" in r.out, r
+    assert re.search(r"^\d+\tstartm\+0x[0-9a-f]+$", r.out, re.M), r
