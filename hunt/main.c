@@ -44,7 +44,7 @@ static void help(void)
 "  --delays N         auto --prob aims at N delays per run (default 40)\n"
 "  --delay SPEC       delay distribution (default loguniform:100us:10ms)\n"
 "  --fraction F       chance a site is in a screening batch's subset (default 0.5)\n"
-"  --batch N          runs per screening batch (default 2 x -p)\n"
+"  --batch N          runs per screening batch (default: -p)\n"
 "  --min-runs N       screening runs before it may stop early (default 40)\n"
 "  --max-runs N       screening budget in runs (default 400)\n"
 "  --baseline N       undelayed runs that list the sites (default 4)\n"
@@ -707,7 +707,7 @@ static void parse(int argc, char **argv)
 	if (H.ncmd == 0 && !H.nanalyze)
 		usage_exit("%s", "no command given after --");
 	if (H.batch == 0)
-		H.batch = 2 * H.procs;
+		H.batch = H.procs;
 	H.rng = H.seed;
 }
 
