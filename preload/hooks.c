@@ -43,6 +43,7 @@ struct inject_config inj_cfg;
 uint64_t inj_seed;
 int inj_stop;
 uint64_t inj_t0;
+pid_t inj_pid;
 static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
 static int inj_on;              /* some INJECT_* set and valid */
 static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */
@@ -349,6 +350,7 @@ static void in_child(void)
 	inj_sites_after_fork();
 	inj_log_after_fork();
 	inj_t0 = inject_now_ns();
+	STORE(&inj_pid, getpid());
 	STORE(&inj_stop, 0);
 }
 
@@ -428,6 +430,7 @@ __attribute__((constructor(101))) static void inj_init(void)
 		close(fd);
 	}
 	inj_seed = inj_cfg.seed;
+	inj_pid = getpid();
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	inj_sites_init();
 	inj_log_init();

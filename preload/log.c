@@ -197,6 +197,10 @@ static void emit(const char *line, size_t n)
 
 void inj_log_flush(const char *reason)
 {
+	/* A vfork child shares our memory and has no pid of its own in inj_pid:
+	 * its _exit must not write (or end) the parent's log. */
+	if (getpid() != LOAD(&inj_pid))
+		return;
 	STORE(&inj_stop, 1);
 	if (!inj_cfg.log[0] || __atomic_exchange_n(&flushed, 1, __ATOMIC_ACQ_REL))
 		return;
@@ -235,7 +239,9 @@ void inj_log_flush(const char *reason)
 		struct tslot *s = &slots[i];
 		if (LOAD(&s->state) == SLOT_FREE)
 			continue;
-		uint64_t h = LOAD_ACQ(&s->head), n = h < RING ? h : RING;
+		/* When the ring is full, a thread that had not yet seen inj_stop may be
+		 * overwriting the oldest event right now: leave that one out. */
+		uint64_t h = LOAD_ACQ(&s->head), n = h < RING ? h : RING - 1;
 		lost += h - n;
 		for (uint64_t j = h - n; j < h; j++) {
 			const struct event *e = &s->ev[j % RING];

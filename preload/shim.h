@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../injector/policy.h"
 #include "../injector/spec.h"
@@ -71,6 +72,7 @@ extern struct inject_config inj_cfg HIDDEN;
 extern uint64_t inj_seed HIDDEN;     /* cfg.seed, re-derived in a forked child */
 extern int inj_stop HIDDEN;          /* atomic: exiting, hooks only pass through */
 extern uint64_t inj_t0 HIDDEN;       /* process start, CLOCK_MONOTONIC ns */
+extern pid_t inj_pid HIDDEN;         /* our pid, set at start and in a forked child */
 int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
 void inj_write_err(const char *msg) HIDDEN;
 

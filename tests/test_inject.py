@@ -236,6 +236,7 @@ def test_delays_take_time(tmp_path, action):
     ("abort", -6, "signal 6"),
     ("segv", -11, "signal 11"),
     ("handler", 0, "exit"),
+    ("vfork", 0, "exit"),      # the vfork child's _exit must not end our log
 ])
 def test_log_written_on_every_exit(tmp_path, mode, rc, reason):
     r, blocks = injected(tmp_path, [BASIC, 40, mode], rc=rc, seed=2, prob=0.5,

@@ -8,7 +8,8 @@
  * recursive and error-checking mutexes (EPERM passed through, errno kept), a
  * statically initialised mutex.  MODE then ends the program: exit (default),
  * _exit, abort, segv, or handler (installs its own SIGTERM handler, which
- * unlocks, raises SIGTERM and exits 0 when the handler ran). */
+ * unlocks, raises SIGTERM and exits 0 when the handler ran); vfork first
+ * starts a vfork child that calls _exit at once. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -109,6 +111,15 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 200;
 	const char *mode = argc > 2 ? argv[2] : "exit";
+	if (!strcmp(mode, "vfork")) {
+		/* The child shares our memory until it _exits. */
+		pid_t pid = vfork();
+		if (pid == 0)
+			_exit(7);
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			fail("vfork child failed");
+	}
 	for (int i = 0; i < n; i++) {
 		site_alpha();
 		site_beta();
