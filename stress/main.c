@@ -448,11 +448,12 @@ int main(int argc, char **argv)
 			printf("%s", j->inject ? " -- " : "");
 			for (int k = 0; k < j->argc; k++)
 				printf("%s%s", k ? " " : "", j->argv[k]);
+			printf(" (");
 			if (j->count)
-				printf(" (count %lld", j->count);
-			else
-				printf(" (time %.0fs", j->time_s);
-			printf(", %d workers, expect %s)\n", j->procs,
+				printf("count %lld, ", j->count);
+			if (j->time_s > 0)
+				printf("time %gs, ", j->time_s);
+			printf("%d workers, expect %s)\n", j->procs,
 			       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
 			fflush(stdout);
 		}

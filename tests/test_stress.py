@@ -286,8 +286,9 @@ def test_summary_junit_and_record_agree(tmp_path):
     assert job["rate"] == pytest.approx(len(fails) / 200)
     lo, hi = wilson(len(fails), 200)
     assert job["rate_ci95"] == pytest.approx([lo, hi], abs=1e-9)
-    assert job["first_failure"]["run"] == min(x["run"] for x in fails) or \
-        job["first_failure"]["run"] in {x["run"] for x in fails}
+    # Runs finish out of order on two workers: the first failure to finish.
+    assert job["first_failure"]["run"] in {x["run"] for x in fails[:2]}
+    assert 0 < job["first_failure"]["seconds"] <= job["wall_seconds"]
     dm = job["duration_ms"]
     assert 0 < dm["min"] <= dm["median"] <= dm["max"]
     assert job["wall_seconds"] > 0 and job["runs_per_second"] == pytest.approx(
@@ -311,7 +312,8 @@ def test_status_lines(tmp_path):
     lines = [l for l in r.out.splitlines() if re.match(r"^\d+s: ", l)]
     assert len(lines) >= 3, r
     assert all(STATUS_RE.match(l) for l in lines), lines
-    assert lines[-1].startswith("0s: 8 runs, 8 failures (100.00%) [exit 1 x8], "), lines
+    assert re.match(r"\d+s: 8 runs, 8 failures \(100\.00%\) \[exit 1 x8\], \d+ runs/s$",
+                    lines[-1]), lines
 
 
 def test_interrupt_still_writes_the_summary(tmp_path):
