@@ -1,0 +1,1732 @@
+/* proc.c: Go 1.14's G/M/P scheduler (src/runtime/proc.go), modelled in C on
+ * pthreads.
+ *
+ * Concepts.  A G is a goroutine, an M an OS thread (here a pthread), a P the
+ * right to run Go code; there are exactly gomaxprocs Ps.  An M must hold a P
+ * to run a G.  An M without a P is idle (parked in stopm, on sched.midle),
+ * spinning (looking for work in findrunnable, counted in sched.nmspinning),
+ * polling (blocked in findrunnable's netpoll until the next timer, holding no
+ * P and NOT on midle), in a system call (its P is left in _Psyscall for
+ * exitsyscall to take back, or for sysmon to retake), or sysmon, the monitor
+ * thread that never holds a P.
+ *
+ * Worker thread parking/unparking (Go's design, which we keep).  We must keep
+ * enough Ms running to use the Ps, and park the rest to save CPU.  Work is
+ * submitted by readying a G, by a timer falling due, or by a G leaving a
+ * system call.  The protocol:
+ *  1. A producer that makes work and sees an idle P but no spinning M wakes
+ *     one (wakep -> startm(nil, true)); an M that stops spinning because it
+ *     found work wakes a replacement (resetspinning).
+ *  2. A spinning M that finds nothing first puts its P on the idle list,
+ *     then decrements nmspinning, then re-checks every run queue.  The other
+ *     order loses wakeups (a producer could see nmspinning > 0, wake nobody,
+ *     and the M could then park).
+ *  3. The M that has nothing to do but a future timer blocks in netpoll
+ *     until that timer; only one M polls (sched.lastpoll == 0 while it does).
+ *  4. sysmon retakes Ps held in system calls (handoffp), starts an M when a
+ *     timer is overdue, and deep-sleeps until the next timer when every P is
+ *     idle.
+ * Rejected alternatives (Go's, and ours): waking an M on every ready (wastes
+ * threads), handing a P straight to a specific M (loses locality), and a
+ * global "work available" condition variable (one lock for all Ps).
+ *
+ * Deadlock detection.  checkdead runs whenever an M goes idle (mput) and in
+ * a few other places; it counts running Ms as mcount() - nmidle -
+ * nmidlelocked - nmsys and, if none is left, looks for a runnable G: finding
+ * one means the scheduler's books are wrong ("checkdead: runnable g"); finding
+ * only blocked ones with no timers is a genuine deadlock.  mcount() counts the
+ * ids handed out (mnext), so an M counts as running from the moment its id is
+ * taken.  The race of golang/go#40368 is the gap in Go 1.14.8's startm between
+ * taking an idle P and taking the new M's id: sched.lock is dropped there, the
+ * P is owned by nobody visible and the coming M is not counted, so an M that
+ * parks in the gap can make checkdead see no running M while a G is runnable.
+ * Go 1.14.9 (fix 40368 here) reserves the id before dropping the lock.
+ *
+ * Lock order (a lock may be taken while holding the ones to its left):
+ *     chan.lock -> allpLock -> sched.lock -> allglock -> p.runqlock
+ * p.timersLock is a leaf (nothing is taken under it; timers fire after it is
+ * dropped).  Every unlock of sched.lock is a pthread_mutex_unlock called from
+ * the Go-named function itself (lock/unlock are always inlined), so that an
+ * LD_PRELOAD shim names the site after the function (startm, stopm, ...).
+ *
+ * Functions whose comment says "sched.lock must be held" assert it first.
+ */
+#include "runtime.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+schedt sched;
+p **allp;
+int32_t gomaxprocs;
+m *_Atomic allm;
+m *m0;
+mutex allglock;
+mutex allpLock;
+g **allgs;
+_Atomic int32_t allglen;
+int32_t allgcap;
+_Atomic uint32_t panicking;
+_Atomic int netpollInited;
+int64_t runtimeInitTime;
+__thread m *g_m;
+
+struct dbgev { int64_t t; int64_t mid; const char *what; int64_t arg; };
+struct dbgev dbgevs[256]; _Atomic int dbgn;
+void dbg(const char *what, int64_t arg) { int i = atomic_fetch_add(&dbgn, 1); if (i < 256) { dbgevs[i].t = nanotime(); dbgevs[i].mid = g_m ? g_m->id : -9; dbgevs[i].what = what; dbgevs[i].arg = arg; } }
+int dbgTimerStartm; int64_t dbgTimerStartmLate; int dbgPollWake; int64_t dbgPollLate; int dbgSysmonDeep;
+static bool mainStarted;     /* [init by runtime_main] Go's mainStarted */
+static note iterDone;        /* the driver waits here for main to return */
+static note netpollNote;     /* the model's epoll: netpoll blocks here */
+static _Atomic uint32_t netpollWakeSig; /* [atomic] a netpollBreak is pending */
+static int64_t goidgen;      /* [allglock] */
+static void (*wlmain)(g *);  /* [init] the workload's main.main */
+
+#define FORCEGC_PERIOD (2 * 60 * 1000 * 1000 * 1000LL)
+
+static void schedule(void) __attribute__((noreturn));
+static void mexitIteration(void) __attribute__((noreturn));
+static void mcall(void (*fn)(g *)) __attribute__((noreturn));
+void startm(p *pp, bool spinning);
+void handoffp(p *pp);
+void checkdead(void);
+void wakep(void);
+
+/* ---- locks, notes, time --------------------------------------------------- */
+
+void mutexinit(mutex *l)
+{
+    pthread_mutex_init(&l->mu, NULL);
+    atomic_store(&l->owner, 0);
+}
+
+void noteinit(note *n) { sem_init(&n->sem, 0, 0); }
+void notedestroy(note *n) { sem_destroy(&n->sem); }
+
+/* noteclear: forget any pending wakeup (Go: n.key = 0). */
+void noteclear(note *n)
+{
+    while (sem_trywait(&n->sem) == 0) {
+    }
+}
+
+void notewakeup(note *n) { sem_post(&n->sem); }
+
+void notesleep(note *n)
+{
+    while (sem_wait(&n->sem) != 0 && errno == EINTR) {
+    }
+}
+
+bool notetsleep(note *n, int64_t ns)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t t = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + ns;
+    ts.tv_sec = t / 1000000000LL;
+    ts.tv_nsec = t % 1000000000LL;
+    for (;;) {
+        if (sem_clockwait(&n->sem, CLOCK_MONOTONIC, &ts) == 0)
+            return true;
+        if (errno == ETIMEDOUT)
+            return false;
+    }
+}
+
+int64_t nanotime(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* usleep: Go's usleep (nanosleep); short waits are at the kernel's mercy. */
+static void usleep_model(uint32_t us)
+{
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* debugDelay: the test-only delay of --debug-startm-delay.  Sleeps for long
+ * waits, spins for short ones (nanosleep rarely sleeps less than ~100us). */
+void debugDelay(int64_t ns)
+{
+    if (ns <= 0)
+        return;
+    if (ns >= 100000) {
+        struct timespec ts = {.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+        return;
+    }
+    int64_t end = nanotime() + ns;
+    while (nanotime() < end) {
+    }
+}
+
+static uint32_t fastrand(void)
+{
+    m *mp = g_m;
+    uint64_t x = mp->fastrand;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    mp->fastrand = x;
+    return (uint32_t)(x >> 16);
+}
+
+/* ---- G status -------------------------------------------------------------- */
+
+const char *gstatusName(uint32_t s)
+{
+    switch (s) {
+    case Gidle: return "idle";
+    case Grunnable: return "runnable";
+    case Grunning: return "running";
+    case Gsyscall: return "syscall";
+    case Gwaiting: return "waiting";
+    case Gdead: return "dead";
+    default: return "???";
+    }
+}
+
+/* casgstatus: Go's casgstatus without the scan bit (no GC in the model). */
+static void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
+{
+    uint32_t o = oldval;
+    if (!atomic_compare_exchange_strong(&gp->atomicstatus, &o, newval)) {
+        rprint("runtime: casgstatus: oldval=%s newval=%s (g %lld is %s)\n", gstatusName(oldval),
+               gstatusName(newval), (long long)gp->goid, gstatusName(o));
+        throw("casgstatus: bad incoming values");
+    }
+}
+
+/* allgadd: publish gp on allgs (Go's allgadd).  The dump reads allgs without
+ * allglock, so the array never moves during an iteration. */
+static void allgadd(g *gp)
+{
+    lock(&allglock);
+    int32_t n = atomic_load(&allglen);
+    if (n >= allgcap) {
+        unlock(&allglock);
+        throw("newproc: too many goroutines for the model's allgs");
+    }
+    gp->goid = ++goidgen;
+    allgs[n] = gp;
+    atomic_store(&allglen, n + 1);
+    unlock(&allglock);
+}
+
+/* ---- M bookkeeping --------------------------------------------------------- */
+
+int64_t mcount(void) { return sched.mnext - sched.nmfreed; }
+
+/* checkmcount: Go's checkmcount.  sched.lock must be held. */
+static void checkmcount(void)
+{
+    assert(lockHeld(&sched.lock));
+    if (mcount() > sched.maxmcount) {
+        rprint("runtime: program exceeds %d-thread limit\n", sched.maxmcount);
+        throw("thread exhaustion");
+    }
+}
+
+/* mReserveID: Go 1.14.9's mReserveID: take the next M id, which makes the
+ * coming M count in mcount() at once.  sched.lock must be held. */
+int64_t mReserveID(void)
+{
+    assert(lockHeld(&sched.lock));
+    if (sched.mnext + 1 < sched.mnext)
+        throw("runtime: thread ID overflow");
+    int64_t id = sched.mnext;
+    sched.mnext++;
+    checkmcount();
+    return id;
+}
+
+/* mcommoninit: Go's mcommoninit(mp, id).  id < 0 means "take one now" (Go
+ * 1.14.8's only behaviour); the fix passes the id reserved in startm.  Then
+ * publish mp on allm. */
+void mcommoninit(m *mp, int64_t id)
+{
+    lock(&sched.lock);
+    if (id >= 0)
+        mp->id = id;
+    else
+        mp->id = mReserveID();
+    mp->fastrand = 0x9e3779b97f4a7c15ULL * (uint64_t)(mp->id + 1) ^ (uint64_t)nanotime();
+    if (mp->fastrand == 0)
+        mp->fastrand = 1;
+    m *head = atomic_load(&allm);
+    atomic_store(&mp->alllink, head);
+    atomic_store(&allm, mp);
+    unlock(&sched.lock);
+}
+
+/* mput: Go's mput: put mp on the idle list.  sched.lock must be held. */
+void mput(m *mp)
+{
+    assert(lockHeld(&sched.lock));
+    mp->schedlink = sched.midle;
+    sched.midle = mp;
+    sched.nmidle++;
+    checkdead();
+}
+
+/* mget: Go's mget: take an idle M, or NULL.  sched.lock must be held. */
+m *mget(void)
+{
+    assert(lockHeld(&sched.lock));
+    m *mp = sched.midle;
+    if (mp != NULL) {
+        sched.midle = mp->schedlink;
+        sched.nmidle--;
+    }
+    return mp;
+}
+
+/* ---- run queues -------------------------------------------------------------- */
+
+/* globrunqput: Go's globrunqput.  sched.lock must be held. */
+void globrunqput(g *gp)
+{
+    assert(lockHeld(&sched.lock));
+    gp->schedlink = NULL;
+    if (sched.runqtail != NULL)
+        sched.runqtail->schedlink = gp;
+    else
+        sched.runqhead = gp;
+    sched.runqtail = gp;
+    sched.runqsize++;
+}
+
+static g *globrunqpop(void)
+{
+    g *gp = sched.runqhead;
+    if (gp != NULL) {
+        sched.runqhead = gp->schedlink;
+        if (sched.runqhead == NULL)
+            sched.runqtail = NULL;
+        sched.runqsize--;
+        gp->schedlink = NULL;
+    }
+    return gp;
+}
+
+static bool runqputlocal(p *pp, g *gp);
+
+/* globrunqget: Go's globrunqget: take a fair share of the global queue, return
+ * one G and put the rest on pp's local queue.  sched.lock must be held. */
+g *globrunqget(p *pp, int32_t max)
+{
+    assert(lockHeld(&sched.lock));
+    if (sched.runqsize == 0)
+        return NULL;
+    int32_t n = sched.runqsize / gomaxprocs + 1;
+    if (n > sched.runqsize)
+        n = sched.runqsize;
+    if (max > 0 && n > max)
+        n = max;
+    if (n > RUNQSIZE / 2)
+        n = RUNQSIZE / 2;
+    g *gp = globrunqpop();
+    for (n--; n > 0; n--) {
+        g *gp1 = globrunqpop();
+        if (!runqputlocal(pp, gp1)) {
+            /* Local queue full: put it back on the global queue. */
+            globrunqput(gp1);
+            break;
+        }
+    }
+    return gp;
+}
+
+/* runqempty: Go's runqempty (ours takes the queue lock). */
+bool runqempty(p *pp)
+{
+    lock(&pp->runqlock);
+    bool empty = pp->runqhead == pp->runqtail && pp->runnext == NULL;
+    unlock(&pp->runqlock);
+    return empty;
+}
+
+static bool runqputlocal(p *pp, g *gp)
+{
+    lock(&pp->runqlock);
+    bool ok = pp->runqtail - pp->runqhead < RUNQSIZE;
+    if (ok) {
+        pp->runq[pp->runqtail % RUNQSIZE] = gp;
+        pp->runqtail++;
+    }
+    unlock(&pp->runqlock);
+    return ok;
+}
+
+/* runqput: Go's runqput: next puts gp in runnext, kicking the old runnext to
+ * the tail; a full queue spills half of itself to the global queue
+ * (runqputslow). */
+void runqput(p *pp, g *gp, bool next)
+{
+    lock(&pp->runqlock);
+    if (next) {
+        g *old = pp->runnext;
+        pp->runnext = gp;
+        if (old == NULL) {
+            unlock(&pp->runqlock);
+            return;
+        }
+        gp = old;
+    }
+    if (pp->runqtail - pp->runqhead < RUNQSIZE) {
+        pp->runq[pp->runqtail % RUNQSIZE] = gp;
+        pp->runqtail++;
+        unlock(&pp->runqlock);
+        return;
+    }
+    /* runqputslow: move half of the queue plus gp to the global queue. */
+    g *batch[RUNQSIZE / 2 + 1];
+    uint32_t n = RUNQSIZE / 2;
+    for (uint32_t i = 0; i < n; i++)
+        batch[i] = pp->runq[(pp->runqhead + i) % RUNQSIZE];
+    pp->runqhead += n;
+    unlock(&pp->runqlock);
+    batch[n++] = gp;
+    lock(&sched.lock);
+    for (uint32_t i = 0; i < n; i++)
+        globrunqput(batch[i]);
+    unlock(&sched.lock);
+}
+
+/* runqget: Go's runqget; *inheritTime is true for runnext. */
+g *runqget(p *pp, bool *inheritTime)
+{
+    lock(&pp->runqlock);
+    g *gp = pp->runnext;
+    if (gp != NULL) {
+        pp->runnext = NULL;
+        *inheritTime = true;
+    } else if (pp->runqhead != pp->runqtail) {
+        gp = pp->runq[pp->runqhead % RUNQSIZE];
+        pp->runqhead++;
+        *inheritTime = false;
+    }
+    unlock(&pp->runqlock);
+    return gp;
+}
+
+/* runqsteal: Go's runqsteal: take half of p2's queue (its runnext too when
+ * stealRunNextG), return one G and put the rest on pp's queue. */
+g *runqsteal(p *pp, p *p2, bool stealRunNextG)
+{
+    g *batch[RUNQSIZE / 2 + 1];
+    uint32_t n = 0;
+    lock(&p2->runqlock);
+    uint32_t avail = p2->runqtail - p2->runqhead;
+    uint32_t take = avail - avail / 2;
+    for (uint32_t i = 0; i < take; i++)
+        batch[n++] = p2->runq[(p2->runqhead + i) % RUNQSIZE];
+    p2->runqhead += take;
+    if (n == 0 && stealRunNextG && p2->runnext != NULL) {
+        batch[n++] = p2->runnext;
+        p2->runnext = NULL;
+    }
+    unlock(&p2->runqlock);
+    if (n == 0)
+        return NULL;
+    for (uint32_t i = 1; i < n; i++)
+        if (!runqputlocal(pp, batch[i])) {
+            lock(&sched.lock);
+            globrunqput(batch[i]);
+            unlock(&sched.lock);
+        }
+    return batch[0];
+}
+
+/* ---- P bookkeeping ------------------------------------------------------------ */
+
+/* pidleput: Go's pidleput.  sched.lock must be held. */
+void pidleput(p *pp)
+{
+    assert(lockHeld(&sched.lock));
+    if (!runqempty(pp))
+        throw("pidleput: P has non-empty run queue");
+    pp->link = sched.pidle;
+    sched.pidle = pp;
+    atomic_fetch_add(&sched.npidle, 1);
+}
+
+/* pidleget: Go's pidleget.  The P keeps status _Pidle until acquirep.
+ * sched.lock must be held. */
+p *pidleget(void)
+{
+    assert(lockHeld(&sched.lock));
+    p *pp = sched.pidle;
+    if (pp != NULL) {
+        sched.pidle = pp->link;
+        atomic_fetch_sub(&sched.npidle, 1);
+    }
+    return pp;
+}
+
+/* wirep: Go's wirep: attach pp to the current M. */
+void wirep(p *pp)
+{
+    m *mp = g_m;
+    if (atomic_load(&mp->p) != NULL)
+        throw("wirep: already in go");
+    if (atomic_load(&pp->m) != NULL || atomic_load(&pp->status) != Pidle) {
+        m *id = atomic_load(&pp->m);
+        rprint("runtime: wirep: p->m=%lld p->status=%u\n", id ? (long long)id->id : 0LL,
+               atomic_load(&pp->status));
+        throw("wirep: invalid p state");
+    }
+    atomic_store(&mp->p, pp);
+    atomic_store(&pp->m, mp);
+    atomic_store(&pp->status, Prunning);
+}
+
+/* acquirep: Go's acquirep. */
+void acquirep(p *pp) { wirep(pp); }
+
+/* releasep: Go's releasep: detach the current M's P (it does not go idle). */
+p *releasep(void)
+{
+    m *mp = g_m;
+    p *pp = atomic_load(&mp->p);
+    if (pp == NULL || atomic_load(&pp->m) != mp || atomic_load(&pp->status) != Prunning)
+        throw("releasep: invalid p state");
+    atomic_store(&mp->p, NULL);
+    atomic_store(&pp->m, NULL);
+    atomic_store(&pp->status, Pidle);
+    return pp;
+}
+
+/* ---- netpoll (timers only; the model has no file descriptors) --------------- */
+
+/* netpollGenericInit: Go initialises the poller on the first timer. */
+static void netpollGenericInit(void) { atomic_store(&netpollInited, 1); }
+static bool netpollinited(void) { return atomic_load(&netpollInited) != 0; }
+
+/* netpollBreak: interrupt a blocked netpoll (Go writes to a pipe). */
+void netpollBreak(void)
+{
+    if (atomic_exchange(&netpollWakeSig, 1) != 0)
+        return;
+    notewakeup(&netpollNote);
+}
+
+/* netpoll: Go's netpoll(delay): block for delay ns (< 0: until broken), return
+ * the number of Gs made ready, always 0 here since no descriptors exist.  The
+ * timed wait is nanosecond-precise, as kqueue's is (Linux epoll rounds to ms).*/
+int netpoll(int64_t delay)
+{
+    if (delay == 0)
+        return 0;
+    if (delay < 0)
+        notesleep(&netpollNote);
+    else
+        notetsleep(&netpollNote, delay);
+    atomic_store(&netpollWakeSig, 0);
+    noteclear(&netpollNote);
+    return 0;
+}
+
+/* wakeNetPoller: Go 1.14's wakeNetPoller: break the poller if it would sleep
+ * past when. */
+void wakeNetPoller(int64_t when)
+{
+    if (atomic_load(&sched.lastpoll) == 0) {
+        int64_t pollerPollUntil = atomic_load(&sched.pollUntil);
+        if (pollerPollUntil == 0 || pollerPollUntil > when)
+            netpollBreak();
+    }
+}
+
+/* ---- timers ------------------------------------------------------------------- */
+
+static void updateTimer0When(p *pp)
+{
+    int64_t w = 0;
+    for (int i = 0; i < pp->ntimers; i++)
+        if (w == 0 || pp->timers[i]->when < w)
+            w = pp->timers[i]->when;
+    atomic_store(&pp->timer0When, w);
+}
+
+/* doaddtimer: Go's doaddtimer.  pp.timersLock must be held. */
+static void doaddtimer(p *pp, timer *t)
+{
+    assert(lockHeld(&pp->timersLock));
+    if (!netpollinited())
+        netpollGenericInit();
+    if (t->pp != NULL)
+        throw("doaddtimer: P already set in timer");
+    if (pp->ntimers == pp->timerscap) {
+        int cap = pp->timerscap ? 2 * pp->timerscap : 16;
+        timer **nt = realloc(pp->timers, (size_t)cap * sizeof *nt);
+        if (nt == NULL)
+            throw("doaddtimer: out of memory");
+        pp->timers = nt;
+        pp->timerscap = cap;
+    }
+    t->pp = pp;
+    pp->timers[pp->ntimers++] = t;
+    updateTimer0When(pp);
+}
+
+/* addtimer: Go's addtimer (through resettimer for a sleeping G): queue t on
+ * the current P and wake the poller if it would sleep past t. */
+void addtimer(timer *t)
+{
+    p *pp = atomic_load(&g_m->p);
+    lock(&pp->timersLock);
+    doaddtimer(pp, t);
+    unlock(&pp->timersLock);
+    wakeNetPoller(t->when);
+}
+
+/* checkTimers: Go 1.14's checkTimers: run pp's due timers; return the time of
+ * the next one in *pollUntil (0 if none) and whether any ran. */
+int64_t checkTimers(p *pp, int64_t now, int64_t *pollUntil, bool *ran)
+{
+    *pollUntil = 0;
+    *ran = false;
+    int64_t next = atomic_load(&pp->timer0When);
+    if (next == 0)
+        return now;
+    if (now == 0)
+        now = nanotime();
+    if (now < next) {
+        *pollUntil = next;
+        return now;
+    }
+    lock(&pp->timersLock);
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < pp->ntimers; i++)
+            if (best < 0 || pp->timers[i]->when < pp->timers[best]->when)
+                best = i;
+        if (best < 0)
+            break;
+        timer *t = pp->timers[best];
+        if (t->when > now) {
+            *pollUntil = t->when;
+            break;
+        }
+        /* runOneTimer: remove it, drop the lock, run f (goroutineReady). */
+        pp->timers[best] = pp->timers[--pp->ntimers];
+        t->pp = NULL;
+        updateTimer0When(pp);
+        unlock(&pp->timersLock);
+        dbg("timer fired", t->gp->goid);
+        goready(t->gp);
+        *ran = true;
+        lock(&pp->timersLock);
+    }
+    unlock(&pp->timersLock);
+    return now;
+}
+
+/* timeSleepUntil: Go 1.14's timeSleepUntil: the earliest timer of any P. */
+int64_t timeSleepUntil(void)
+{
+    int64_t next = MAXWHEN;
+    lock(&allpLock);
+    for (int32_t i = 0; i < gomaxprocs; i++) {
+        int64_t w = atomic_load(&allp[i]->timer0When);
+        if (w != 0 && w < next)
+            next = w;
+    }
+    unlock(&allpLock);
+    return next;
+}
+
+/* resetForSleep: Go's resetForSleep, the unlockf of time.Sleep's gopark: the
+ * timer is queued only once the G is parked. */
+static void resetForSleep(void *arg)
+{
+    addtimer(arg);
+}
+
+/* timeSleep: Go's timeSleep (time.Sleep). */
+void timeSleep(int64_t ns)
+{
+    timeSleepUntilWhen(nanotime() + ns);
+}
+
+void timeSleepUntilWhen(int64_t when)
+{
+    g *gp = atomic_load(&g_m->curg);
+    gp->timer.when = when;
+    gp->timer.gp = gp;
+    gopark(resetForSleep, &gp->timer, "sleep");
+}
+
+/* ---- the scheduler: starting and stopping Ms ------------------------------------ */
+
+/* incidlelocked: Go's incidlelocked. */
+void incidlelocked(int32_t v)
+{
+    lock(&sched.lock);
+    sched.nmidlelocked += v;
+    if (v > 0)
+        checkdead();
+    unlock(&sched.lock);
+}
+
+/* checkdead: Go 1.14's checkdead: throw if no M is running while a G could
+ * run, or if every G is blocked for good.  Not modelled: c-shared/c-archive
+ * builds, the cgo extra M (run0 is always 0) and the playground's fake time.
+ * The model adds one early return: once main has returned (the iteration is
+ * over) nothing is checked, as Go's process would already have exited.
+ * sched.lock must be held. */
+void checkdead(void)
+{
+    assert(lockHeld(&sched.lock));
+    if (atomic_load(&sched.exiting))
+        return;
+    if (atomic_load(&panicking) > 0)
+        return;
+    int32_t run0 = 0;
+    int64_t run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys;
+    if (run > run0)
+        return;
+    if (run < 0) {
+        rprint("runtime: checkdead: nmidle=%d nmidlelocked=%d mcount=%lld nmsys=%d\n", sched.nmidle,
+               sched.nmidlelocked, (long long)mcount(), sched.nmsys);
+        throw("checkdead: inconsistent counts");
+    }
+    int grunning = 0;
+    lock(&allglock);
+    int32_t n = atomic_load(&allglen);
+    for (int32_t i = 0; i < n; i++) {
+        g *gp = allgs[i];
+        uint32_t s = atomic_load(&gp->atomicstatus);
+        switch (s) {
+        case Gwaiting:
+            grunning++;
+            break;
+        case Grunnable:
+        case Grunning:
+        case Gsyscall:
+            unlock(&allglock);
+            rprint("runtime: checkdead: find g %lld in status %u\n", (long long)gp->goid, s);
+            throw("checkdead: runnable g");
+        }
+    }
+    unlock(&allglock);
+    if (grunning == 0) {
+        unlock(&sched.lock);
+        throw("no goroutines (main called runtime.Goexit) - deadlock!");
+    }
+    for (int32_t i = 0; i < gomaxprocs; i++)
+        if (atomic_load(&allp[i]->timer0When) != 0)
+            return;
+    atomic_store(&g_m->throwing, -1);
+    unlock(&sched.lock);
+    throw("all goroutines are asleep - deadlock!");
+}
+
+/* stopm: Go's stopm: park the current M until startm hands it a P. */
+void stopm(void)
+{
+    m *mp = g_m;
+    if (mp->locks != 0)
+        throw("stopm holding locks");
+    if (atomic_load(&mp->p) != NULL)
+        throw("stopm holding p");
+    if (atomic_load(&mp->spinning))
+        throw("stopm spinning");
+    lock(&sched.lock);
+    if (atomic_load(&sched.exiting)) {
+        unlock(&sched.lock);
+        mexitIteration();
+    }
+    dbg("stopm", 0);
+    mput(mp);
+    unlock(&sched.lock);
+    atomic_store(&mp->blocked, true);
+    notesleep(&mp->park);
+    atomic_store(&mp->blocked, false);
+    noteclear(&mp->park);
+    p *pp = atomic_load(&mp->nextp);
+    if (pp == NULL) {
+        if (atomic_load(&sched.exiting))
+            mexitIteration();
+        throw("stopm: woken without a P");
+    }
+    acquirep(pp);
+    atomic_store(&mp->nextp, NULL);
+}
+
+/* mspinning: Go's mspinning, the mstartfn of an M started spinning. */
+static void mspinning(void) { atomic_store(&g_m->spinning, true); }
+
+static void mstart1(void);
+
+/* mstart: the pthread entry (Go's mstart); the M leaves through exitctx when
+ * the iteration ends. */
+static void *mstart(void *arg)
+{
+    m *mp = arg;
+    g_m = mp;
+    atomic_store(&mp->tid, gettid());
+    threadsiginit();
+    if (setjmp(mp->exitctx) == 0)
+        mstart1();
+    return NULL;
+}
+
+/* mstart1: Go's mstart1.  The setjmp here is the model's g0 stack: mcall
+ * comes back to it, abandoning the G's C frames. */
+static void mstart1(void)
+{
+    if (g_m->mstartfn != NULL)
+        g_m->mstartfn();
+    p *pp = atomic_load(&g_m->nextp);
+    if (pp != NULL) {
+        acquirep(pp);
+        atomic_store(&g_m->nextp, NULL);
+    }
+    if (setjmp(g_m->g0ctx) != 0) {
+        g_m->mcallfn(g_m->mcallg);
+        throw("mcall: function returned");
+    }
+    schedule();
+}
+
+/* mcall: Go's mcall: switch to g0 and run fn(curg) there. */
+static void mcall(void (*fn)(g *))
+{
+    m *mp = g_m;
+    mp->mcallfn = fn;
+    mp->mcallg = atomic_load(&mp->curg);
+    longjmp(mp->g0ctx, 1);
+}
+
+static void mexitIteration(void)
+{
+    atomic_store(&g_m->exited, 1);
+    longjmp(g_m->exitctx, 1);
+}
+
+/* newosproc: Go's newosproc: clone a thread running mstart. */
+static void newosproc(m *mp)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    int err = pthread_create(&mp->thread, &attr, mstart, mp);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        rprint("runtime: failed to create new OS thread (have %lld already; errno=%d)\n",
+               (long long)mcount(), err);
+        throw("newosproc");
+    }
+    atomic_store(&mp->threadok, 1);
+}
+
+/* allocm: Go's allocm(p, fn, id): allocate an M.  An M without a P (sysmon)
+ * borrows pp for the allocation, as Go does for its mallocs. */
+m *allocm(p *pp, void (*fn)(void), int64_t id)
+{
+    m *cur = g_m;
+    bool borrowed = false;
+    if (cur != NULL && atomic_load(&cur->p) == NULL && pp != NULL) {
+        acquirep(pp);
+        borrowed = true;
+    }
+    m *mp = calloc(1, sizeof *mp);
+    if (mp == NULL)
+        throw("allocm: out of memory");
+    mp->mstartfn = fn;
+    noteinit(&mp->park);
+    mcommoninit(mp, id);
+    if (borrowed)
+        releasep();
+    return mp;
+}
+
+/* newm: Go's newm(fn, p, id): create a new M that starts with fn and then
+ * runs with p. */
+void newm(void (*fn)(void), p *pp, int64_t id)
+{
+    m *mp = allocm(pp, fn, id);
+    atomic_store(&mp->nextp, pp);
+    newosproc(mp);
+}
+
+/* startm: Go's startm: schedule some M to run pp (taking an idle P if pp is
+ * NULL), creating an M if none is idle.  spinning means the caller already
+ * counted the M in nmspinning.
+ *   fix 40368 off (Go <= 1.14.8): mget, unlock, then newm, whose mcommoninit
+ *     takes the id later under the lock: in between the P is owned by nobody
+ *     visible and mcount() does not include the coming M.
+ *   fix 40368 on (Go 1.14.9): mReserveID under the lock, then unlock, and the
+ *     id goes down newm -> allocm -> mcommoninit. */
+void startm(p *pp, bool spinning)
+{
+    lock(&sched.lock);
+    if (pp == NULL) {
+        pp = pidleget();
+        if (pp == NULL) {
+            unlock(&sched.lock);
+            debugDelay(debugStartmDelay);
+            if (spinning) {
+                if ((int32_t)atomic_fetch_sub(&sched.nmspinning, 1) - 1 < 0)
+                    throw("startm: negative nmspinning");
+            }
+            return;
+        }
+    }
+    m *mp = mget();
+    dbg("startm: got p, mget", mp != NULL);
+    if (mp == NULL) {
+        int64_t id = -1;
+        if (fixOn(FIX_40368))
+            id = mReserveID();
+        unlock(&sched.lock);
+        debugDelay(debugStartmDelay);
+        void (*fn)(void) = NULL;
+        if (spinning)
+            fn = mspinning;
+        newm(fn, pp, id);
+        return;
+    }
+    unlock(&sched.lock);
+    debugDelay(debugStartmDelay);
+    if (atomic_load(&mp->spinning))
+        throw("startm: m is spinning");
+    if (atomic_load(&mp->nextp) != NULL)
+        throw("startm: m has p");
+    if (spinning && !runqempty(pp))
+        throw("startm: p has runnable gs");
+    atomic_store(&mp->spinning, spinning);
+    atomic_store(&mp->nextp, pp);
+    notewakeup(&mp->park);
+}
+
+/* handoffp: Go 1.14's handoffp: pp comes from a syscall; start an M for it if
+ * findrunnable would find work, else put it on the idle list.  Not modelled:
+ * GC work, stop-the-world and safe-point functions. */
+void handoffp(p *pp)
+{
+    if (!runqempty(pp) || sched.runqsize != 0) {
+        startm(pp, false);
+        return;
+    }
+    if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0) {
+        uint32_t zero = 0;
+        if (atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+            startm(pp, true);
+            return;
+        }
+    }
+    lock(&sched.lock);
+    if (sched.runqsize != 0) {
+        unlock(&sched.lock);
+        startm(pp, false);
+        return;
+    }
+    /* The last running P, and nobody polls: someone must poll. */
+    if (atomic_load(&sched.npidle) == (uint32_t)(gomaxprocs - 1) && atomic_load(&sched.lastpoll) != 0) {
+        unlock(&sched.lock);
+        startm(pp, false);
+        return;
+    }
+    int64_t when = atomic_load(&pp->timer0When);
+    if (when != 0)
+        wakeNetPoller(when);
+    pidleput(pp);
+    unlock(&sched.lock);
+}
+
+/* wakep: Go 1.14's wakep: start a spinning M if there is none. */
+void wakep(void)
+{
+    uint32_t zero = 0;
+    if (!atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
+        return;
+    startm(NULL, true);
+}
+
+/* resetspinning: Go's resetspinning. */
+static void resetspinning(void)
+{
+    m *mp = g_m;
+    if (!atomic_load(&mp->spinning))
+        throw("resetspinning: not a spinning m");
+    atomic_store(&mp->spinning, false);
+    int32_t nmspinning = (int32_t)atomic_fetch_sub(&sched.nmspinning, 1) - 1;
+    if (nmspinning < 0)
+        throw("findrunnable: negative nmspinning");
+    if (nmspinning == 0 && atomic_load(&sched.npidle) > 0)
+        wakep();
+}
+
+/* injectglist: Go 1.14's injectglist: make the Gs runnable on the global
+ * queue and start Ms for idle Ps.  The model's netpoll never returns Gs, so
+ * this only ever sees empty lists; kept for the shape of the callers. */
+void injectglist(g **list, int n)
+{
+    if (n == 0)
+        return;
+    lock(&sched.lock);
+    for (int i = 0; i < n; i++) {
+        casgstatus(list[i], Gwaiting, Grunnable);
+        globrunqput(list[i]);
+    }
+    unlock(&sched.lock);
+    for (; n > 0 && atomic_load(&sched.npidle) != 0; n--)
+        startm(NULL, false);
+}
+
+/* ---- the scheduler: finding and running Gs --------------------------------------- */
+
+/* execute: Go's execute: run gp on the current M ("gogo").  The body runs
+ * until it blocks through mcall; a body that returns has exited. */
+static void execute(g *gp, bool inheritTime) __attribute__((noreturn));
+static void execute(g *gp, bool inheritTime)
+{
+    m *mp = g_m;
+    atomic_store(&mp->curg, gp);
+    atomic_store(&gp->m, mp);
+    casgstatus(gp, Grunnable, Grunning);
+    p *pp = atomic_load(&mp->p);
+    if (!inheritTime)
+        atomic_fetch_add(&pp->schedtick, 1);
+    gp->fn(gp);
+    goexit1();
+}
+
+/* dropg: Go's dropg. */
+static void dropg(void)
+{
+    m *mp = g_m;
+    g *gp = atomic_load(&mp->curg);
+    if (gp != NULL)
+        atomic_store(&gp->m, NULL);
+    atomic_store(&mp->curg, NULL);
+}
+
+static bool shouldStealTimers(p *p2) { return atomic_load(&p2->status) != Prunning; }
+
+/* findrunnable: Go 1.14's findrunnable: find a G to run, stealing, running
+ * timers and finally blocking in netpoll until the next timer or parking.
+ * Not modelled: GC workers, finalizers, safe-point functions, cgo yield,
+ * network descriptors (netpoll only waits for timers). */
+static g *findrunnable(bool *inheritTime)
+{
+    m *mp = g_m;
+    p *pp;
+    int64_t now, pollUntil;
+    bool ran;
+top:
+    if (atomic_load(&sched.exiting))
+        mexitIteration();
+    pp = atomic_load(&mp->p);
+    now = checkTimers(pp, 0, &pollUntil, &ran);
+
+    /* local runq */
+    g *gp = runqget(pp, inheritTime);
+    if (gp != NULL)
+        return gp;
+    /* global runq */
+    if (sched.runqsize != 0) {
+        lock(&sched.lock);
+        gp = globrunqget(pp, 0);
+        unlock(&sched.lock);
+        if (gp != NULL) {
+            *inheritTime = false;
+            return gp;
+        }
+    }
+    /* (Non-blocking netpoll: no descriptors, nothing to find.) */
+
+    /* Steal work from other Ps. */
+    int32_t procs = gomaxprocs;
+    bool ranTimer = false;
+    if (!atomic_load(&mp->spinning) &&
+        2 * atomic_load(&sched.nmspinning) >= (uint32_t)procs - atomic_load(&sched.npidle))
+        goto stop;
+    if (!atomic_load(&mp->spinning)) {
+        atomic_store(&mp->spinning, true);
+        atomic_fetch_add(&sched.nmspinning, 1);
+    }
+    for (int i = 0; i < 4; i++) {
+        uint32_t start = fastrand();
+        for (int32_t k = 0; k < procs; k++) {
+            p *p2 = allp[(start + (uint32_t)k) % (uint32_t)procs];
+            if (pp == p2)
+                continue;
+            gp = runqsteal(pp, p2, i > 2);
+            if (gp != NULL) {
+                *inheritTime = false;
+                return gp;
+            }
+            if (i > 2 && shouldStealTimers(p2)) {
+                int64_t w;
+                bool tran;
+                int64_t tnow = checkTimers(p2, now, &w, &tran);
+                now = tnow;
+                if (w != 0 && (pollUntil == 0 || w < pollUntil))
+                    pollUntil = w;
+                if (tran) {
+                    gp = runqget(pp, inheritTime);
+                    if (gp != NULL)
+                        return gp;
+                    ranTimer = true;
+                }
+            }
+        }
+    }
+    if (ranTimer)
+        goto top;
+
+stop:;
+    int64_t delta = -1;
+    if (pollUntil != 0)
+        delta = pollUntil - now;
+
+    lock(&sched.lock);
+    if (sched.runqsize != 0) {
+        gp = globrunqget(pp, 0);
+        unlock(&sched.lock);
+        *inheritTime = false;
+        return gp;
+    }
+    if (releasep() != pp)
+        throw("findrunnable: wrong p");
+    pidleput(pp);
+    unlock(&sched.lock);
+
+    /* The delicate dance: stop spinning first, then re-check every queue. */
+    bool wasSpinning = atomic_load(&mp->spinning);
+    if (wasSpinning) {
+        atomic_store(&mp->spinning, false);
+        if ((int32_t)atomic_fetch_sub(&sched.nmspinning, 1) - 1 < 0)
+            throw("findrunnable: negative nmspinning");
+    }
+    for (int32_t i = 0; i < procs; i++) {
+        p *p2 = allp[i];
+        if (!runqempty(p2)) {
+            lock(&sched.lock);
+            pp = pidleget();
+            unlock(&sched.lock);
+            if (pp != NULL) {
+                acquirep(pp);
+                if (wasSpinning) {
+                    atomic_store(&mp->spinning, true);
+                    atomic_fetch_add(&sched.nmspinning, 1);
+                }
+                goto top;
+            }
+            break;
+        }
+    }
+
+    /* Block in netpoll until the next timer; this M holds no P and is not
+     * idle, so checkdead counts it as running. */
+    if (netpollinited() && pollUntil != 0 && atomic_exchange(&sched.lastpoll, 0) != 0) {
+        atomic_store(&sched.pollUntil, pollUntil);
+        if (atomic_load(&mp->p) != NULL)
+            throw("findrunnable: netpoll with p");
+        if (atomic_load(&mp->spinning))
+            throw("findrunnable: netpoll with spinning");
+        dbg("netpoll block", delta);
+        int n = netpoll(delta);
+        dbgPollWake++; dbgPollLate = nanotime() - pollUntil;
+        atomic_store(&sched.pollUntil, 0);
+        atomic_store(&sched.lastpoll, nanotime());
+        lock(&sched.lock);
+        pp = pidleget();
+        unlock(&sched.lock);
+        dbg("netpoll woke, got p", pp != NULL);
+        if (pp == NULL) {
+            injectglist(NULL, n);
+        } else {
+            acquirep(pp);
+            if (wasSpinning) {
+                atomic_store(&mp->spinning, true);
+                atomic_fetch_add(&sched.nmspinning, 1);
+            }
+            goto top;
+        }
+    } else if (pollUntil != 0 && netpollinited()) {
+        int64_t pollerPollUntil = atomic_load(&sched.pollUntil);
+        if (pollerPollUntil == 0 || pollerPollUntil > pollUntil)
+            netpollBreak();
+    }
+    stopm();
+    goto top;
+}
+
+/* schedule: Go 1.14's schedule: one round of the scheduler; never returns. */
+static void schedule(void)
+{
+    m *mp = g_m;
+    if (mp->locks != 0)
+        throw("schedule: holding locks");
+    if (atomic_load(&sched.exiting))
+        mexitIteration();
+    p *pp = atomic_load(&mp->p);
+    int64_t pollUntil;
+    bool ran;
+    checkTimers(pp, 0, &pollUntil, &ran);
+    g *gp = NULL;
+    bool inheritTime = false;
+    if (atomic_load(&pp->schedtick) % 61 == 0 && sched.runqsize > 0) {
+        lock(&sched.lock);
+        gp = globrunqget(pp, 1);
+        unlock(&sched.lock);
+    }
+    if (gp == NULL)
+        gp = runqget(pp, &inheritTime);
+    if (gp == NULL)
+        gp = findrunnable(&inheritTime);
+    if (atomic_load(&mp->spinning))
+        resetspinning();
+    execute(gp, inheritTime);
+}
+
+/* park_m: Go's park_m, gopark's continuation on g0. */
+static void park_m(g *gp)
+{
+    casgstatus(gp, Grunning, Gwaiting);
+    dropg();
+    void (*unlockf)(void *) = gp->parkunlockf;
+    void *arg = gp->parklock;
+    gp->parkunlockf = NULL;
+    gp->parklock = NULL;
+    if (unlockf != NULL)
+        unlockf(arg);
+    schedule();
+}
+
+/* gopark: Go's gopark: park the current G; unlockf(lock) runs once it is
+ * _Gwaiting (Go keeps the pair in the M; ours travels in the G).  Does not
+ * return: the G's body is called again at its saved pc when it is readied. */
+void gopark(void (*unlockf)(void *), void *lockp, const char *reason)
+{
+    m *mp = g_m;
+    g *gp = atomic_load(&mp->curg);
+    gp->waitreason = reason;
+    gp->parkunlockf = unlockf;
+    gp->parklock = lockp;
+    mcall(park_m);
+}
+
+/* ready: Go's ready: make gp runnable on the current P, wake a P if idle. */
+static void ready(g *gp, bool next)
+{
+    uint32_t s = atomic_load(&gp->atomicstatus);
+    if (s != Gwaiting) {
+        rprint("runtime: gp: gp=%p, goid=%lld, gp->atomicstatus=%u\n", (void *)gp, (long long)gp->goid, s);
+        throw("bad g->status in ready");
+    }
+    casgstatus(gp, Gwaiting, Grunnable);
+    runqput(atomic_load(&g_m->p), gp, next);
+    if (atomic_load(&sched.npidle) != 0 && atomic_load(&sched.nmspinning) == 0)
+        wakep();
+}
+
+void goready(g *gp) { ready(gp, true); }
+
+/* gosched_m: Go's gosched_m / goschedImpl: current G to the global queue. */
+static void gosched_m(g *gp)
+{
+    casgstatus(gp, Grunning, Grunnable);
+    dropg();
+    lock(&sched.lock);
+    globrunqput(gp);
+    unlock(&sched.lock);
+    schedule();
+}
+
+/* Gosched: Go's runtime.Gosched. */
+void Gosched(void) { mcall(gosched_m); }
+
+/* goexit0: Go's goexit0 (the G is not reused: allgs keeps it, dead). */
+static void goexit0(g *gp)
+{
+    casgstatus(gp, Grunning, Gdead);
+    dropg();
+    schedule();
+}
+
+void goexit1(void) { mcall(goexit0); }
+
+/* newproc: Go's newproc/newproc1: a new runnable G on the current P (or, from
+ * the driver before any M runs, on P0). */
+g *newproc(void (*fn)(g *), void *obj, int64_t arg)
+{
+    g *gp = calloc(1, sizeof *gp);
+    if (gp == NULL)
+        throw("newproc: out of memory");
+    gp->fn = fn;
+    gp->obj = obj;
+    gp->a[0] = arg;
+    atomic_store(&gp->atomicstatus, Grunnable);
+    allgadd(gp);
+    p *pp = g_m != NULL ? atomic_load(&g_m->p) : allp[0];
+    runqput(pp, gp, true);
+    if (atomic_load(&sched.npidle) != 0 && atomic_load(&sched.nmspinning) == 0 && mainStarted)
+        wakep();
+    return gp;
+}
+
+/* ---- system calls ------------------------------------------------------------- */
+
+/* entersyscall_sysmon: Go's entersyscall_sysmon. */
+static void entersyscall_sysmon(void)
+{
+    lock(&sched.lock);
+    if (atomic_load(&sched.sysmonwait) != 0) {
+        atomic_store(&sched.sysmonwait, 0);
+        notewakeup(&sched.sysmonnote);
+    }
+    unlock(&sched.lock);
+}
+
+/* entersyscall: Go's reentersyscall: the P stays with us in _Psyscall (not
+ * idle) until exitsyscall takes it back or sysmon retakes it. */
+void entersyscall(void)
+{
+    m *mp = g_m;
+    g *gp = atomic_load(&mp->curg);
+    mp->locks++;
+    dbg("entersyscall", gp->goid);
+    casgstatus(gp, Grunning, Gsyscall);
+    if (atomic_load(&sched.sysmonwait) != 0)
+        entersyscall_sysmon();
+    p *pp = atomic_load(&mp->p);
+    mp->syscalltick = atomic_load(&pp->syscalltick);
+    atomic_store(&pp->m, NULL);
+    mp->oldp = pp;
+    atomic_store(&mp->p, NULL);
+    atomic_store(&pp->status, Psyscall);
+    mp->locks--;
+}
+
+/* exitsyscallfast_pidle: Go's exitsyscallfast_pidle. */
+static bool exitsyscallfast_pidle(void)
+{
+    lock(&sched.lock);
+    p *pp = pidleget();
+    if (pp != NULL && atomic_load(&sched.sysmonwait) != 0) {
+        atomic_store(&sched.sysmonwait, 0);
+        notewakeup(&sched.sysmonnote);
+    }
+    unlock(&sched.lock);
+    if (pp != NULL) {
+        acquirep(pp);
+        return true;
+    }
+    return false;
+}
+
+/* exitsyscallfast: Go's exitsyscallfast: take back the old P if it is still
+ * in _Psyscall, else any idle P. */
+static bool exitsyscallfast(p *oldp)
+{
+    if (oldp != NULL && atomic_load(&oldp->status) == Psyscall) {
+        uint32_t s = Psyscall;
+        if (atomic_compare_exchange_strong(&oldp->status, &s, Pidle)) {
+            wirep(oldp);
+            /* exitsyscallfast_reacquired */
+            if (g_m->syscalltick != atomic_load(&oldp->syscalltick))
+                atomic_fetch_add(&oldp->syscalltick, 1);
+            return true;
+        }
+    }
+    if (sched.pidle != NULL) {
+        if (exitsyscallfast_pidle())
+            return true;
+    }
+    return false;
+}
+
+/* exitsyscall0: Go's exitsyscall0, on g0: no P to be had, so queue gp on the
+ * global queue and park this M.  gp is runnable before this M counts itself
+ * idle: checkdead in stopm -> mput must see some other M running. */
+static void exitsyscall0(g *gp)
+{
+    casgstatus(gp, Gsyscall, Grunnable);
+    dropg();
+    lock(&sched.lock);
+    p *pp = pidleget();
+    if (pp == NULL) {
+        globrunqput(gp);
+    } else if (atomic_load(&sched.sysmonwait) != 0) {
+        atomic_store(&sched.sysmonwait, 0);
+        notewakeup(&sched.sysmonnote);
+    }
+    unlock(&sched.lock);
+    if (pp != NULL) {
+        acquirep(pp);
+        execute(gp, false);
+    }
+    stopm();
+    schedule();
+}
+
+/* exitsyscall: Go's exitsyscall: fast path back to running, else
+ * mcall(exitsyscall0) (does not return then: the G resumes later). */
+void exitsyscall(void)
+{
+    m *mp = g_m;
+    g *gp = atomic_load(&mp->curg);
+    mp->locks++;
+    p *oldp = mp->oldp;
+    mp->oldp = NULL;
+    dbg("exitsyscall", 0);
+    if (exitsyscallfast(oldp)) {
+        atomic_fetch_add(&atomic_load(&mp->p)->syscalltick, 1);
+        casgstatus(gp, Gsyscall, Grunning);
+        mp->locks--;
+        return;
+    }
+    mp->locks--;
+    mcall(exitsyscall0);
+}
+
+/* ---- sysmon ------------------------------------------------------------------- */
+
+/* retake: Go 1.14's retake: preempt long-running Gs (not modelled: our Gs
+ * block often) and take Ps away from Ms that sit in system calls.  The
+ * incidlelocked(-1)/(+1) pair around the handoff is fix 6070. */
+static uint32_t retake(int64_t now)
+{
+    uint32_t n = 0;
+    lock(&allpLock);
+    for (int32_t i = 0; i < gomaxprocs; i++) {
+        p *pp = allp[i];
+        uint32_t s = atomic_load(&pp->status);
+        bool sysretake = false;
+        if (s == Prunning || s == Psyscall) {
+            uint32_t t = atomic_load(&pp->schedtick);
+            if (pp->sysmontick.schedtick != t) {
+                pp->sysmontick.schedtick = t;
+                pp->sysmontick.schedwhen = now;
+            } else if (pp->sysmontick.schedwhen + FORCE_PREEMPT_NS <= now) {
+                /* preemptone(pp): not modelled. */
+                sysretake = true;
+            }
+        }
+        if (s == Psyscall) {
+            /* Retake only after at least one sysmon tick in the same call. */
+            uint32_t t = atomic_load(&pp->syscalltick);
+            if (!sysretake && pp->sysmontick.syscalltick != t) {
+                pp->sysmontick.syscalltick = t;
+                pp->sysmontick.syscallwhen = now;
+                continue;
+            }
+            if (runqempty(pp) && atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) > 0 &&
+                pp->sysmontick.syscallwhen + 10 * 1000 * 1000 > now)
+                continue;
+            unlock(&allpLock);
+            /* Pretend one more M is running while we hand the P off, so that
+             * an M leaving its syscall meanwhile does not see a deadlock. */
+            dbg("retake", i);
+            if (fixOn(FIX_6070))
+                incidlelocked(-1);
+            uint32_t ps = Psyscall;
+            if (atomic_compare_exchange_strong(&pp->status, &ps, Pidle)) {
+                n++;
+                atomic_fetch_add(&pp->syscalltick, 1);
+                handoffp(pp);
+            }
+            if (fixOn(FIX_6070))
+                incidlelocked(1);
+            lock(&allpLock);
+        }
+    }
+    unlock(&allpLock);
+    return n;
+}
+
+/* sysmon: Go 1.14's sysmon, on its own M with no P, counted in nmsys.  Not
+ * modelled: forced GC, scavenger, schedtrace, cgo yield. */
+static void sysmon(void)
+{
+    g_m->issysmon = true;
+    dbg("sysmon start", 0);
+    lock(&sched.lock);
+    sched.nmsys++;
+    checkdead();
+    unlock(&sched.lock);
+
+    int idle = 0;
+    uint32_t delay = 0;
+    for (;;) {
+        if (idle == 0)
+            delay = 20;
+        else if (idle > 50)
+            delay *= 2;
+        if (delay > 10 * 1000)
+            delay = 10 * 1000;
+        usleep_model(delay);
+        if (atomic_load(&sched.exiting))
+            mexitIteration();
+        int64_t now = nanotime();
+        int64_t next = timeSleepUntil();
+        if (atomic_load(&sched.npidle) == (uint32_t)gomaxprocs) {
+            lock(&sched.lock);
+            if (atomic_load(&sched.npidle) == (uint32_t)gomaxprocs) {
+                if (next > now) {
+                    atomic_store(&sched.sysmonwait, 1);
+                    unlock(&sched.lock);
+                    int64_t sleep = FORCEGC_PERIOD / 2;
+                    if (next - now < sleep)
+                        sleep = next - now;
+                    dbg("sysmon deep sleep", sleep);
+                    notetsleep(&sched.sysmonnote, sleep);
+                    dbg("sysmon deep woke", 0);
+                    dbgSysmonDeep++;
+                    now = nanotime();
+                    next = timeSleepUntil();
+                    lock(&sched.lock);
+                    atomic_store(&sched.sysmonwait, 0);
+                    noteclear(&sched.sysmonnote);
+                }
+                idle = 0;
+                delay = 20;
+            }
+            unlock(&sched.lock);
+        }
+        if (atomic_load(&sched.exiting))
+            mexitIteration();
+        /* Poll the network if nobody has for 10ms. */
+        int64_t lastpoll = atomic_load(&sched.lastpoll);
+        if (netpollinited() && lastpoll != 0 && lastpoll + 10 * 1000 * 1000 < now) {
+            atomic_compare_exchange_strong(&sched.lastpoll, &lastpoll, now);
+            int n = netpoll(0);
+            if (n != 0) {
+                incidlelocked(-1);
+                injectglist(NULL, n);
+                incidlelocked(1);
+            }
+        }
+        /* Go 1.14 only (removed in 1.16): timers that should have already
+         * run; start an M to run them.  The #40368 trigger. */
+        if (next < now) {
+            dbgTimerStartm++;
+            dbgTimerStartmLate = now - next;
+            startm(NULL, false);
+        }
+        if (retake(now) != 0)
+            idle = 0;
+        else
+            idle++;
+    }
+}
+
+void newmSysmon(void) { newm(sysmon, NULL, -1); }
+
+/* ---- channels ------------------------------------------------------------------ */
+
+chan *makechan(int cap)
+{
+    chan *c = calloc(1, sizeof *c);
+    c->buf = calloc((size_t)cap, sizeof *c->buf);
+    if (c == NULL || c->buf == NULL)
+        throw("makechan: out of memory");
+    c->cap = cap;
+    mutexinit(&c->lock);
+    return c;
+}
+
+void freechan(chan *c)
+{
+    pthread_mutex_destroy(&c->lock.mu);
+    free(c->buf);
+    free(c);
+}
+
+/* chansend: Go's chansend for a buffered channel that is never full: hand the
+ * value to a parked receiver (goready after dropping the lock), else buffer it. */
+void chansend(chan *c, void *v)
+{
+    lock(&c->lock);
+    g *r = c->recvq;
+    if (r != NULL) {
+        c->recvq = r->schedlink;
+        if (c->recvq == NULL)
+            c->recvqtail = NULL;
+        r->schedlink = NULL;
+        r->elem = v;
+        unlock(&c->lock);
+        goready(r);
+        return;
+    }
+    if (c->n == c->cap) {
+        unlock(&c->lock);
+        throw("chansend: buffer full (the model's senders never block)");
+    }
+    c->buf[(c->head + c->n) % c->cap] = v;
+    c->n++;
+    unlock(&c->lock);
+}
+
+static void chanparkcommit(void *arg)
+{
+    chan *c = arg;
+    unlock(&c->lock);
+}
+
+bool chanrecv(chan *c, void **v)
+{
+    lock(&c->lock);
+    if (c->n > 0) {
+        *v = c->buf[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->n--;
+        unlock(&c->lock);
+        return true;
+    }
+    g *gp = atomic_load(&g_m->curg);
+    gp->elem = NULL;
+    gp->schedlink = NULL;
+    if (c->recvqtail != NULL)
+        c->recvqtail->schedlink = gp;
+    else
+        c->recvq = gp;
+    c->recvqtail = gp;
+    gopark(chanparkcommit, c, "chan receive");
+}
+
+/* ---- iterations: the model's process start and exit ------------------------------ */
+
+/* schedinit: Go's schedinit + procresize for a fresh iteration: gomaxprocs Ps,
+ * all idle but P0, which goes to m0. */
+void schedinit(int32_t procs, int32_t maxg)
+{
+    memset(&sched, 0, sizeof sched);
+    mutexinit(&sched.lock);
+    noteinit(&sched.sysmonnote);
+    sched.maxmcount = 10000;
+    atomic_store(&sched.lastpoll, nanotime());
+    noteinit(&iterDone);
+    noteinit(&netpollNote);
+    atomic_store(&netpollWakeSig, 0);
+    atomic_store(&netpollInited, 0);
+    mutexinit(&allglock);
+    mutexinit(&allpLock);
+    mainStarted = false;
+    goidgen = 0;
+    gomaxprocs = procs;
+    allgcap = maxg;
+    allgs = calloc((size_t)maxg, sizeof *allgs);
+    atomic_store(&allglen, 0);
+    allp = calloc((size_t)procs, sizeof *allp);
+    if (allgs == NULL || allp == NULL)
+        throw("schedinit: out of memory");
+    atomic_store(&allm, NULL);
+    runtimeInitTime = nanotime();
+
+    m0 = calloc(1, sizeof *m0);
+    noteinit(&m0->park);
+    mcommoninit(m0, -1);
+    lock(&sched.lock);
+    for (int32_t i = procs - 1; i >= 0; i--) {
+        p *pp = calloc(1, sizeof *pp);
+        pp->id = i;
+        atomic_store(&pp->status, Pidle);
+        mutexinit(&pp->runqlock);
+        mutexinit(&pp->timersLock);
+        allp[i] = pp;
+        if (i != 0)
+            pidleput(pp);
+    }
+    unlock(&sched.lock);
+    atomic_store(&m0->nextp, allp[0]);
+}
+
+/* runtime_main: Go's runtime.main: start sysmon, then main.main; when it
+ * returns the "process" exits. */
+static void runtime_main(g *gp)
+{
+    if (!mainStarted) {
+        mainStarted = true;
+        newmSysmon();
+    }
+    wlmain(gp);
+    mainExit();
+}
+
+/* mainExit: main.main returned: Go calls exit(0).  The model ends the
+ * iteration instead: mark it over, wake every M so that each thread leaves,
+ * and tell the driver. */
+void mainExit(void)
+{
+    lock(&sched.lock);
+    atomic_store(&sched.exiting, 1);
+    for (m *mp = sched.midle; mp != NULL; mp = mp->schedlink)
+        notewakeup(&mp->park);
+    notewakeup(&sched.sysmonnote);
+    unlock(&sched.lock);
+    netpollBreak();
+    notewakeup(&iterDone);
+    mexitIteration();
+}
+
+/* runIteration: one run of the scenario (the driver thread, not an M): start
+ * m0 with main, wait for main to return, join every thread. */
+void runIteration(void (*mainfn)(g *), void *obj)
+{
+    wlmain = mainfn;
+    newproc(runtime_main, obj, 0);
+    newosproc(m0);
+    notesleep(&iterDone);
+    for (;;) {
+        bool any = false;
+        for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
+            if (mp->joined)
+                continue;
+            while (!atomic_load(&mp->threadok))
+                sched_yield();
+            pthread_join(mp->thread, NULL);
+            mp->joined = true;
+            any = true;
+        }
+        if (!any)
+            break;
+    }
+}
+
+/* schedfree: free the iteration's state (every thread has been joined). */
+void schedfree(void)
+{
+    for (m *mp = atomic_load(&allm), *next; mp != NULL; mp = next) {
+        next = atomic_load(&mp->alllink);
+        notedestroy(&mp->park);
+        free(mp);
+    }
+    atomic_store(&allm, NULL);
+    m0 = NULL;
+    for (int32_t i = 0; i < atomic_load(&allglen); i++)
+        free(allgs[i]);
+    atomic_store(&allglen, 0);
+    free(allgs);
+    allgs = NULL;
+    for (int32_t i = 0; i < gomaxprocs; i++) {
+        pthread_mutex_destroy(&allp[i]->runqlock.mu);
+        pthread_mutex_destroy(&allp[i]->timersLock.mu);
+        free(allp[i]->timers);
+        free(allp[i]);
+    }
+    free(allp);
+    allp = NULL;
+    notedestroy(&sched.sysmonnote);
+    notedestroy(&iterDone);
+    notedestroy(&netpollNote);
+}
+
+/* Used by the dump. */
+uint32_t runqlenForDump(p *pp) { return pp->runqtail - pp->runqhead + (pp->runnext != NULL); }

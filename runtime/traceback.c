@@ -1,0 +1,402 @@
+/* traceback.c: fatal errors (Go's throw/fatalthrow/startpanic_m/dopanic_m,
+ * panic.go), the scheduler dump (Go's schedtrace(detailed=true)) and stacks.
+ *
+ * A throw prints "fatal error: <msg>", the scheduler dump, the throwing
+ * thread's stack ("runtime stack:"), then every other M's stack, then the
+ * goroutines, and ends the process with exit(2).  Unlike Go, the dump path
+ * never takes sched.lock (golang/go#59758: checkdead throws with it held) nor
+ * any other scheduler lock: it reads the state racily, as a crash dump must.
+ *
+ * Other threads' stacks: the dumping thread sends each M the stack signal
+ * (SIGURG, Go's preemption signal) and waits; the handler unwinds its own
+ * thread from the signal context with libunwind into a static buffer (no
+ * malloc, no locks) and raises a flag; the dumping thread symbolizes the PCs
+ * (names via libdwfl symbol tables, file:line via DWARF).  One request at a
+ * time, so one static buffer suffices.
+ *
+ * Concurrent throws: the first thread to raise `panicking` owns the output;
+ * any later thrower records its message in its M and sleeps until the
+ * process exits (Go blocks it on paniclk).  A throw nested inside the dump on
+ * the same thread prints one line and leaves with _exit(2).
+ *
+ * SIGQUIT is blocked in every thread but a dedicated one that waits for it
+ * with sigwait and then dumps, as Go does on SIGQUIT, and exits 2.
+ */
+#define UNW_LOCAL_ONLY
+#include "runtime.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STACKSIG SIGURG
+#define MAXFRAMES 64
+
+uint32_t runqlenForDump(p *pp);
+
+static __thread int throwdepth;
+
+/* rprint: Go's print: format into a stack buffer, one write(2). */
+void rprint(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    const char *s = buf;
+    while (n > 0) {
+        ssize_t w = write(2, s, (size_t)n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        s += w;
+        n -= (int)w;
+    }
+}
+
+/* ---- symbolization -------------------------------------------------------------- */
+
+static Dwfl *dwfl;
+
+static void symbolizeInit(void)
+{
+    static char *debuginfo_path;
+    static const Dwfl_Callbacks cb = {
+        .find_elf = dwfl_linux_proc_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .debuginfo_path = &debuginfo_path,
+    };
+    if (dwfl != NULL)
+        return;
+    dwfl = dwfl_begin(&cb);
+    if (dwfl == NULL)
+        return;
+    if (dwfl_linux_proc_report(dwfl, getpid()) != 0 || dwfl_report_end(dwfl, NULL, NULL) != 0) {
+        dwfl_end(dwfl);
+        dwfl = NULL;
+    }
+}
+
+/* printFrame: "name+0xoff" then a tab and "file:line" when DWARF knows it.
+ * exact: pc is the interrupted instruction, not a return address. */
+static void printFrame(uintptr_t pc, bool exact, const char *uname, uintptr_t uoff)
+{
+    uintptr_t look = exact ? pc : pc - 1;
+    Dwfl_Module *mod = dwfl != NULL ? dwfl_addrmodule(dwfl, look) : NULL;
+    const char *name = uname;
+    uintptr_t off = uoff;
+    if (name == NULL && mod != NULL) {
+        GElf_Off o = 0;
+        GElf_Sym sym;
+        name = dwfl_module_addrinfo(mod, look, &o, &sym, NULL, NULL, NULL);
+        off = (uintptr_t)o + (pc - look);
+    }
+    if (name != NULL) {
+        rprint("%s+0x%lx\n", name, (unsigned long)off);
+    } else {
+        const char *modname = mod != NULL ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL) : NULL;
+        rprint("?+0x%lx%s%s\n", (unsigned long)pc, modname ? " in " : "", modname ? modname : "");
+    }
+    Dwfl_Line *line = mod != NULL ? dwfl_module_getsrc(mod, look) : NULL;
+    int lineno = 0;
+    const char *file = line != NULL ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    if (file != NULL)
+        rprint("\t%s:%d\n", file, lineno);
+}
+
+/* printOwnStack: this thread's frames from `from` (e.g. "throw") down, named
+ * by libunwind (function+offset). */
+static void printOwnStack(const char *from)
+{
+    unw_context_t ctx;
+    unw_cursor_t c;
+    uintptr_t pcs[MAXFRAMES];
+    char names[MAXFRAMES][96];
+    uintptr_t offs[MAXFRAMES];
+    int n = 0;
+    unw_getcontext(&ctx);
+    if (unw_init_local(&c, &ctx) != 0) {
+        rprint("stack trace unavailable\n");
+        return;
+    }
+    do {
+        unw_word_t ip, off = 0;
+        unw_get_reg(&c, UNW_REG_IP, &ip);
+        pcs[n] = ip;
+        if (unw_get_proc_name(&c, names[n], sizeof names[n], &off) != 0)
+            names[n][0] = 0;
+        offs[n] = off;
+        n++;
+    } while (n < MAXFRAMES && unw_step(&c) > 0);
+    int first = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], from) == 0) {
+            first = i;
+            break;
+        }
+    for (int i = first; i < n; i++)
+        printFrame(pcs[i], false, names[i][0] ? names[i] : NULL, offs[i]);
+}
+
+/* ---- other threads' stacks ----------------------------------------------------------- */
+
+static struct {
+    _Atomic pid_t target;
+    _Atomic int done;
+    int n;
+    uintptr_t pcs[MAXFRAMES];
+} stackreq;
+
+/* sigStackHandler: the stack signal's handler: unwind this thread from the signal
+ * context into stackreq.  Async-signal-safe: libunwind local unwinding and
+ * atomics only. */
+static void sigStackHandler(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    (void)si;
+    int saved = errno;
+    if (atomic_load(&stackreq.target) == gettid()) {
+        unw_cursor_t c;
+        int n = 0;
+        if (unw_init_local2(&c, (unw_context_t *)ucv, UNW_INIT_SIGNAL_FRAME) == 0) {
+            do {
+                unw_word_t ip;
+                unw_get_reg(&c, UNW_REG_IP, &ip);
+                stackreq.pcs[n++] = ip;
+            } while (n < MAXFRAMES && unw_step(&c) > 0);
+        }
+        stackreq.n = n;
+        atomic_store(&stackreq.done, 1);
+    }
+    errno = saved;
+}
+
+static void printThreadStack(m *mp)
+{
+    pid_t tid = atomic_load(&mp->tid);
+    if (tid == 0 || !atomic_load(&mp->threadok) || atomic_load(&mp->exited)) {
+        rprint("thread not running; stack unavailable\n");
+        return;
+    }
+    stackreq.n = 0;
+    atomic_store(&stackreq.done, 0);
+    atomic_store(&stackreq.target, tid);
+    if (pthread_kill(mp->thread, STACKSIG) != 0) {
+        atomic_store(&stackreq.target, 0);
+        rprint("thread gone; stack unavailable\n");
+        return;
+    }
+    int64_t deadline = nanotime() + 500 * 1000 * 1000LL;
+    while (!atomic_load(&stackreq.done) && nanotime() < deadline) {
+        struct timespec ts = {0, 100 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store(&stackreq.target, 0);
+    if (!atomic_load(&stackreq.done)) {
+        rprint("thread did not answer; stack unavailable\n");
+        return;
+    }
+    for (int i = 0; i < stackreq.n; i++)
+        printFrame(stackreq.pcs[i], i == 0, NULL, 0);
+}
+
+/* ---- the dump ------------------------------------------------------------------------ */
+
+static int64_t mid(m *mp) { return mp != NULL ? mp->id : -1; }
+
+/* schedtrace: Go's schedtrace(detailed=true), without sched.lock. */
+static void schedtrace(void)
+{
+    p **ps = allp;
+    if (ps == NULL) {
+        rprint("SCHED: no scheduler running\n");
+        return;
+    }
+    int32_t idlem = 0;
+    for (m *mp = sched.midle; mp != NULL && idlem < 100000; mp = mp->schedlink)
+        idlem++;
+    rprint("SCHED %lldus: gomaxprocs=%d idleprocs=%u threads=%lld spinningthreads=%u idlethreads=%d "
+           "runqueue=%d gcwaiting=0 nmidlelocked=%d stopwait=0 sysmonwait=%u nmidle=%d nmsys=%d "
+           "mnext=%lld nmfreed=%lld lastpoll=%s\n",
+           (long long)((nanotime() - runtimeInitTime) / 1000), gomaxprocs, atomic_load(&sched.npidle),
+           (long long)mcount(), atomic_load(&sched.nmspinning), idlem, sched.runqsize, sched.nmidlelocked,
+           atomic_load(&sched.sysmonwait), sched.nmidle, sched.nmsys, (long long)sched.mnext,
+           (long long)sched.nmfreed, atomic_load(&sched.lastpoll) == 0 ? "0(polling)" : "set");
+    for (int32_t i = 0; i < gomaxprocs; i++) {
+        p *pp = ps[i];
+        bool onidle = false;
+        for (p *q = sched.pidle; q != NULL; q = q->link)
+            if (q == pp)
+                onidle = true;
+        int64_t t0 = atomic_load(&pp->timer0When);
+        rprint("  P%d: status=%u schedtick=%u syscalltick=%u m=%lld runqsize=%u gfreecnt=0 timerslen=%d "
+               "timer0when=%s%lldus onidlelist=%s\n",
+               i, atomic_load(&pp->status), atomic_load(&pp->schedtick), atomic_load(&pp->syscalltick),
+               (long long)mid(atomic_load(&pp->m)), runqlenForDump(pp), pp->ntimers,
+               t0 == 0 ? "none/" : "", t0 == 0 ? 0LL : (long long)((t0 - runtimeInitTime) / 1000),
+               onidle ? "true" : "false");
+    }
+    for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
+        p *pp = atomic_load(&mp->p);
+        p *np = atomic_load(&mp->nextp);
+        g *cg = atomic_load(&mp->curg);
+        bool onidle = false;
+        int k = 0;
+        for (m *q = sched.midle; q != NULL && k < 100000; q = q->schedlink, k++)
+            if (q == mp)
+                onidle = true;
+        rprint("  M%lld: p=%d curg=%lld mallocing=0 throwing=%d preemptoff= locks=%d dying=%d spinning=%s "
+               "blocked=%s lockedg=-1 nextp=%d idle=%s%s%s\n",
+               (long long)mp->id, pp ? pp->id : -1, cg ? (long long)cg->goid : -1LL,
+               atomic_load(&mp->throwing), mp->locks, mp->dying, atomic_load(&mp->spinning) ? "true" : "false",
+               atomic_load(&mp->blocked) ? "true" : "false", np ? np->id : -1, onidle ? "true" : "false",
+               mp->issysmon ? " (sysmon)" : "", mp == m0 ? " (m0)" : "");
+    }
+    int32_t n = atomic_load(&allglen);
+    for (int32_t i = 0; i < n; i++) {
+        g *gp = allgs[i];
+        uint32_t s = atomic_load(&gp->atomicstatus);
+        m *gm = atomic_load(&gp->m);
+        rprint("  G%lld: status=%u(%s) m=%lld lockedm=-1\n", (long long)gp->goid, s,
+               s == Gwaiting && gp->waitreason ? gp->waitreason : "", (long long)mid(gm));
+    }
+}
+
+static void goroutineheaders(void)
+{
+    if (allgs == NULL)
+        return;
+    int32_t n = atomic_load(&allglen);
+    for (int32_t i = 0; i < n; i++) {
+        g *gp = allgs[i];
+        uint32_t s = atomic_load(&gp->atomicstatus);
+        if (s == Gdead)
+            continue;
+        rprint("\ngoroutine %lld [%s]:\n", (long long)gp->goid,
+               s == Gwaiting && gp->waitreason ? gp->waitreason : gstatusName(s));
+        m *gm = atomic_load(&gp->m);
+        if (gm != NULL)
+            rprint("goroutine running on other thread (M%lld); stack unavailable\n", (long long)gm->id);
+        else
+            rprint("\t(state machine %p resumes at step %d)\n", (void *)(uintptr_t)gp->fn, gp->pc);
+    }
+}
+
+static void otherstacks(m *self)
+{
+    if (allp == NULL)
+        return;
+    for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
+        if (mp == self)
+            continue;
+        const char *msg = atomic_load(&mp->throwmsg);
+        rprint("\nM%lld (thread %d)%s%s stack:\n", (long long)mp->id, (int)atomic_load(&mp->tid),
+               mp == m0 ? " m0" : mp->issysmon ? " sysmon" : "", msg != NULL ? " [also throwing]" : "");
+        if (msg != NULL)
+            rprint("fatal error (lost the race to print): %s\n", msg);
+        printThreadStack(mp);
+    }
+}
+
+/* claim: become the one thread that prints; false if another already does. */
+static bool claim(void) { return atomic_fetch_add(&panicking, 1) == 0; }
+
+static void waitForExit(void) __attribute__((noreturn));
+static void waitForExit(void)
+{
+    for (;;)
+        pause();
+}
+
+/* throw: Go's throw: print, dump, exit 2. */
+void throw(const char *s)
+{
+    m *mp = g_m;
+    if (throwdepth++ > 0) {
+        rprint("fatal error: %s\npanic during panic\nstack trace unavailable\n", s);
+        _exit(2);
+    }
+    if (mp != NULL && atomic_load(&mp->throwing) == 0)
+        atomic_store(&mp->throwing, 1);
+    if (!claim()) {
+        if (mp != NULL)
+            atomic_store(&mp->throwmsg, s);
+        waitForExit();
+    }
+    rprint("fatal error: %s\n\n", s);
+    symbolizeInit();
+    schedtrace();
+    if (mp == NULL || atomic_load(&mp->throwing) > 0) {
+        rprint("\nruntime stack:\n");
+        printOwnStack("throw");
+        otherstacks(mp);
+    }
+    goroutineheaders();
+    exit(2);
+}
+
+/* dumpAndExit: the SIGQUIT path: the same dump plus every M's stack. */
+void dumpAndExit(const char *header)
+{
+    if (!claim())
+        waitForExit();
+    rprint("%s\n\n", header);
+    symbolizeInit();
+    schedtrace();
+    otherstacks(NULL);
+    goroutineheaders();
+    exit(2);
+}
+
+static void *sigquitThread(void *arg)
+{
+    (void)arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGQUIT);
+    int sig;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    dumpAndExit("SIGQUIT: quit");
+}
+
+/* threadsiginit: per-thread signal setup (the mask is inherited: SIGQUIT
+ * stays blocked, the stack signal open). */
+void threadsiginit(void) {}
+
+/* tracebackinit: install the stack signal, block SIGQUIT everywhere and start
+ * the thread that waits for it, and warm up libunwind outside any handler. */
+void tracebackinit(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigStackHandler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(STACKSIG, &sa, NULL);
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t;
+    if (pthread_create(&t, NULL, sigquitThread, NULL) == 0)
+        pthread_detach(t);
+
+    void *warm[8];
+    unw_backtrace(warm, 8);
+}
