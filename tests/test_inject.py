@@ -248,12 +248,27 @@ def test_log_written_on_every_exit(tmp_path, mode, rc, reason):
         assert r.out == "ok\n", r      # the program's own handler ran, and unlocked
 
 
+def test_exit_while_other_threads_unlock(tmp_path):
+    """A Go-style throw calls exit(2) while other threads keep unlocking (and
+    being delayed): the log is written once, whole, and the process ends."""
+    for i in range(5):
+        r, blocks = injected(tmp_path, [THREADS, "throw"], name=f"log{i}", rc=2, seed=i,
+                             prob=0.5, delay="uniform:1us:200us", timeout=20)
+        (b,) = blocks
+        assert b["end"]["reason"] == "exit", r
+        assert len({e[1] for e in b["events"]}) == 2, b["end"]    # both spinners delayed
+        assert b["end"]["events"] == len(b["events"]) > 50
+
+
 def test_signal_handlers_that_unlock(tmp_path):
     r, (b,) = injected(tmp_path, [THREADS, "signals", 200], seed=8, prob=0.5,
                        delay="fixed:30us")
     assert r.out == "ok\n", r
+    # The program checked that all 200 handlers ran.  A signal that lands while
+    # main is inside the shim (guard set) passes straight through uncounted,
+    # so most, not all, handler visits are seen.
     handler = [v for s, v in b["sites"].items() if fn(s) == "on_usr1"]
-    assert handler and handler[0][0] == 200, b["sites"]
+    assert handler and 100 <= handler[0][0] <= 200, b["sites"]
     assert handler[0][1] > 0, "no delay inside the signal handler"
 
 

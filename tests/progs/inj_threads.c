@@ -5,6 +5,7 @@
  *                                 touches every other point once per round
  *   inj_threads fork [ROUNDS]     2 workers unlock while main forks; the
  *                                 child unlocks at child_work and exits
+ *   inj_threads throw             2 threads unlock while main calls exit(2)
  *   inj_threads signals [N]       a thread sends N SIGUSR1 to main, whose
  *                                 handler locks and unlocks; main unlocks too
  * Exits 0 when every check holds, 1 (with a line on stderr) otherwise. */
@@ -144,6 +145,18 @@ static int forking(void)
 	return 0;
 }
 
+/* A Go-style throw: exit(2) from one thread while the others keep unlocking. */
+static int throwing(void)
+{
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, spinner, NULL))
+			fail("pthread_create failed");
+	usleep(30000);
+	fputs("fatal error: checkdead: runnable g\n", stderr);
+	exit(2);
+}
+
 static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t handled;
 static pthread_t main_thread;
@@ -197,7 +210,7 @@ static int signals(int n)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail("usage: inj_threads lineage|fork|signals [N]");
+		fail("usage: inj_threads lineage|fork|throw|signals [N]");
 	pthread_spin_init(&spin, 0);
 	sem_init(&sem, 0, 0);
 	int n = argc > 2 ? atoi(argv[2]) : 0;
@@ -208,6 +221,8 @@ int main(int argc, char **argv)
 		r = lineage();
 	else if (!strcmp(argv[1], "fork"))
 		r = forking();
+	else if (!strcmp(argv[1], "throw"))
+		r = throwing();
 	else if (!strcmp(argv[1], "signals"))
 		r = signals(n > 0 ? n : 200);
 	else
