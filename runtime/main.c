@@ -16,6 +16,8 @@ void wlfree(void);
 void mixedFree(void);
 
 int64_t debugStartmDelay;
+extern bool traceOn;
+void traceFlush(int64_t t0);
 
 /* The fixes the model can switch off.  To add one: an enum value in
  * runtime.h, a row here, and `if (fixOn(FIX_x))` where Go's fix changed the
@@ -65,7 +67,7 @@ static const char helptext[] =
     "  --debug-startm-delay DUR\n"
     "                         TEST ONLY: sleep (>=100us) or spin DUR after every unlock of\n"
     "                         sched.lock in startm, as the injection shim does\n"
-    "  --verbose              print per-iteration timings on stderr\n"
+    "  --verbose              print per-iteration timings and scheduler events on stderr\n"
     "  --list-workloads, --list-fixes, --help\n"
     "  DUR is a number with a unit: ns, us, ms or s (e.g. 500us, 1.5ms).\n";
 
@@ -229,6 +231,7 @@ int main(int argc, char **argv)
     if (goroutines < 0)
         goroutines = w->defgoroutines;
 
+    traceOn = verbose;
     tracebackinit();
     wl.goroutines = (int32_t)goroutines;
     wl.seed = (uint64_t)seed;
@@ -242,14 +245,11 @@ int main(int argc, char **argv)
         schedfree();
         wlfree();
         mixedFree();
-        extern int dbgTimerStartm, dbgPollWake, dbgSysmonDeep; extern int64_t dbgTimerStartmLate, dbgPollLate;
-        if (verbose)
-            fprintf(stderr, "gosched: iteration %lld: %.0fus, %d threads timerstartm=%d late=%lld pollwake=%d polllate=%lld deep=%d\n", it + 1,
-                    (double)(nanotime() - t0) / 1e3, threads, dbgTimerStartm, (long long)dbgTimerStartmLate, dbgPollWake, (long long)dbgPollLate, dbgSysmonDeep);
-        dbgTimerStartm = dbgPollWake = dbgSysmonDeep = 0;
-        { extern struct dbgev { int64_t t; int64_t mid; const char *what; int64_t arg; } dbgevs[256]; extern _Atomic int dbgn;
-          if (verbose) for (int k = 0; k < dbgn && k < 256; k++) fprintf(stderr, "   %8.1f M%lld %s %lld\n", (dbgevs[k].t - t0)/1e3, (long long)dbgevs[k].mid, dbgevs[k].what, (long long)dbgevs[k].arg);
-          dbgn = 0; }
+        if (verbose) {
+            fprintf(stderr, "gosched: iteration %lld: %.0fus, %d threads\n", it + 1,
+                    (double)(nanotime() - t0) / 1e3, threads);
+            traceFlush(t0);
+        }
     }
     if (verbose) {
         double total = (double)(nanotime() - start) / 1e6;

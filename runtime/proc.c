@@ -77,10 +77,41 @@ _Atomic int netpollInited;
 int64_t runtimeInitTime;
 __thread m *g_m;
 
-struct dbgev { int64_t t; int64_t mid; const char *what; int64_t arg; };
-struct dbgev dbgevs[256]; _Atomic int dbgn;
-void dbg(const char *what, int64_t arg) { int i = atomic_fetch_add(&dbgn, 1); if (i < 256) { dbgevs[i].t = nanotime(); dbgevs[i].mid = g_m ? g_m->id : -9; dbgevs[i].what = what; dbgevs[i].arg = arg; } }
-int dbgTimerStartm; int64_t dbgTimerStartmLate; int dbgPollWake; int64_t dbgPollLate; int dbgSysmonDeep;
+/* The --verbose event trace: a few scheduler events per iteration, kept in a
+ * fixed array (no locks; an event past the end is dropped). */
+struct traceev {
+    int64_t t;
+    int64_t mid;
+    const char *what;
+    int64_t arg;
+};
+static struct traceev traceevs[256];
+static _Atomic int ntraceevs;
+bool traceOn;
+
+static void traceEvent(const char *what, int64_t arg)
+{
+    if (!traceOn)
+        return;
+    int i = atomic_fetch_add(&ntraceevs, 1);
+    if (i < (int)(sizeof traceevs / sizeof traceevs[0])) {
+        traceevs[i].t = nanotime();
+        traceevs[i].mid = g_m != NULL ? g_m->id : -1;
+        traceevs[i].what = what;
+        traceevs[i].arg = arg;
+    }
+}
+
+/* traceFlush: print and forget the iteration's events (driver, after join). */
+void traceFlush(int64_t t0)
+{
+    int n = atomic_load(&ntraceevs);
+    for (int i = 0; i < n && i < (int)(sizeof traceevs / sizeof traceevs[0]); i++)
+        fprintf(stderr, "  %9.1fus M%lld %s %lld\n", (double)(traceevs[i].t - t0) / 1e3,
+                (long long)traceevs[i].mid, traceevs[i].what, (long long)traceevs[i].arg);
+    atomic_store(&ntraceevs, 0);
+}
+
 static bool mainStarted;     /* [init by runtime_main] Go's mainStarted */
 static note iterDone;        /* the driver waits here for main to return */
 static note netpollNote;     /* the model's epoll: netpoll blocks here */
@@ -624,7 +655,7 @@ int64_t checkTimers(p *pp, int64_t now, int64_t *pollUntil, bool *ran)
         t->pp = NULL;
         updateTimer0When(pp);
         unlock(&pp->timersLock);
-        dbg("timer fired", t->gp->goid);
+        traceEvent("timer fired: ready g", t->gp->goid);
         goready(t->gp);
         *ran = true;
         lock(&pp->timersLock);
@@ -748,7 +779,7 @@ void stopm(void)
         unlock(&sched.lock);
         mexitIteration();
     }
-    dbg("stopm", 0);
+    traceEvent("stopm: mput; nmidle was", sched.nmidle);
     mput(mp);
     unlock(&sched.lock);
     atomic_store(&mp->blocked, true);
@@ -778,6 +809,9 @@ static void *mstart(void *arg)
     g_m = mp;
     atomic_store(&mp->tid, gettid());
     threadsiginit();
+    /* Timer slack 1ns: the model's timed waits (sysmon's deep sleep, the
+     * poller, a syscall's sleep) end when asked, not up to 50us later. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     if (setjmp(mp->exitctx) == 0)
         mstart1();
     return NULL;
@@ -886,7 +920,7 @@ void startm(p *pp, bool spinning)
         }
     }
     m *mp = mget();
-    dbg("startm: got p, mget", mp != NULL);
+    traceEvent("startm: took a P; found an idle M", mp != NULL);
     if (mp == NULL) {
         int64_t id = -1;
         if (fixOn(FIX_40368))
@@ -1139,15 +1173,14 @@ stop:;
             throw("findrunnable: netpoll with p");
         if (atomic_load(&mp->spinning))
             throw("findrunnable: netpoll with spinning");
-        dbg("netpoll block", delta);
+        traceEvent("findrunnable: netpoll blocks for ns", delta);
         int n = netpoll(delta);
-        dbgPollWake++; dbgPollLate = nanotime() - pollUntil;
         atomic_store(&sched.pollUntil, 0);
         atomic_store(&sched.lastpoll, nanotime());
         lock(&sched.lock);
         pp = pidleget();
         unlock(&sched.lock);
-        dbg("netpoll woke, got p", pp != NULL);
+        traceEvent("findrunnable: netpoll woke; got a P", pp != NULL);
         if (pp == NULL) {
             injectglist(NULL, n);
         } else {
@@ -1301,7 +1334,7 @@ void entersyscall(void)
     m *mp = g_m;
     g *gp = atomic_load(&mp->curg);
     mp->locks++;
-    dbg("entersyscall", gp->goid);
+    traceEvent("entersyscall: g", gp->goid);
     casgstatus(gp, Grunning, Gsyscall);
     if (atomic_load(&sched.sysmonwait) != 0)
         entersyscall_sysmon();
@@ -1385,7 +1418,7 @@ void exitsyscall(void)
     mp->locks++;
     p *oldp = mp->oldp;
     mp->oldp = NULL;
-    dbg("exitsyscall", 0);
+    traceEvent("exitsyscall: g", gp->goid);
     if (exitsyscallfast(oldp)) {
         atomic_fetch_add(&atomic_load(&mp->p)->syscalltick, 1);
         casgstatus(gp, Gsyscall, Grunning);
@@ -1433,7 +1466,7 @@ static uint32_t retake(int64_t now)
             unlock(&allpLock);
             /* Pretend one more M is running while we hand the P off, so that
              * an M leaving its syscall meanwhile does not see a deadlock. */
-            dbg("retake", i);
+            traceEvent("retake: P from syscall", i);
             if (fixOn(FIX_6070))
                 incidlelocked(-1);
             uint32_t ps = Psyscall;
@@ -1456,7 +1489,7 @@ static uint32_t retake(int64_t now)
 static void sysmon(void)
 {
     g_m->issysmon = true;
-    dbg("sysmon start", 0);
+    traceEvent("sysmon: start", 0);
     lock(&sched.lock);
     sched.nmsys++;
     checkdead();
@@ -1485,10 +1518,9 @@ static void sysmon(void)
                     int64_t sleep = FORCEGC_PERIOD / 2;
                     if (next - now < sleep)
                         sleep = next - now;
-                    dbg("sysmon deep sleep", sleep);
+                    traceEvent("sysmon: deep sleep for ns", sleep);
                     notetsleep(&sched.sysmonnote, sleep);
-                    dbg("sysmon deep woke", 0);
-                    dbgSysmonDeep++;
+                    traceEvent("sysmon: woke", 0);
                     now = nanotime();
                     next = timeSleepUntil();
                     lock(&sched.lock);
@@ -1516,8 +1548,7 @@ static void sysmon(void)
         /* Go 1.14 only (removed in 1.16): timers that should have already
          * run; start an M to run them.  The #40368 trigger. */
         if (next < now) {
-            dbgTimerStartm++;
-            dbgTimerStartmLate = now - next;
+            traceEvent("sysmon: overdue timer, startm(nil, false); late ns", now - next);
             startm(NULL, false);
         }
         if (retake(now) != 0)

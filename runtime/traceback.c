@@ -97,13 +97,19 @@ static void printFrame(uintptr_t pc, bool exact, const char *uname, uintptr_t uo
 {
     uintptr_t look = exact ? pc : pc - 1;
     Dwfl_Module *mod = dwfl != NULL ? dwfl_addrmodule(dwfl, look) : NULL;
-    const char *name = uname;
-    uintptr_t off = uoff;
-    if (name == NULL && mod != NULL) {
+    const char *name = NULL;
+    uintptr_t off = 0;
+    if (mod != NULL) {
+        /* The full symbol table (libc's local symbols too); libunwind's
+         * name, from the dynamic symbols, is the fallback. */
         GElf_Off o = 0;
         GElf_Sym sym;
         name = dwfl_module_addrinfo(mod, look, &o, &sym, NULL, NULL, NULL);
         off = (uintptr_t)o + (pc - look);
+    }
+    if (name == NULL) {
+        name = uname;
+        off = uoff;
     }
     if (name != NULL) {
         rprint("%s+0x%lx\n", name, (unsigned long)off);
