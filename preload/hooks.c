@@ -431,7 +431,8 @@ __attribute__((constructor(101))) static void inj_init(void)
 	}
 	inj_seed = inj_cfg.seed;
 	inj_pid = getpid();
-	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (inj_cfg.skip.n)     /* we unwind only for INJECT_SKIP; no global cache lock then */
+		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	inj_sites_init();
 	inj_log_init();
 	pthread_atfork(before_fork, NULL, in_child);

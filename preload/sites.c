@@ -4,16 +4,25 @@
  * The table is open-addressed with linear probing and never deletes, so a
  * lookup is lock-free: hash the return address, compare keys until a match
  * or an empty slot.  A new key is claimed by CAS on the key word; the claimer
- * names the site (libunwind on the live stack, else dladdr) and publishes it
+ * names the site (the object's .symtab, else dladdr) and publishes it
  * with a release store of state = READY.  A visitor that finds a RESOLVING
  * entry yields until it is READY (the claimer is another thread: our own
  * thread cannot re-enter while it resolves, the recursion guard is set).
  *
  * INJECT_SKIP: when the caller's function matches, the site is further up the
  * stack, so we unwind (libunwind, a few frames) on every such visit; without
- * INJECT_SKIP the steady state is one hash probe. */
+ * INJECT_SKIP the steady state is one hash probe and libunwind is never
+ * called (a program that unlocks from inside libunwind, holding libunwind's
+ * own locks, must not find us calling back into it).  Sites inside libunwind
+ * itself are never skipped, for the same reason. */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <libunwind.h>
 #include <sched.h>
 #include <string.h>
@@ -50,25 +59,93 @@ void inj_sites_init(void)
 	STORE_REL(&o->state, SITE_READY);
 }
 
-/* Name key as "fn+0xoff" into s->name: from the cursor standing at that
- * frame if we have one, else dladdr. */
-static void name_site(struct site *s, uintptr_t key, unw_cursor_t *c)
+/* Look addr up in the .symtab of the file mapped at base (the full symbol
+ * table, which dladdr does not see: static functions, a program linked
+ * without -rdynamic).  Only syscalls: open, fstat, mmap, munmap. */
+static int symtab_name(const char *file, uintptr_t base, uintptr_t addr, char *out,
+		       size_t outlen, uintptr_t *off)
 {
-	char *p = s->name, *end = s->name + SITE_NAME - 24;
-	unw_word_t off;
-	if (c) {
-		int r = unw_get_proc_name(c, s->name, SITE_NAME - 24, &off);
-		if (r == 0 || r == -UNW_ENOMEM) {
-			s->name[SITE_NAME - 25] = 0;
-			p = s->name + strlen(s->name);
-			p = inj_fmt_str(p, "+0x", end + 24);
-			p = inj_fmt_hex(p, off);
-			*p = 0;
-			return;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	void *map = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(ElfW(Ehdr)))
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return -1;
+	const char *img = map;
+	size_t size = (size_t)st.st_size;
+	const ElfW(Ehdr) *eh = map;
+	int found = -1;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_shoff == 0 ||
+	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > size)
+		goto out;
+	const ElfW(Shdr) *sh = (const void *)(img + eh->e_shoff);
+	uintptr_t bias = base;      /* the link map's l_addr: 0 for ET_EXEC */
+	for (int i = 0; i < eh->e_shnum && found < 0; i++) {
+		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+			continue;
+		const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
+		if (sh[i].sh_offset + sh[i].sh_size > size || strs->sh_offset + strs->sh_size > size)
+			continue;
+		const ElfW(Sym) *sym = (const void *)(img + sh[i].sh_offset);
+		size_t n = sh[i].sh_size / sizeof(ElfW(Sym));
+		for (size_t j = 0; j < n; j++) {
+			if (ELF64_ST_TYPE(sym[j].st_info) != STT_FUNC || sym[j].st_shndx == SHN_UNDEF)
+				continue;
+			uintptr_t lo = bias + sym[j].st_value;
+			if (addr < lo || addr >= lo + (sym[j].st_size ? sym[j].st_size : 1) ||
+			    sym[j].st_name >= strs->sh_size)
+				continue;
+			const char *name = img + strs->sh_offset + sym[j].st_name;
+			size_t k = 0;
+			while (name[k] && k < outlen - 1 &&
+			       strs->sh_offset + sym[j].st_name + k < size) {
+				out[k] = name[k];
+				k++;
+			}
+			out[k] = 0;
+			*off = addr - lo;
+			found = 0;
+			break;
 		}
 	}
-	Dl_info di;
-	if (dladdr((void *)(key - 1), &di) && di.dli_sname) {
+out:
+	munmap(map, size);
+	return found;
+}
+
+/* Name key as "fn+0xoff" into s->name: the symbol table of the object that
+ * holds it, else the dynamic symbols (dladdr), else "object+0xoff", else
+ * "?+0xaddress".  No libunwind here: the program may be inside libunwind
+ * (holding its locks) when it unlocks. */
+static int name_site(struct site *s, uintptr_t key)
+{
+	char *p = s->name, *end = s->name + SITE_NAME - 24;
+	uintptr_t off;
+	int in_unwind = 0;
+	/* Look up key - 1: a return address may sit just past a noreturn call at
+	 * the very end of its function. */
+	Dl_info di, du;
+	struct link_map *lm = NULL, *lu = NULL;
+	memset(&di, 0, sizeof di);
+	if (dladdr1((void *)(key - 1), &di, (void **)&lm, RTLD_DL_LINKMAP) && lm) {
+		if (dladdr1((void *)(uintptr_t)unw_init_local, &du, (void **)&lu,
+			    RTLD_DL_LINKMAP) && lu == lm)
+			in_unwind = 1;
+		const char *file = lm->l_name[0] ? lm->l_name : "/proc/self/exe";
+		if (symtab_name(file, (uintptr_t)lm->l_addr, key - 1, s->name,
+				(size_t)(end - s->name), &off) == 0) {
+			p = s->name + strlen(s->name);
+			p = inj_fmt_str(p, "+0x", end + 24);
+			p = inj_fmt_hex(p, off + 1);
+			*p = 0;
+			return in_unwind;
+		}
+	}
+	if (di.dli_sname) {
 		p = inj_fmt_str(p, di.dli_sname, end);
 		p = inj_fmt_str(p, "+0x", end + 24);
 		p = inj_fmt_hex(p, key - (uintptr_t)di.dli_saddr);
@@ -82,6 +159,7 @@ static void name_site(struct site *s, uintptr_t key, unw_cursor_t *c)
 		p = inj_fmt_hex(p, key);
 	}
 	*p = 0;
+	return in_unwind;
 }
 
 static struct site *ready_or_null(uintptr_t key)
@@ -96,15 +174,17 @@ static struct site *ready_or_null(uintptr_t key)
 	return NULL;
 }
 
-static void resolve(struct site *s, uintptr_t key, unw_cursor_t *c)
+static void resolve(struct site *s, uintptr_t key)
 {
-	name_site(s, key, c);
+	int in_unwind = name_site(s, key);
 	set_decisions(s);
+	if (in_unwind)
+		s->skip = 0;
 	STORE_REL(&s->state, SITE_READY);
 }
 
-/* Find or insert key, naming it through c when we are the one to insert. */
-static struct site *get(uintptr_t key, unw_cursor_t *c)
+/* Find or insert key, naming it when we are the one to insert. */
+static struct site *get(uintptr_t key)
 {
 	for (size_t i = slot_of(key), n = 0; n < NSITES; i = (i + 1) & (NSITES - 1), n++) {
 		struct site *s = &inj_sites[i];
@@ -112,7 +192,7 @@ static struct site *get(uintptr_t key, unw_cursor_t *c)
 		if (k == 0) {
 			uintptr_t zero = 0;
 			if (CAS(&s->key, &zero, key)) {
-				resolve(s, key, c);
+				resolve(s, key);
 				return s;
 			}
 			k = zero;       /* someone else took it: with which key? */
@@ -124,7 +204,7 @@ static struct site *get(uintptr_t key, unw_cursor_t *c)
 			if (st == SITE_READY)
 				return s;
 			if (st == SITE_ORPHAN && CAS(&s->state, &st, SITE_RESOLVING)) {
-				resolve(s, key, c);
+				resolve(s, key);
 				return s;
 			}
 			sched_yield();
@@ -136,29 +216,31 @@ static struct site *get(uintptr_t key, unw_cursor_t *c)
 struct site *inj_site(uintptr_t ra)
 {
 	struct site *s = ready_or_null(ra);
-	if (s && !s->skip)
+	if (!s)
+		s = get(ra);
+	if (!s->skip)
 		return s;
 
-	/* New site, or a frame to skip: find ra on the live stack. */
+	/* A wrapper to skip (INJECT_SKIP is set): find ra on the live stack and
+	 * walk up to the first frame that is not skipped. */
 	unw_context_t uc;
 	unw_cursor_t c;
-	if (unw_getcontext(&uc) == 0 && unw_init_local(&c, &uc) == 0) {
-		for (int depth = 0; depth < 12 && unw_step(&c) > 0; depth++) {
-			unw_word_t ip;
-			if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+		return s;
+	for (int depth = 0; depth < 12 && unw_step(&c) > 0; depth++) {
+		unw_word_t ip;
+		if (unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
+			break;
+		if (ip != ra)
+			continue;
+		for (int up = 0; s->skip && up < 16; up++) {
+			if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
 				break;
-			if (ip != ra)
-				continue;
-			s = get(ra, &c);
-			for (int up = 0; s->skip && up < 16; up++) {
-				if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
-					break;
-				s = get(ip, &c);
-			}
-			return s;
+			s = get(ip);
 		}
+		break;
 	}
-	return s ? s : get(ra, NULL);
+	return s;
 }
 
 void inj_sites_after_fork(void)

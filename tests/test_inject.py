@@ -237,10 +237,11 @@ def test_delays_take_time(tmp_path, action):
     ("segv", -11, "signal 11"),
     ("handler", 0, "exit"),
     ("vfork", 0, "exit"),      # the vfork child's _exit must not end our log
+    ("unwind", 0, "exit"),     # the program inside libunwind: no deadlock
 ])
 def test_log_written_on_every_exit(tmp_path, mode, rc, reason):
     r, blocks = injected(tmp_path, [BASIC, 40, mode], rc=rc, seed=2, prob=0.5,
-                         delay="fixed:1us")
+                         delay="fixed:1us", timeout=20)
     (b,) = blocks
     assert b["end"]["reason"] == reason, r
     assert len(b["events"]) == b["end"]["events"] > 10

@@ -9,8 +9,11 @@
  * statically initialised mutex.  MODE then ends the program: exit (default),
  * _exit, abort, segv, or handler (installs its own SIGTERM handler, which
  * unlocks, raises SIGTERM and exits 0 when the handler ran); vfork first
- * starts a vfork child that calls _exit at once. */
+ * starts a vfork child that calls _exit at once; unwind first calls
+ * libunwind's unw_backtrace. */
 #include <errno.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -111,6 +114,13 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 200;
 	const char *mode = argc > 2 ? argv[2] : "exit";
+	if (!strcmp(mode, "unwind")) {
+		/* libunwind unlocks its own mutexes while holding others: the shim
+		 * must not call back into libunwind from that unlock. */
+		void *frames[16];
+		if (unw_backtrace(frames, 16) <= 0)
+			fail("unw_backtrace failed");
+	}
 	if (!strcmp(mode, "vfork")) {
 		/* The child shares our memory until it _exits. */
 		pid_t pid = vfork();
