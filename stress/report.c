@@ -95,6 +95,18 @@ static struct job *find_job(struct job *jobs, int n, const char *name)
 	return NULL;
 }
 
+/* Failures that reproduce something: a timeout is a hang we cut short, not
+ * the failure a fail job is after, so it neither meets "expect = fail" nor
+ * counts toward a control's rate. */
+static long long reproductions(const struct job *j)
+{
+	long long n = j->failures;
+	for (int i = 0; i < j->nsigs; i++)
+		if (!strcmp(j->sigs[i].text, "timeout"))
+			n -= j->sigs[i].count;
+	return n;
+}
+
 /* Decide each job's expectation and write its verdict and confidence. */
 void judge(struct job *jobs, int njobs)
 {
@@ -117,8 +129,11 @@ void judge(struct job *jobs, int njobs)
 		}
 		switch (j->expect) {
 		case EXPECT_FAIL:
-			j->met = j->failures > 0;
-			if (j->met)
+			j->met = reproductions(j) > 0;
+			if (!j->met && j->failures)
+				j->verdict = xasprintf("NOT REPRODUCED in %lld runs (%.1f s): only %lld "
+				                       "timeouts", j->runs, j->wall_s, j->failures);
+			else if (j->met)
 				j->verdict = xasprintf("reproduced: first failure at run %lld after %.2f s; "
 				                       "%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)",
 				                       j->first_run, j->first_s, j->failures, j->runs,
@@ -162,15 +177,15 @@ void judge(struct job *jobs, int njobs)
 			                          "stated confidence", j->control, n);
 		} else if (j->failures) {
 			j->confidence = xasprintf("not applicable: %lld of %s runs failed", j->failures, n);
-		} else if (!c->failures) {
+		} else if (!reproductions(c)) {
 			char *cn = thousands(c->runs);
 			j->confidence = xasprintf("the control %s never failed (0 of %s runs), so %s clean runs "
 			                          "say nothing about the fix", c->name, cn, n);
 			free(cn);
 		} else {
 			double lo, hi;
-			wilson(c->failures, c->runs, &lo, &hi);
-			double rate = (double)c->failures / (double)c->runs;
+			wilson(reproductions(c), c->runs, &lo, &hi);
+			double rate = (double)reproductions(c) / (double)c->runs;
 			double l10 = lo >= 1 ? -INFINITY : (double)j->runs * log10(1 - lo);
 			char p[64];
 			if (l10 < -300)

@@ -494,6 +494,21 @@ expect = pass
     assert "fatal error: checkdead" in cases[1].find("failure").text
 
 
+def test_timeouts_are_not_reproductions(tmp_path):
+    f = campaign(tmp_path, f"""
+[hangs]
+command = {HANG}
+count = 2
+timeout = 200ms
+expect = fail
+""")
+    r = stress(tmp_path, "--campaign", f).expect(1)
+    _, s = summary(r)
+    job = s["jobs"][0]
+    assert job["failures"] == 2 and job["expectation_met"] is False, r
+    assert "NOT REPRODUCED" in r.out and "only 2 timeouts" in r.out
+
+
 @pytest.mark.parametrize("text,line,what", [
     ("[a]\ncommand = /bin/true\ncolour = red\ncount = 1\n", 3, 'unknown key "colour"'),
     ("[a]\ncommand = /bin/true\ncount = many\n", 3, 'bad count "many"'),
