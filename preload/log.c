@@ -163,6 +163,8 @@ void inj_log_after_fork(void)
 	}
 	STORE(&dropped, 0);
 	STORE(&flushed, 0);
+	if (have_key)               /* our old slot is free now: nothing to retire */
+		pthread_setspecific(slot_key, NULL);
 }
 
 /* --- the writer --- */
