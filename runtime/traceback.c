@@ -191,33 +191,52 @@ static void sigStackHandler(int sig, siginfo_t *si, void *ucv)
     errno = saved;
 }
 
-static void printThreadStack(m *mp)
+/* Stacks sampled from other threads, all taken before any is printed, so
+ * that they show one moment (symbolizing is slow). */
+#define MAXSAMPLES 64
+static struct sample {
+    m *mp;
+    int n;                 /* -1: no answer */
+    uintptr_t pcs[MAXFRAMES];
+} samples[MAXSAMPLES];
+static int nsamples;
+
+static void sampleThread(struct sample *s)
 {
+    m *mp = s->mp;
+    s->n = -1;
     pid_t tid = atomic_load(&mp->tid);
-    if (tid == 0 || !atomic_load(&mp->threadok) || atomic_load(&mp->exited)) {
-        rprint("thread not running; stack unavailable\n");
+    if (tid == 0 || !atomic_load(&mp->threadok) || atomic_load(&mp->exited))
         return;
-    }
     stackreq.n = 0;
     atomic_store(&stackreq.done, 0);
     atomic_store(&stackreq.target, tid);
     if (pthread_kill(mp->thread, STACKSIG) != 0) {
         atomic_store(&stackreq.target, 0);
-        rprint("thread gone; stack unavailable\n");
         return;
     }
-    int64_t deadline = nanotime() + 500 * 1000 * 1000LL;
+    int64_t deadline = nanotime() + 200 * 1000 * 1000LL;
     while (!atomic_load(&stackreq.done) && nanotime() < deadline) {
-        struct timespec ts = {0, 100 * 1000};
-        nanosleep(&ts, NULL);
     }
     atomic_store(&stackreq.target, 0);
-    if (!atomic_load(&stackreq.done)) {
-        rprint("thread did not answer; stack unavailable\n");
+    if (!atomic_load(&stackreq.done))
         return;
+    s->n = stackreq.n;
+    memcpy(s->pcs, stackreq.pcs, sizeof s->pcs);
+}
+
+static void sampleOthers(m *self)
+{
+    nsamples = 0;
+    if (allp == NULL)
+        return;
+    for (m *mp = atomic_load(&allm); mp != NULL && nsamples < MAXSAMPLES; mp = atomic_load(&mp->alllink)) {
+        if (mp == self)
+            continue;
+        samples[nsamples].mp = mp;
+        sampleThread(&samples[nsamples]);
+        nsamples++;
     }
-    for (int i = 0; i < stackreq.n; i++)
-        printFrame(stackreq.pcs[i], i == 0, NULL, 0);
 }
 
 /* ---- the dump ------------------------------------------------------------------------ */
@@ -302,19 +321,21 @@ static void goroutineheaders(void)
     }
 }
 
-static void otherstacks(m *self)
+static void printOthers(void)
 {
-    if (allp == NULL)
-        return;
-    for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
-        if (mp == self)
-            continue;
+    for (int i = 0; i < nsamples; i++) {
+        m *mp = samples[i].mp;
         const char *msg = atomic_load(&mp->throwmsg);
         rprint("\nM%lld (thread %d)%s%s stack:\n", (long long)mp->id, (int)atomic_load(&mp->tid),
                mp == m0 ? " m0" : mp->issysmon ? " sysmon" : "", msg != NULL ? " [also throwing]" : "");
         if (msg != NULL)
             rprint("fatal error (lost the race to print): %s\n", msg);
-        printThreadStack(mp);
+        if (samples[i].n < 0) {
+            rprint("thread not running or did not answer; stack unavailable\n");
+            continue;
+        }
+        for (int k = 0; k < samples[i].n; k++)
+            printFrame(samples[i].pcs[k], k == 0, NULL, 0);
     }
 }
 
@@ -344,12 +365,15 @@ void throw(const char *s)
         waitForExit();
     }
     rprint("fatal error: %s\n\n", s);
-    symbolizeInit();
     schedtrace();
-    if (mp == NULL || atomic_load(&mp->throwing) > 0) {
+    bool stacks = mp == NULL || atomic_load(&mp->throwing) > 0;
+    if (stacks)
+        sampleOthers(mp);
+    symbolizeInit();
+    if (stacks) {
         rprint("\nruntime stack:\n");
         printOwnStack("throw");
-        otherstacks(mp);
+        printOthers();
     }
     goroutineheaders();
     exit(2);
@@ -361,9 +385,10 @@ void dumpAndExit(const char *header)
     if (!claim())
         waitForExit();
     rprint("%s\n\n", header);
-    symbolizeInit();
     schedtrace();
-    otherstacks(NULL);
+    sampleOthers(NULL);
+    symbolizeInit();
+    printOthers();
     goroutineheaders();
     exit(2);
 }
@@ -385,7 +410,9 @@ static void *sigquitThread(void *arg)
 void threadsiginit(void) {}
 
 /* tracebackinit: install the stack signal, block SIGQUIT everywhere and start
- * the thread that waits for it, and warm up libunwind outside any handler. */
+ * the thread that waits for it.  (No libunwind warm-up here: under an
+ * LD_PRELOAD shim that itself unwinds at every mutex unlock, libunwind's
+ * cache locks would be taken re-entrantly at start-up.) */
 void tracebackinit(void)
 {
     struct sigaction sa;
@@ -402,7 +429,4 @@ void tracebackinit(void)
     pthread_t t;
     if (pthread_create(&t, NULL, sigquitThread, NULL) == 0)
         pthread_detach(t);
-
-    void *warm[8];
-    unw_backtrace(warm, 8);
 }
