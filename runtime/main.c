@@ -240,7 +240,15 @@ int main(int argc, char **argv)
         int64_t t0 = nanotime();
         wl.iteration = (int)it;
         schedinit((int32_t)procs, (int32_t)(2 * goroutines + 16));
+        atomic_store(&schedFreeing, 0);
         runIteration(w->mainfn, NULL);
+        /* Dekker with the dumper (traceback.c): either it sees schedFreeing
+         * and leaves the state alone, or we see panicking and never free. */
+        atomic_store(&schedFreeing, 1);
+        if (atomic_load(&panicking) != 0)
+            for (;;)
+                pause();
+        joinAll();
         int32_t threads = (int32_t)mcount();
         schedfree();
         wlfree();

@@ -73,6 +73,7 @@ g **allgs;
 _Atomic int32_t allglen;
 int32_t allgcap;
 _Atomic uint32_t panicking;
+_Atomic int schedFreeing = 1;
 _Atomic int netpollInited;
 int64_t runtimeInitTime;
 __thread m *g_m;
@@ -1708,13 +1709,20 @@ void mainExit(void)
 }
 
 /* runIteration: one run of the scenario (the driver thread, not an M): start
- * m0 with main, wait for main to return, join every thread. */
+ * m0 with main and wait for main to return. */
 void runIteration(void (*mainfn)(g *), void *obj)
 {
     wlmain = mainfn;
     newproc(runtime_main, obj, 0);
     newosproc(m0);
     notesleep(&iterDone);
+}
+
+/* joinAll: join every M's thread.  An M creates Ms only synchronously
+ * (newm returns after pthread_create), so once every M on allm is joined no
+ * new one can appear. */
+void joinAll(void)
+{
     for (;;) {
         bool any = false;
         for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {

@@ -188,6 +188,7 @@ extern g **allgs;              /* [allglock; read without it by the dump] */
 extern _Atomic int32_t allglen;
 extern int32_t allgcap;
 extern _Atomic uint32_t panicking;
+extern _Atomic int schedFreeing; /* [atomic] the driver is building or freeing the state */
 extern _Atomic int netpollInited;
 extern int64_t runtimeInitTime;
 
@@ -215,6 +216,7 @@ void schedinit(int32_t procs, int32_t maxg);
 void schedfree(void);
 g *newproc(void (*fn)(g *), void *obj, int64_t arg);
 void runIteration(void (*mainfn)(g *), void *obj);
+void joinAll(void);
 void Gosched(void) __attribute__((noreturn));
 void gopark(void (*unlockf)(void *), void *lockp, const char *reason) __attribute__((noreturn));
 void goready(g *gp);

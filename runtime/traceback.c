@@ -339,8 +339,15 @@ static void printOthers(void)
     }
 }
 
-/* claim: become the one thread that prints; false if another already does. */
-static bool claim(void) { return atomic_fetch_add(&panicking, 1) == 0; }
+/* claim: become the one thread that prints; false if another already does.
+ * *live is false when the driver is between iterations (the state is being
+ * freed or built and must not be read); see main.c. */
+static bool claim(bool *live)
+{
+    bool first = atomic_fetch_add(&panicking, 1) == 0;
+    *live = atomic_load(&schedFreeing) == 0;
+    return first;
+}
 
 static void waitForExit(void) __attribute__((noreturn));
 static void waitForExit(void)
@@ -359,12 +366,20 @@ void throw(const char *s)
     }
     if (mp != NULL && atomic_load(&mp->throwing) == 0)
         atomic_store(&mp->throwing, 1);
-    if (!claim()) {
+    bool live;
+    if (!claim(&live)) {
         if (mp != NULL)
             atomic_store(&mp->throwmsg, s);
         waitForExit();
     }
     rprint("fatal error: %s\n\n", s);
+    if (!live) {
+        /* Not on an M of a running iteration: no scheduler state to show. */
+        symbolizeInit();
+        rprint("runtime stack:\n");
+        printOwnStack("throw");
+        exit(2);
+    }
     schedtrace();
     bool stacks = mp == NULL || atomic_load(&mp->throwing) > 0;
     if (stacks)
@@ -382,9 +397,14 @@ void throw(const char *s)
 /* dumpAndExit: the SIGQUIT path: the same dump plus every M's stack. */
 void dumpAndExit(const char *header)
 {
-    if (!claim())
+    bool live;
+    if (!claim(&live))
         waitForExit();
     rprint("%s\n\n", header);
+    if (!live) {
+        rprint("SCHED: between iterations; no scheduler state\n");
+        exit(2);
+    }
     schedtrace();
     sampleOthers(NULL);
     symbolizeInit();
