@@ -55,6 +55,19 @@ int rank_rows(const struct runs *r, int phase, int by_func, struct row **out, in
 	double *delay = calloc(nunits + 1, sizeof *delay);
 	long *dl = calloc(nunits + 1, sizeof *dl), *vis = calloc(nunits + 1, sizeof *vis);
 	double *dns = calloc(nunits + 1, sizeof *dns);
+	char *pass_seen = calloc(nunits + 1, 1);
+	/* Sites that only failing runs visit (a crash handler's locks, the
+	 * unwinder printing stacks) follow the failure instead of causing it:
+	 * every run that visits them fails.  Only units that some passing run
+	 * visited are tested. */
+	for (int i = 0; i < r->nruns; i++) {
+		const struct run *u = &r->runs[i];
+		if (u->outcome != PASS)
+			continue;
+		for (int h = 0; h < u->nhits; h++)
+			if (u->hits[h].visits > 0 || u->hits[h].delays > 0)
+				pass_seen[unit_of[u->hits[h].site]] = 1;
+	}
 	for (int i = 0; i < r->nruns; i++) {
 		const struct run *u = &r->runs[i];
 		if ((phase >= 0 && u->phase != phase) || u->outcome == EXCLUDED)
@@ -92,10 +105,11 @@ int rank_rows(const struct runs *r, int phase, int by_func, struct row **out, in
 		w->r0 = w->n0 ? (double)w->c / w->n0 : 0;
 		wilson(w->a, w->n1, &w->lo1, &w->hi1);
 		wilson(w->c, w->n0, &w->lo0, &w->hi0);
-		w->p = fisher_greater(w->a, w->n1, w->c, w->n0);
+		w->after_failure = !pass_seen[k];
+		w->p = w->after_failure ? 1 : fisher_greater(w->a, w->n1, w->c, w->n0);
 		w->delay_ms = w->n1 ? delay[k] / w->n1 / 1e6 : 0;
 		strcpy(w->where, "-");
-		if (w->n1 > 0 && w->n0 > 0)
+		if (w->n1 > 0 && w->n0 > 0 && !w->after_failure)
 			m++;
 	}
 	for (int k = 0; k < nunits; k++)
@@ -107,6 +121,7 @@ int rank_rows(const struct runs *r, int phase, int by_func, struct row **out, in
 	free(dl);
 	free(vis);
 	free(dns);
+	free(pass_seen);
 	*out = rows;
 	*tested = m;
 	return nunits;

@@ -6,7 +6,8 @@
  * Wilson intervals and the one-sided Fisher exact p-value for "delayed runs
  * fail more often", Bonferroni-corrected by the number of units tested (units
  * delayed in some runs and not in others).  Rows sort by corrected p, then by
- * the difference of rates.
+ * the difference of rates.  A unit that no passing run visited (a lock in
+ * the crash path) is not tested: it follows failure rather than causing it.
  */
 #ifndef HUNT_RANK_H
 #define HUNT_RANK_H
@@ -24,6 +25,7 @@ struct row {
 	double r1, lo1, hi1, r0, lo0, hi0;
 	double p, padj;
 	double delay_ms;	/* mean injected delay per delayed run */
+	int after_failure;	/* no passing run visited it: untested */
 	char where[256];	/* file:line, or "-" */
 	/* confirmation (filled by the caller) */
 	long only_n, only_f, except_n, except_f;

@@ -134,7 +134,8 @@ static void table(FILE *o, const char *title, struct row *rows, int n, int exact
 		rate(o, w->a, w->n1);
 		fputc(' ', o);
 		rate(o, w->c, w->n0);
-		fprintf(o, " %-9.2g %s\n", w->padj, conf_word(conf_of(w->unit, exact)));
+		fprintf(o, " %-9.2g %s\n", w->padj, w->after_failure ? "untested: only failing runs "
+			"visit it" : conf_word(conf_of(w->unit, exact)));
 	}
 	if (n > limit)
 		fprintf(o, "     ... %d more in hunt.json\n", n - limit);
@@ -144,7 +145,7 @@ static json_t *jrow(const struct row *w, int exact)
 {
 	const struct confirm *c = conf_of(w->unit, exact);
 	json_t *o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I, s:f, s:[f,f]},"
-			      " s:f, s:f, s:f, s:s}",
+			      " s:f, s:f, s:f, s:s, s:b}",
 			      exact ? "site" : "function", w->unit, "where", w->where,
 			      "visited_runs", (json_int_t)w->visited,
 			      "delayed", "runs", (json_int_t)w->n1, "failures", (json_int_t)w->a,
@@ -152,7 +153,7 @@ static json_t *jrow(const struct row *w, int exact)
 			      "undelayed", "runs", (json_int_t)w->n0, "failures", (json_int_t)w->c,
 			      "rate", w->r0, "ci95", w->lo0, w->hi0,
 			      "p", w->p, "p_bonferroni", w->padj, "mean_delay_ms", w->delay_ms,
-			      "confirmation", conf_word(c));
+			      "confirmation", conf_word(c), "only_in_failing_runs", w->after_failure);
 	return o;
 }
 

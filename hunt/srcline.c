@@ -1,6 +1,8 @@
 /* srcline: DWARF line lookup of a site in the target binary. */
 #include "srcline.h"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -55,6 +57,39 @@ static int func_addr(Dwfl_Module *mod, const char *name, GElf_Addr *out)
 	return 0;
 }
 
+/* The unlock is often in an inlined helper (gosched's unlock()); the line
+ * a reader wants is where the named function calls it: the call site of the
+ * outermost inlined subroutine around PC. */
+static void outer_call(Dwfl_Module *mod, Dwarf_Addr pc, const char **file, int *line)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, &bias);
+	if (!cu)
+		return;
+	Dwarf_Die *scopes = NULL;
+	int n = dwarf_getscopes(cu, pc - bias, &scopes);
+	int outer = -1;
+	for (int i = 0; i < n; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+			outer = i;
+	if (outer >= 0) {
+		Dwarf_Attribute a;
+		Dwarf_Word cl, cf;
+		Dwarf_Files *files;
+		size_t nfiles;
+		if (dwarf_formudata(dwarf_attr(&scopes[outer], DW_AT_call_line, &a), &cl) == 0 &&
+		    dwarf_formudata(dwarf_attr(&scopes[outer], DW_AT_call_file, &a), &cf) == 0 &&
+		    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && cf < nfiles) {
+			const char *f = dwarf_filesrc(files, cf, NULL, NULL);
+			if (f) {
+				*file = f;
+				*line = (int)cl;
+			}
+		}
+	}
+	free(scopes);
+}
+
 int srcmap_lookup(struct srcmap *m, const char *site, char *buf, size_t n)
 {
 	snprintf(buf, n, "-");
@@ -76,11 +111,13 @@ int srcmap_lookup(struct srcmap *m, const char *site, char *buf, size_t n)
 	GElf_Addr addr;
 	if (!func_addr(m->mod, name, &addr))
 		return 0;
-	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr + off - 1);
+	Dwarf_Addr pc = addr + off - 1;
+	Dwfl_Line *l = dwfl_module_getsrc(m->mod, pc);
 	int line = 0;
 	const char *file = l ? dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL) : NULL;
 	if (!file)
 		return 0;
+	outer_call(m->mod, pc, &file, &line);
 	size_t cl = strlen(m->cwd);
 	if (cl && strncmp(file, m->cwd, cl) == 0 && file[cl] == '/')
 		file += cl + 1;
