@@ -256,9 +256,10 @@ def test_hunt_names_the_racy_unlock_not_the_decoys(tmp_path):
     for decoy in ("stats_add", "log_event", "heartbeat", "reset_round"):
         drow = next((x for x in j["functions"] if x["function"] == decoy), None)
         assert drow is not None, f"decoy {decoy} never seen\n{r}"
-        assert drow["p_bonferroni"] > 0.05 or drow["delayed"]["rate"] <= drow["undelayed"]["rate"], \
-            (drow, r)
-        assert decoy not in j["plan"], r
+        # A decoy delayed before claim_slot changes which worker checks first, so it can
+        # interact with the race and rank in screening; confirmation must then clear it.
+        assert drow["confirmation"] in ("-", "refuted", "needed, not sufficient"), (drow, r)
+        assert decoy not in j["plan"] and decoy not in j["culprit"]["functions"], r
     # The second unlock in claim_slot is harmless: the plan names the exact racy site.
     assert f"--sites {site} " in j["plan"], r
     svg = ET.fromstring((d / "failure-rate.svg").read_text())
