@@ -400,6 +400,17 @@ void dumpAndExit(const char *header)
     bool live;
     if (!claim(&live))
         waitForExit();
+    if (!live) {
+        /* The driver was between iterations.  It checks panicking before it
+         * frees anything, so once it has built the next iteration (and set
+         * schedFreeing back to 0) that state stays alive for us. */
+        int64_t deadline = nanotime() + 1000 * 1000 * 1000LL;
+        while (atomic_load(&schedFreeing) != 0 && nanotime() < deadline) {
+            struct timespec ts = {0, 20 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        live = atomic_load(&schedFreeing) == 0;
+    }
     rprint("%s\n\n", header);
     if (!live) {
         rprint("SCHED: between iterations; no scheduler state\n");
@@ -421,6 +432,13 @@ static void *sigquitThread(void *arg)
     sigaddset(&set, SIGQUIT);
     int sig;
     while (sigwait(&set, &sig) != 0) {
+    }
+    /* Between iterations the state is being freed or built: wait (briefly)
+     * for the next iteration, so that the dump has something to show. */
+    int64_t deadline = nanotime() + 200 * 1000 * 1000LL;
+    while (atomic_load(&schedFreeing) != 0 && nanotime() < deadline) {
+        struct timespec ts = {0, 20 * 1000};
+        nanosleep(&ts, NULL);
     }
     dumpAndExit("SIGQUIT: quit");
 }

@@ -2,6 +2,7 @@
 its fix off and on, the deadlock detector, and the fatal-error output."""
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -219,5 +220,9 @@ def test_sigquit_dumps_every_m_and_exits_2():
     assert p.returncode == 2, err
     assert err.startswith("SIGQUIT: quit"), err
     assert "SCHED " in err and "gomaxprocs=2" in err, err
-    assert " sysmon stack:\n" in err and " m0 stack:\n" in err, err
-    assert "mstart" in err, err
+    # Every M in the dump gets a stack section (the signal may land at any moment of
+    # an iteration, even before sysmon exists).
+    ms = re.findall(r"^  M(\d+): p=", err, re.M)
+    stacks = re.findall(r"^M(\d+) \(thread \d+\).* stack:$", err, re.M)
+    assert ms and sorted(ms) == sorted(stacks), err
+    assert "mstart" in err or "not running" in err, err
