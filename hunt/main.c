@@ -143,8 +143,25 @@ static char *which(const char *prog)
 static void harness_fail(const char *what)
 {
 	fprintf(stderr, "hunt: %s\n", what);
-	if (H.dir[0])
-		fprintf(stderr, "hunt: stress output is in %s/stress.log\n", H.dir);
+	if (H.dir[0]) {
+		/* Pass on stress's own explanation, its last "stress: " line. */
+		char path[PATH_MAX + 16], *line = NULL, *last = NULL;
+		size_t cap = 0;
+		snprintf(path, sizeof path, "%s/stress.log", H.dir);
+		FILE *f = fopen(path, "r");
+		while (f && getline(&line, &cap, f) >= 0)
+			if (strncmp(line, "stress: ", 8) == 0) {
+				free(last);
+				last = strdup(line);
+			}
+		if (f)
+			fclose(f);
+		if (last)
+			fprintf(stderr, "hunt: %s", last);
+		free(last);
+		free(line);
+		fprintf(stderr, "hunt: stress output is in %s\n", path);
+	}
 	exit(125);
 }
 

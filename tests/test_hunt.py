@@ -309,3 +309,9 @@ def test_hunt_names_nothing_with_the_fix_on(tmp_path):
     assert j["verdict"] == "nothing reproduces", r
     assert j["screening"]["failures"] == 0 and j["screening"]["runs"] >= 100, r
     assert "culprit:" not in r.out and "plan:" not in r.out, r
+
+
+def test_bad_inject_value_is_a_harness_error_with_the_reason(tmp_path):
+    r = run([HUNT, "-q", "-p", "2", "--delay", "bogus", "--results", tmp_path, "--", RACY],
+            timeout=60).expect(125)
+    assert "INJECT_DELAY" in r.err and "culprit" not in r.out, r
