@@ -38,20 +38,6 @@ char **build_argv(const struct job *j, const char *seed, const char *logpath)
 	return v;
 }
 
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static json_t *strv_json(char *const *v, int n)
 {
 	json_t *a = json_array();

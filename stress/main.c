@@ -101,26 +101,12 @@ int job_prepare(struct job *j, char *err, size_t errsz)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof buf, "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* results/<name>-<UTC stamp>/ and its scratch dir. */
 int setup_rundir(void)
 {
 	char stamp[32], path[PATH_MAX];
 	utc_stamp(stamp, sizeof stamp, false);
-	if (mkdir_p(S.results) < 0) {
+	if (mkdirs(S.results) < 0) {
 		fprintf(stderr, "stress: cannot create %s: %s\n", S.results, strerror(errno));
 		return -1;
 	}

@@ -180,6 +180,7 @@ void *xmalloc(size_t n);
 void *xrealloc(void *p, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double now_mono(void);
+int mkdirs(const char *path);
 int rm_rf(const char *path);
 int parse_ll(const char *s, long long min, long long *out);
 int parse_ok_list(const char *s, int *codes, int *n, int max);

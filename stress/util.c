@@ -273,6 +273,21 @@ char *shquote(const char *s)
 	return o;
 }
 
+/* mkdir -p: create path and its missing parents; 0 or -1 with errno. */
+int mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *p = buf + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 int rm_rf(const char *path)
 {
 	struct stat st;
