@@ -1201,7 +1201,10 @@ stop:;
     goto top;
 }
 
-/* schedule: Go 1.14's schedule: one round of the scheduler; never returns. */
+/* schedule: Go 1.14's schedule: one round of the scheduler; never returns.
+ * Not modelled: locked Ms (stoplockedm/startlockedm), gcstopm, safe-point
+ * functions, the trace reader and GC workers (so no tryWakeP), and disabled
+ * user scheduling. */
 static void schedule(void)
 {
     m *mp = g_m;
@@ -1210,6 +1213,11 @@ static void schedule(void)
     if (atomic_load(&sched.exiting))
         mexitIteration();
     p *pp = atomic_load(&mp->p);
+    /* Go 1.14's sanity check: a spinning M owns a P that nobody could have
+     * queued work on (startm checks it for a spinning start).  Checked before
+     * checkTimers, whose goready may legitimately fill the local queue. */
+    if (atomic_load(&mp->spinning) && !runqempty(pp))
+        throw("schedule: spinning with local work");
     int64_t pollUntil;
     bool ran;
     checkTimers(pp, 0, &pollUntil, &ran);
