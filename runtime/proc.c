@@ -1024,6 +1024,8 @@ void injectglist(g **list, int n)
 
 /* ---- the scheduler: finding and running Gs --------------------------------------- */
 
+static void exitsyscallTail(g *gp);
+
 /* execute: Go's execute: run gp on the current M ("gogo").  The body runs
  * until it blocks through mcall; a body that returns has exited. */
 static void execute(g *gp, bool inheritTime) __attribute__((noreturn));
@@ -1036,6 +1038,8 @@ static void execute(g *gp, bool inheritTime)
     p *pp = atomic_load(&mp->p);
     if (!inheritTime)
         atomic_fetch_add(&pp->schedtick, 1);
+    if (gp->syscallsp)
+        exitsyscallTail(gp);
     gp->fn(gp);
     goexit1();
 }
@@ -1344,6 +1348,7 @@ void entersyscall(void)
     g *gp = atomic_load(&mp->curg);
     mp->locks++;
     traceEvent("entersyscall: g", gp->goid);
+    gp->syscallsp = true;
     casgstatus(gp, Grunning, Gsyscall);
     if (atomic_load(&sched.sysmonwait) != 0)
         entersyscall_sysmon();
@@ -1431,11 +1436,23 @@ void exitsyscall(void)
     if (exitsyscallfast(oldp)) {
         atomic_fetch_add(&atomic_load(&mp->p)->syscalltick, 1);
         casgstatus(gp, Gsyscall, Grunning);
+        gp->syscallsp = false;
         mp->locks--;
         return;
     }
     mp->locks--;
     mcall(exitsyscall0);
+}
+
+/* exitsyscallTail: the end of Go 1.14's exitsyscall after mcall(exitsyscall0)
+ * returns, i.e. once the G runs again on whatever P the scheduler gave it:
+ * clear syscallsp and bump that P's syscalltick, as the fast path does.  Our
+ * mcall does not return into the G's C frame (the body resumes at its pc), so
+ * execute runs this tail for a G that still has syscallsp set. */
+static void exitsyscallTail(g *gp)
+{
+    gp->syscallsp = false;
+    atomic_fetch_add(&atomic_load(&g_m->p)->syscalltick, 1);
 }
 
 /* ---- sysmon ------------------------------------------------------------------- */

@@ -95,6 +95,8 @@ struct g {
     void *elem;                    /* [chan lock] value handed over by a channel */
     void (*parkunlockf)(void *);   /* [owner] gopark's unlockf, run by park_m */
     void *parklock;                /* [owner] its argument */
+    bool syscallsp;                /* [owner] Go's g.syscallsp != 0: set by entersyscall,
+                                      cleared when exitsyscall is complete */
 };
 
 /* A machine: an OS thread (pthread). */
