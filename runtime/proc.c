@@ -452,8 +452,13 @@ g *runqget(p *pp, bool *inheritTime)
     return gp;
 }
 
-/* runqsteal: Go's runqsteal: take half of p2's queue (its runnext too when
- * stealRunNextG), return one G and put the rest on pp's queue. */
+/* runqsteal: Go 1.14's runqsteal + runqgrab: take half of p2's queue (its
+ * runnext too when stealRunNextG and the queue is empty), return the last G
+ * taken and put the others on pp's queue.  Like Go, it backs off 3us before
+ * taking the runnext of a running P (that P is likely about to run it), and
+ * it never spills to the global queue: pp's queue is empty when findrunnable
+ * steals, so an overflow is a broken invariant.  Ours holds p2.runqlock where
+ * Go uses CAS on runqhead/runnext. */
 g *runqsteal(p *pp, p *p2, bool stealRunNextG)
 {
     g *batch[RUNQSIZE / 2 + 1];
@@ -461,6 +466,13 @@ g *runqsteal(p *pp, p *p2, bool stealRunNextG)
     lock(&p2->runqlock);
     uint32_t avail = p2->runqtail - p2->runqhead;
     uint32_t take = avail - avail / 2;
+    if (take == 0 && stealRunNextG && p2->runnext != NULL && atomic_load(&p2->status) == Prunning) {
+        unlock(&p2->runqlock);
+        usleep_model(3);
+        lock(&p2->runqlock);
+        avail = p2->runqtail - p2->runqhead;
+        take = avail - avail / 2;
+    }
     for (uint32_t i = 0; i < take; i++)
         batch[n++] = p2->runq[(p2->runqhead + i) % RUNQSIZE];
     p2->runqhead += take;
@@ -471,13 +483,10 @@ g *runqsteal(p *pp, p *p2, bool stealRunNextG)
     unlock(&p2->runqlock);
     if (n == 0)
         return NULL;
-    for (uint32_t i = 1; i < n; i++)
-        if (!runqputlocal(pp, batch[i])) {
-            lock(&sched.lock);
-            globrunqput(batch[i]);
-            unlock(&sched.lock);
-        }
-    return batch[0];
+    for (uint32_t i = 0; i + 1 < n; i++)
+        if (!runqputlocal(pp, batch[i]))
+            throw("runqsteal: runq overflow");
+    return batch[n - 1];
 }
 
 /* ---- P bookkeeping ------------------------------------------------------------ */
