@@ -1,12 +1,16 @@
 /* policy.c: seeded decisions and delays (see policy.h).  Called from inside
  * hooks: no malloc, no stdio, no locks; only clock_gettime, nanosleep,
- * sched_yield and libm's log/exp, all async-signal-safe in practice. */
+ * sched_yield and libm's log/exp, all async-signal-safe in practice.  The
+ * sleep is the raw system call: glibc's clock_nanosleep is a cancellation
+ * point, and a delay inside pthread_mutex_unlock must not become one. */
 #include "policy.h"
 
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t inject_hash_str(const char *s)
 {
@@ -66,7 +70,8 @@ void inject_wait(int action, uint64_t ns)
 	if (action == ACT_SLEEP && ns >= INJECT_SPIN_BELOW_NS) {
 		struct timespec ts = { (time_t)(deadline / 1000000000u),
 				       (long)(deadline % 1000000000u) };
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		while (syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0 &&
+		       errno == EINTR)
 			;
 		return;
 	}

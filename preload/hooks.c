@@ -56,11 +56,20 @@ extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
 void inj_write_err(const char *msg)
 {
+	int saved = errno;
 	size_t n = strlen(msg);
-	while (n && write(2, msg, n) < 0 && errno == EINTR)
+	while (n) {
+		ssize_t w = inj_write(2, msg, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		msg += w;
+		n -= (size_t)w;
+	}
+	while (inj_write(2, "\n", 1) < 0 && errno == EINTR)
 		;
-	while (write(2, "\n", 1) < 0 && errno == EINTR)
-		;
+	errno = saved;
 }
 
 /* ---------------------------------------------------------------- real symbols */

@@ -177,7 +177,7 @@ static void emit_flush(void)
 {
 	size_t off = 0;
 	while (off < outn) {
-		ssize_t w = write(outfd, out + off, outn - off);
+		ssize_t w = inj_write(outfd, out + off, outn - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -207,7 +207,7 @@ void inj_log_flush(const char *reason)
 	if (!inj_cfg.log[0] || __atomic_exchange_n(&flushed, 1, __ATOMIC_ACQ_REL))
 		return;
 	int saved = errno;
-	outfd = open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	outfd = inj_open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (outfd < 0) {
 		inj_write_err("inject: INJECT_LOG: cannot open the log at exit");
 		errno = saved;
@@ -293,7 +293,7 @@ void inj_log_flush(const char *reason)
 	*p++ = '\n';
 	emit(line, (size_t)(p - line));
 	emit_flush();
-	close(outfd);               /* also drops the flock */
+	inj_close(outfd);           /* also drops the flock */
 	outfd = -1;
 	errno = saved;
 }

@@ -10,9 +10,12 @@
 #ifndef INJECT_SHIM_H
 #define INJECT_SHIM_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "../injector/policy.h"
 #include "../injector/spec.h"
@@ -28,6 +31,23 @@
 #define ADD(p, v)    __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define CAS(p, e, d) __atomic_compare_exchange_n((p), (e), (d), 0, __ATOMIC_ACQ_REL, \
 						 __ATOMIC_ACQUIRE)
+
+/* System calls made from inside a hook or at exit go through syscall(2):
+ * glibc's open, close and write are cancellation points, and a hook must not
+ * be one (pthread_mutex_unlock is not: a thread with a cancellation pending
+ * would be cancelled inside it, holding the program's locks). */
+static inline int inj_open(const char *path, int flags, int mode)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+static inline int inj_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+static inline ssize_t inj_write(int fd, const void *buf, size_t n)
+{
+	return (ssize_t)syscall(SYS_write, fd, buf, n);
+}
 
 /* --- sites.c ---
  * A site entry's state: EMPTY (key 0) -> RESOLVING (key claimed by CAS, its

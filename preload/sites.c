@@ -61,18 +61,19 @@ void inj_sites_init(void)
 
 /* Look addr up in the .symtab of the file mapped at base (the full symbol
  * table, which dladdr does not see: static functions, a program linked
- * without -rdynamic).  Only syscalls: open, fstat, mmap, munmap. */
+ * without -rdynamic).  Only syscalls: open, fstat, mmap, munmap (open and
+ * close raw: glibc's are cancellation points). */
 static int symtab_name(const char *file, uintptr_t base, uintptr_t addr, char *out,
 		       size_t outlen, uintptr_t *off)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = inj_open(file, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	struct stat st;
 	void *map = MAP_FAILED;
 	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(ElfW(Ehdr)))
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
+	inj_close(fd);
 	if (map == MAP_FAILED)
 		return -1;
 	const char *img = map;

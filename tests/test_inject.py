@@ -440,3 +440,20 @@ def test_gosched_startm_is_a_site():
     r = run([INJECT, "--list-sites", "--", GOSCHED, "--fix", "on"], timeout=60)
     assert "# visits\tsite" in r.out, r
     assert re.search(r"^\d+\tstartm\+0x[0-9a-f]+$", r.out, re.M), r
+
+
+# ------------------------------------------------------------------ host corner cases
+
+EDGE = PROGS / "inj_edge"
+
+
+@pytest.mark.parametrize("inject", [
+    {"prob": 0},                                          # naming a new site opens a file
+    {"prob": 1, "delay": "fixed:200us", "action": "sleep"},   # a delay sleeps
+])
+def test_hooks_are_not_cancellation_points(tmp_path, inject):
+    """pthread_mutex_lock/unlock are not cancellation points: a thread with a
+    cancellation pending must not be cancelled inside them by the shim's own
+    open, close, write or nanosleep."""
+    r, _ = injected(tmp_path, [EDGE, "cancel"], timeout=20, **inject)
+    assert r.out == "ok\n", r

@@ -1,0 +1,75 @@
+/* inj_edge: corner cases of the host program, for the shim's tests.
+ *
+ *   inj_edge cancel     a thread with a cancellation pending locks and unlocks
+ *                       20 times (neither is a cancellation point), then
+ *                       returns: it must not be cancelled inside the shim
+ *   inj_edge dlopen LIB dlopen LIB (whose constructor starts a thread that
+ *                       unlocks at a new site, and joins it) and call its
+ *                       lib_work; the loader's lock is held meanwhile
+ * Prints "ok" and exits 0 when every check holds, 1 (with a line on stderr)
+ * otherwise. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void fail(const char *what)
+{
+	fprintf(stderr, "inj_edge: %s\n", what);
+	exit(1);
+}
+
+static volatile int go, done;
+
+static void *cancel_target(void *arg)
+{
+	while (!go)
+		;
+	for (int i = 0; i < 20; i++) {
+		pthread_mutex_lock(&mu);
+		pthread_mutex_unlock(&mu);
+	}
+	done = 1;
+	return arg;
+}
+
+static void cancel(void)
+{
+	pthread_t t;
+	void *r;
+	if (pthread_create(&t, NULL, cancel_target, NULL))
+		fail("pthread_create failed");
+	pthread_cancel(t);
+	go = 1;
+	pthread_join(t, &r);
+	if (r == PTHREAD_CANCELED || !done)
+		fail("cancelled inside pthread_mutex_lock/unlock, which are not cancellation points");
+}
+
+static void load(const char *lib)
+{
+	void *h = dlopen(lib, RTLD_NOW);
+	if (!h)
+		fail(dlerror());
+	int (*work)(void) = (int (*)(void))dlsym(h, "lib_work");
+	if (!work || work() != 0)
+		fail("lib_work failed");
+	dlclose(h);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		fail("usage: inj_edge cancel|dlopen LIB");
+	if (!strcmp(argv[1], "cancel"))
+		cancel();
+	else if (!strcmp(argv[1], "dlopen") && argc > 2)
+		load(argv[2]);
+	else
+		fail("unknown mode");
+	puts("ok");
+	return 0;
+}
