@@ -228,15 +228,26 @@ const char *gstatusName(uint32_t s)
     }
 }
 
-/* casgstatus: Go's casgstatus without the scan bit (no GC in the model). */
+/* casgstatus: Go 1.14's casgstatus without the scan bit (no GC in the
+ * model).  Go's own throws keep Go's messages: "bad incoming values" for an
+ * identity transition, "waiting for Gwaiting but is Grunnable" for a G that
+ * was readied twice.  Any other mismatch makes Go spin until a GC scan drops
+ * its bit; with no GC that would spin forever, so the model throws instead,
+ * under a message of its own. */
 static void casgstatus(g *gp, uint32_t oldval, uint32_t newval)
 {
-    uint32_t o = oldval;
-    if (!atomic_compare_exchange_strong(&gp->atomicstatus, &o, newval)) {
-        rprint("runtime: casgstatus: oldval=%s newval=%s (g %lld is %s)\n", gstatusName(oldval),
-               gstatusName(newval), (long long)gp->goid, gstatusName(o));
+    if (oldval == newval) {
+        rprint("runtime: casgstatus: oldval=%#x newval=%#x\n", oldval, newval);
         throw("casgstatus: bad incoming values");
     }
+    uint32_t o = oldval;
+    if (atomic_compare_exchange_strong(&gp->atomicstatus, &o, newval))
+        return;
+    if (oldval == Gwaiting && o == Grunnable)
+        throw("casgstatus: waiting for Gwaiting but is Grunnable");
+    rprint("runtime: casgstatus: oldval=%s newval=%s (g %lld is %s)\n", gstatusName(oldval),
+           gstatusName(newval), (long long)gp->goid, gstatusName(o));
+    throw("casgstatus: status is not oldval (model: Go would spin)");
 }
 
 /* allgadd: publish gp on allgs (Go's allgadd).  The dump reads allgs without
@@ -522,8 +533,8 @@ void wirep(p *pp)
     if (atomic_load(&mp->p) != NULL)
         throw("wirep: already in go");
     if (atomic_load(&pp->m) != NULL || atomic_load(&pp->status) != Pidle) {
-        m *id = atomic_load(&pp->m);
-        rprint("runtime: wirep: p->m=%lld p->status=%u\n", id ? (long long)id->id : 0LL,
+        m *pm = atomic_load(&pp->m);
+        rprint("wirep: p->m=%p(%lld) p->status=%u\n", (void *)pm, pm ? (long long)pm->id : 0LL,
                atomic_load(&pp->status));
         throw("wirep: invalid p state");
     }
@@ -540,8 +551,13 @@ p *releasep(void)
 {
     m *mp = g_m;
     p *pp = atomic_load(&mp->p);
-    if (pp == NULL || atomic_load(&pp->m) != mp || atomic_load(&pp->status) != Prunning)
+    if (pp == NULL)
+        throw("releasep: invalid arg");
+    if (atomic_load(&pp->m) != mp || atomic_load(&pp->status) != Prunning) {
+        rprint("releasep: m=%p m->p=%p p->m=%p p->status=%u\n", (void *)mp, (void *)pp,
+               (void *)atomic_load(&pp->m), atomic_load(&pp->status));
         throw("releasep: invalid p state");
+    }
     atomic_store(&mp->p, NULL);
     atomic_store(&pp->m, NULL);
     atomic_store(&pp->status, Pidle);
