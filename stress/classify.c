@@ -15,6 +15,7 @@
 #include "stress.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -66,10 +67,17 @@ static void put(char *sig, size_t sigsz, const char *s, size_t n)
 		n--;
 	if (n > SIG_MAX)
 		n = SIG_MAX;
-	if (n >= sigsz)
-		n = sigsz - 1;
-	memcpy(sig, s, n);
-	sig[n] = 0;
+	/* Cut on a character boundary, then make it valid UTF-8 without
+	 * control characters: a signature is a JSON key and a path. */
+	char *c = utf8_clean(s, n);
+	size_t m = strlen(c);
+	if (m >= sigsz)
+		m = sigsz - 1;
+	while (m && ((unsigned char)c[m] & 0xc0) == 0x80)
+		m--;
+	memcpy(sig, c, m);
+	sig[m] = 0;
+	free(c);
 }
 
 const char *signame(int sig)

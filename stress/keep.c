@@ -42,7 +42,7 @@ static json_t *strv_json(char *const *v, int n)
 {
 	json_t *a = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
+		json_array_append_new(a, json_str(v[i]));
 	return a;
 }
 
@@ -129,7 +129,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 	json_object_set_new(m, "job", json_string(j->name));
 	json_object_set_new(m, "signature", json_string(sig));
 	json_object_set_new(m, "command", strv_json(j->argv, j->argc));
-	json_object_set_new(m, "inject", j->inject ? json_string(j->inject) : json_null());
+	json_object_set_new(m, "inject", json_str(j->inject));
 	json_object_set_new(m, "launcher", j->inject ? json_string(S.launcher) : json_null());
 	char *sb = xasprintf("%llu", (unsigned long long)r->seed);
 	char **full = build_argv(j, sb, "<run dir>/inject.log");
@@ -138,7 +138,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 		nfull++;
 	json_object_set_new(m, "argv", strv_json(full, nfull));
 	free(full);
-	json_object_set_new(m, "cwd", json_string(S.cwd));
+	json_object_set_new(m, "cwd", json_str(S.cwd));
 	json_t *env = json_object();
 	char *rb = xasprintf("%lld", r->run);
 	json_object_set_new(env, "STRESS_RUN", json_string(rb));

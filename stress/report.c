@@ -235,13 +235,13 @@ static double median_of(const struct job *j, double *mn, double *mx)
 
 static json_t *jstr(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	return json_str(s);
 }
 
 static char *summary_json(struct job *jobs, int njobs, bool ok)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(S.name));
+	json_object_set_new(o, "name", json_str(S.name));
 	json_object_set_new(o, "started", json_string(S.started));
 	json_object_set_new(o, "finished", json_string(S.finished));
 	json_object_set_new(o, "interrupted", json_boolean(S.interrupted));
@@ -251,10 +251,10 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		json_t *e = json_object();
-		json_object_set_new(e, "name", json_string(j->name));
+		json_object_set_new(e, "name", json_str(j->name));
 		json_t *cmd = json_array();
 		for (int k = 0; k < j->argc; k++)
-			json_array_append_new(cmd, json_string(j->argv[k]));
+			json_array_append_new(cmd, json_str(j->argv[k]));
 		json_object_set_new(e, "command", cmd);
 		json_object_set_new(e, "inject", jstr(j->inject));
 		json_object_set_new(e, "expect", j->expect == EXPECT_FAIL   ? json_string("fail")

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -125,6 +126,76 @@ void utc_stamp(char *buf, size_t n, bool iso)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(buf, n, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y%m%dT%H%M%SZ", &tm);
+}
+
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0. */
+size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return c ? 1 : 0;
+	size_t n = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+	for (size_t k = 1; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+	    (c == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A copy of s that is valid UTF-8 without control characters (but tab):
+ * each bad byte becomes '?'.  What a program prints can be anything, but a
+ * signature is a JSON key, a file's text and an XML attribute. */
+char *utf8_clean(const char *s, size_t len)
+{
+	char *o = xmalloc(len + 1);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k = 0;
+	while (i < len) {
+		size_t n = p[i] ? utf8_seq(p + i) : 0;
+		if (n && i + n <= len && (p[i] >= 0x20 || p[i] == '\t') && p[i] != 0x7f) {
+			memcpy(o + k, p + i, n);
+			k += n;
+			i += n;
+		} else {
+			o[k++] = '?';
+			i++;
+		}
+	}
+	o[k] = 0;
+	return o;
+}
+
+/* A JSON string for s, whatever its bytes: jansson refuses invalid UTF-8
+ * (json_string returns NULL and the key silently goes missing). */
+json_t *json_str(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), cap = len * 3 + 1, k = 0;
+	char *o = xmalloc(cap);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(p + i);
+		if (n) {
+			memcpy(o + k, p + i, n);
+			k += n;
+			i += n;
+		} else {
+			memcpy(o + k, "\xef\xbf\xbd", 3); /* U+FFFD */
+			k += 3;
+			i++;
+		}
+	}
+	o[k] = 0;
+	v = json_string(o);
+	free(o);
+	return v ? v : json_string("?");
 }
 
 /* "checkdead: runnable g" -> "checkdead-runnable-g"; never empty, at most 64 bytes. */

@@ -200,6 +200,25 @@ def test_classification(tmp_path, argv, signature, slug):
     assert all(k.startswith(f"failures/{slug}/") and (d / k).is_dir() for k in sig[signature]["kept"])
 
 
+def test_signature_with_invalid_utf8_and_control_bytes(tmp_path):
+    # jansson refuses invalid UTF-8: the signature used to vanish from
+    # summary.json (failures 2, signatures {}), from meta.json (so --replay
+    # refused the kept dir) and from --record.
+    script = r"printf 'fatal error: bad \377\376 byte\001 here\033[0m\n' >&2; exit 2"
+    rec = tmp_path / "rec.jsonl"
+    r = stress(tmp_path, "-p", "1", "--count", "2", "--record", rec, "--", "/bin/sh", "-c",
+               script).expect(1)
+    d, s = summary(r)
+    sigs = s["jobs"][0]["signatures"]
+    assert list(sigs) == ["bad ?? byte? here?[0m"] and sigs["bad ?? byte? here?[0m"]["count"] == 2, s
+    kept = d / sigs["bad ?? byte? here?[0m"]["kept"][0]
+    assert json.loads((kept / "meta.json").read_text())["signature"] == "bad ?? byte? here?[0m"
+    assert [json.loads(x)["signature"] for x in rec.read_text().splitlines()] == \
+        ["bad ?? byte? here?[0m"] * 2
+    ET.parse(d / "junit.xml")
+    stress(tmp_path, "--replay", kept, "--count", "1").expect(0)
+
+
 def test_ok_status(tmp_path):
     r = stress(tmp_path, "--count", "3", "--ok-status", "0,6", "--", EXIT, "6").expect(0)
     assert summary(r)[1]["jobs"][0]["failures"] == 0
