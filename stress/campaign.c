@@ -93,8 +93,16 @@ static char *reader(char *str, int num, void *stream)
 			if (!*s)
 				fail(c, c->line, "empty job name");
 			for (const char *q = s; *q; q++)
-				if (*q == '/' || isspace((unsigned char)*q))
+				if (*q == '/' || isspace((unsigned char)*q) || iscntrl((unsigned char)*q))
 					fail(c, c->line, "bad job name [%s]: no '/' or blanks", s);
+			/* The name is a directory in the run dir: "..", "." or ".tmp"
+			 * (the scratch dir, removed at the end) would put kept failures
+			 * outside it or lose them; the report files' names would make
+			 * the reports unwritable. */
+			if (*s == '.' || !strcmp(s, "summary.json") || !strcmp(s, "junit.xml") ||
+			    !strcmp(s, "report.md"))
+				fail(c, c->line, "bad job name [%s]: it names a directory of the results, so "
+				     "no leading '.' and not summary.json, junit.xml or report.md", s);
 			c->secs = xrealloc(c->secs, sizeof *c->secs * (size_t)(c->nsecs + 1));
 			c->secs[c->nsecs].name = xstrdup(s);
 			c->secs[c->nsecs++].line = c->line;

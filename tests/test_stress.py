@@ -541,6 +541,12 @@ expect = fail
     ("[a]\ncommand = /bin/true\ncount = 1\nexpect = pass\ncontrol = b\n", 1, 'control "b"'),
     ("[a]\ncommand = /bin/true 'oops\ncount = 1\n", 2, "bad command"),
     ("; nothing\n", 1, "no jobs"),
+    # job names are directories of the run dir: ".." kept failures outside it,
+    # ".tmp" had them deleted with the scratch dir, "summary.json" blocked the summary
+    ("[ok]\ncommand = /bin/true\ncount = 1\n[..]\ncommand = /bin/false\ncount = 1\n", 4,
+     "bad job name [..]"),
+    ("[.tmp]\ncommand = /bin/false\ncount = 1\n", 1, "bad job name [.tmp]"),
+    ("[summary.json]\ncommand = /bin/false\ncount = 1\n", 1, "bad job name [summary.json]"),
 ])
 def test_bad_campaign_files(tmp_path, text, line, what):
     f = campaign(tmp_path, text)
