@@ -49,7 +49,9 @@
  * the Go-named function itself (lock/unlock are always inlined), so that an
  * LD_PRELOAD shim names the site after the function (startm, stopm, ...).
  *
- * Functions whose comment says "sched.lock must be held" assert it first.
+ * Functions whose comment says "sched.lock must be held" assert it first;
+ * those that say "sched.lock must not be held" (they take it, and a pthread
+ * mutex taken twice by one thread hangs instead of throwing) assert that.
  */
 #include "runtime.h"
 
@@ -178,7 +180,7 @@ int64_t nanotime(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* usleep: Go's usleep (nanosleep); short waits are at the kernel's mercy. */
+/* usleep: Go 1.14's usleep (nanosleep); short waits are at the kernel's mercy. */
 static void usleep_model(uint32_t us)
 {
     struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
@@ -270,7 +272,7 @@ static void allgadd(g *gp)
 
 int64_t mcount(void) { return sched.mnext - sched.nmfreed; }
 
-/* checkmcount: Go's checkmcount.  sched.lock must be held. */
+/* checkmcount: Go 1.14's checkmcount.  sched.lock must be held. */
 static void checkmcount(void)
 {
     assert(lockHeld(&sched.lock));
@@ -293,11 +295,14 @@ int64_t mReserveID(void)
     return id;
 }
 
-/* mcommoninit: Go's mcommoninit(mp, id).  id < 0 means "take one now" (Go
- * 1.14.8's only behaviour); the fix passes the id reserved in startm.  Then
- * publish mp on allm. */
+/* mcommoninit: Go 1.14.9's mcommoninit(mp, id).  id < 0 means "take one
+ * now" (Go 1.14.8's mcommoninit(mp) always does); the fix passes the id
+ * startm reserved.  Then publish mp on allm.  Simplified: no creation stack,
+ * no signal g (mpreinit), no cgo traceback buffer; fastrand is a xorshift
+ * seeded from the id and the clock.  sched.lock must not be held (taken here). */
 void mcommoninit(m *mp, int64_t id)
 {
+    assert(!lockHeld(&sched.lock));
     lock(&sched.lock);
     if (id >= 0)
         mp->id = id;
@@ -312,7 +317,8 @@ void mcommoninit(m *mp, int64_t id)
     unlock(&sched.lock);
 }
 
-/* mput: Go's mput: put mp on the idle list.  sched.lock must be held. */
+/* mput: Go 1.14's mput: put mp on the idle list and run checkdead (every M
+ * that goes idle is a deadlock check).  sched.lock must be held. */
 void mput(m *mp)
 {
     assert(lockHeld(&sched.lock));
@@ -322,7 +328,7 @@ void mput(m *mp)
     checkdead();
 }
 
-/* mget: Go's mget: take an idle M, or NULL.  sched.lock must be held. */
+/* mget: Go 1.14's mget: take an idle M, or NULL.  sched.lock must be held. */
 m *mget(void)
 {
     assert(lockHeld(&sched.lock));
@@ -336,7 +342,7 @@ m *mget(void)
 
 /* ---- run queues -------------------------------------------------------------- */
 
-/* globrunqput: Go's globrunqput.  sched.lock must be held. */
+/* globrunqput: Go 1.14's globrunqput.  sched.lock must be held. */
 void globrunqput(g *gp)
 {
     assert(lockHeld(&sched.lock));
@@ -349,8 +355,11 @@ void globrunqput(g *gp)
     sched.runqsize++;
 }
 
+/* globrunqpop: Go 1.14's sched.runq.pop() (a gQueue method).  sched.lock must be
+ * held. */
 static g *globrunqpop(void)
 {
+    assert(lockHeld(&sched.lock));
     g *gp = sched.runqhead;
     if (gp != NULL) {
         sched.runqhead = gp->schedlink;
@@ -364,8 +373,12 @@ static g *globrunqpop(void)
 
 static bool runqputlocal(p *pp, g *gp);
 
-/* globrunqget: Go's globrunqget: take a fair share of the global queue, return
- * one G and put the rest on pp's local queue.  sched.lock must be held. */
+/* globrunqget: Go 1.14's globrunqget: take a fair share of the global queue
+ * (runqsize/gomaxprocs + 1, at most max and half a local queue), return one G
+ * and put the rest on pp's local queue.  Where Go's runqput would spill a full
+ * local queue (runqputslow, which takes sched.lock), ours puts the G back on
+ * the global queue; callers reach here with an empty local queue, so neither
+ * happens.  sched.lock must be held. */
 g *globrunqget(p *pp, int32_t max)
 {
     assert(lockHeld(&sched.lock));
@@ -390,7 +403,7 @@ g *globrunqget(p *pp, int32_t max)
     return gp;
 }
 
-/* runqempty: Go's runqempty (ours takes the queue lock). */
+/* runqempty: Go 1.14's runqempty (ours takes the queue lock). */
 bool runqempty(p *pp)
 {
     lock(&pp->runqlock);
@@ -411,7 +424,7 @@ static bool runqputlocal(p *pp, g *gp)
     return ok;
 }
 
-/* runqput: Go's runqput: next puts gp in runnext, kicking the old runnext to
+/* runqput: Go 1.14's runqput: next puts gp in runnext, kicking the old runnext to
  * the tail; a full queue spills half of itself to the global queue
  * (runqputslow). */
 void runqput(p *pp, g *gp, bool next)
@@ -446,7 +459,7 @@ void runqput(p *pp, g *gp, bool next)
     unlock(&sched.lock);
 }
 
-/* runqget: Go's runqget; *inheritTime is true for runnext. */
+/* runqget: Go 1.14's runqget; *inheritTime is true for runnext. */
 g *runqget(p *pp, bool *inheritTime)
 {
     lock(&pp->runqlock);
@@ -502,7 +515,7 @@ g *runqsteal(p *pp, p *p2, bool stealRunNextG)
 
 /* ---- P bookkeeping ------------------------------------------------------------ */
 
-/* pidleput: Go's pidleput.  sched.lock must be held. */
+/* pidleput: Go 1.14's pidleput.  sched.lock must be held. */
 void pidleput(p *pp)
 {
     assert(lockHeld(&sched.lock));
@@ -513,7 +526,7 @@ void pidleput(p *pp)
     atomic_fetch_add(&sched.npidle, 1);
 }
 
-/* pidleget: Go's pidleget.  The P keeps status _Pidle until acquirep.
+/* pidleget: Go 1.14's pidleget.  The P keeps status _Pidle until acquirep.
  * sched.lock must be held. */
 p *pidleget(void)
 {
@@ -526,7 +539,7 @@ p *pidleget(void)
     return pp;
 }
 
-/* wirep: Go's wirep: attach pp to the current M. */
+/* wirep: Go 1.14's wirep: attach pp to the current M. */
 void wirep(p *pp)
 {
     m *mp = g_m;
@@ -543,10 +556,10 @@ void wirep(p *pp)
     atomic_store(&pp->status, Prunning);
 }
 
-/* acquirep: Go's acquirep. */
+/* acquirep: Go 1.14's acquirep. */
 void acquirep(p *pp) { wirep(pp); }
 
-/* releasep: Go's releasep: detach the current M's P (it does not go idle). */
+/* releasep: Go 1.14's releasep: detach the current M's P (it does not go idle). */
 p *releasep(void)
 {
     m *mp = g_m;
@@ -578,7 +591,7 @@ void netpollBreak(void)
     notewakeup(&netpollNote);
 }
 
-/* netpoll: Go's netpoll(delay): block for delay ns (< 0: until broken), return
+/* netpoll: Go 1.14's netpoll(delay): block for delay ns (< 0: until broken), return
  * the number of Gs made ready, always 0 here since no descriptors exist.  The
  * timed wait is nanosecond-precise, as kqueue's is (Linux epoll rounds to ms).*/
 int netpoll(int64_t delay)
@@ -616,7 +629,7 @@ static void updateTimer0When(p *pp)
     atomic_store(&pp->timer0When, w);
 }
 
-/* doaddtimer: Go's doaddtimer.  pp.timersLock must be held. */
+/* doaddtimer: Go 1.14's doaddtimer.  pp.timersLock must be held. */
 static void doaddtimer(p *pp, timer *t)
 {
     assert(lockHeld(&pp->timersLock));
@@ -637,7 +650,7 @@ static void doaddtimer(p *pp, timer *t)
     updateTimer0When(pp);
 }
 
-/* addtimer: Go's addtimer (through resettimer for a sleeping G): queue t on
+/* addtimer: Go 1.14's addtimer (through resettimer for a sleeping G): queue t on
  * the current P and wake the poller if it would sleep past t. */
 void addtimer(timer *t)
 {
@@ -704,14 +717,14 @@ int64_t timeSleepUntil(void)
     return next;
 }
 
-/* resetForSleep: Go's resetForSleep, the unlockf of time.Sleep's gopark: the
+/* resetForSleep: Go 1.14's resetForSleep, the unlockf of time.Sleep's gopark: the
  * timer is queued only once the G is parked. */
 static void resetForSleep(void *arg)
 {
     addtimer(arg);
 }
 
-/* timeSleep: Go's timeSleep (time.Sleep). */
+/* timeSleep: Go 1.14's timeSleep (time.Sleep). */
 void timeSleep(int64_t ns)
 {
     timeSleepUntilWhen(nanotime() + ns);
@@ -727,9 +740,13 @@ void timeSleepUntilWhen(int64_t when)
 
 /* ---- the scheduler: starting and stopping Ms ------------------------------------ */
 
-/* incidlelocked: Go's incidlelocked. */
+/* incidlelocked: Go 1.14's incidlelocked: nmidlelocked += v, and checkdead
+ * when it grows.  The model has no locked Ms, so only retake and sysmon's
+ * netpoll use it, for their -1/+1 "one more M is running" fudge.  sched.lock
+ * must not be held (taken here). */
 void incidlelocked(int32_t v)
 {
+    assert(!lockHeld(&sched.lock));
     lock(&sched.lock);
     sched.nmidlelocked += v;
     if (v > 0)
@@ -790,9 +807,12 @@ void checkdead(void)
     throw("all goroutines are asleep - deadlock!");
 }
 
-/* stopm: Go's stopm: park the current M until startm hands it a P. */
+/* stopm: Go 1.14's stopm: park the current M (mput, hence checkdead) until
+ * startm hands it a P in nextp.  The model adds the way out when the
+ * iteration is over.  sched.lock must not be held (taken here). */
 void stopm(void)
 {
+    assert(!lockHeld(&sched.lock));
     m *mp = g_m;
     if (mp->locks != 0)
         throw("stopm holding locks");
@@ -822,7 +842,7 @@ void stopm(void)
     atomic_store(&mp->nextp, NULL);
 }
 
-/* mspinning: Go's mspinning, the mstartfn of an M started spinning. */
+/* mspinning: Go 1.14's mspinning, the mstartfn of an M started spinning. */
 static void mspinning(void) { atomic_store(&g_m->spinning, true); }
 
 static void mstart1(void);
@@ -843,7 +863,7 @@ static void *mstart(void *arg)
     return NULL;
 }
 
-/* mstart1: Go's mstart1.  The setjmp here is the model's g0 stack: mcall
+/* mstart1: Go 1.14's mstart1.  The setjmp here is the model's g0 stack: mcall
  * comes back to it, abandoning the G's C frames. */
 static void mstart1(void)
 {
@@ -861,7 +881,7 @@ static void mstart1(void)
     schedule();
 }
 
-/* mcall: Go's mcall: switch to g0 and run fn(curg) there. */
+/* mcall: Go 1.14's mcall: switch to g0 and run fn(curg) there. */
 static void mcall(void (*fn)(g *))
 {
     m *mp = g_m;
@@ -876,7 +896,7 @@ static void mexitIteration(void)
     longjmp(g_m->exitctx, 1);
 }
 
-/* newosproc: Go's newosproc: clone a thread running mstart. */
+/* newosproc: Go 1.14's newosproc: clone a thread running mstart. */
 static void newosproc(m *mp)
 {
     pthread_attr_t attr;
@@ -892,8 +912,12 @@ static void newosproc(m *mp)
     atomic_store(&mp->threadok, 1);
 }
 
-/* allocm: Go's allocm(p, fn, id): allocate an M.  An M without a P (sysmon)
- * borrows pp for the allocation, as Go does for its mallocs. */
+/* allocm: Go 1.14.9's allocm(p, fn, id) (1.14.8's has no id): allocate an M.
+ * An M without a P (sysmon) borrows pp around the allocation, as Go does for
+ * its mallocs, so pp is _Prunning on sysmon meanwhile.  Simplified: no
+ * acquirem, no sched.freem reaping (Ms never exit here), no g0 stack (the
+ * pthread's stack is g0's).  Calls mcommoninit, which takes sched.lock: in Go
+ * 1.14.8 that is where the #40368 window closes. */
 m *allocm(p *pp, void (*fn)(void), int64_t id)
 {
     m *cur = g_m;
@@ -913,7 +937,7 @@ m *allocm(p *pp, void (*fn)(void), int64_t id)
     return mp;
 }
 
-/* newm: Go's newm(fn, p, id): create a new M that starts with fn and then
+/* newm: Go 1.14's newm(fn, p, id): create a new M that starts with fn and then
  * runs with p. */
 void newm(void (*fn)(void), p *pp, int64_t id)
 {
@@ -922,16 +946,19 @@ void newm(void (*fn)(void), p *pp, int64_t id)
     newosproc(mp);
 }
 
-/* startm: Go's startm: schedule some M to run pp (taking an idle P if pp is
+/* startm: Go 1.14.8's / 1.14.9's startm: schedule some M to run pp (taking an idle P if pp is
  * NULL), creating an M if none is idle.  spinning means the caller already
  * counted the M in nmspinning.
  *   fix 40368 off (Go <= 1.14.8): mget, unlock, then newm, whose mcommoninit
  *     takes the id later under the lock: in between the P is owned by nobody
  *     visible and mcount() does not include the coming M.
  *   fix 40368 on (Go 1.14.9): mReserveID under the lock, then unlock, and the
- *     id goes down newm -> allocm -> mcommoninit. */
+ *     id goes down newm -> allocm -> mcommoninit.
+ * Go 1.14.9 also moved the found-M path's unlock after the nil check; the
+ * order is the same.  sched.lock must not be held (taken here). */
 void startm(p *pp, bool spinning)
 {
+    assert(!lockHeld(&sched.lock));
     lock(&sched.lock);
     if (pp == NULL) {
         pp = pidleget();
@@ -974,9 +1001,11 @@ void startm(p *pp, bool spinning)
 
 /* handoffp: Go 1.14's handoffp: pp comes from a syscall; start an M for it if
  * findrunnable would find work, else put it on the idle list.  Not modelled:
- * GC work, stop-the-world and safe-point functions. */
+ * GC work, stop-the-world and safe-point functions.  sched.lock must not be
+ * held (taken here and in startm). */
 void handoffp(p *pp)
 {
+    assert(!lockHeld(&sched.lock));
     if (!runqempty(pp) || sched.runqsize != 0) {
         startm(pp, false);
         return;
@@ -1007,16 +1036,20 @@ void handoffp(p *pp)
     unlock(&sched.lock);
 }
 
-/* wakep: Go 1.14's wakep: start a spinning M if there is none. */
+/* wakep: Go 1.14's wakep: start a spinning M if there is none (the caller
+ * has checked npidle != 0 && nmspinning == 0; 1.15 moved that check inside).
+ * sched.lock must not be held (startm takes it). */
 void wakep(void)
 {
+    assert(!lockHeld(&sched.lock));
     uint32_t zero = 0;
     if (!atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1))
         return;
     startm(NULL, true);
 }
 
-/* resetspinning: Go's resetspinning. */
+/* resetspinning: Go 1.14's resetspinning: a spinning M found work; the last
+ * spinner to stop must wake a replacement if a P is idle. */
 static void resetspinning(void)
 {
     m *mp = g_m;
@@ -1032,9 +1065,11 @@ static void resetspinning(void)
 
 /* injectglist: Go 1.14's injectglist: make the Gs runnable on the global
  * queue and start Ms for idle Ps.  The model's netpoll never returns Gs, so
- * this only ever sees empty lists; kept for the shape of the callers. */
+ * this only ever sees empty lists; kept for the shape of the callers.
+ * sched.lock must not be held (taken here and in startm). */
 void injectglist(g **list, int n)
 {
+    assert(!lockHeld(&sched.lock));
     if (n == 0)
         return;
     lock(&sched.lock);
@@ -1051,7 +1086,7 @@ void injectglist(g **list, int n)
 
 static void exitsyscallTail(g *gp);
 
-/* execute: Go's execute: run gp on the current M ("gogo").  The body runs
+/* execute: Go 1.14's execute: run gp on the current M ("gogo").  The body runs
  * until it blocks through mcall; a body that returns has exited. */
 static void execute(g *gp, bool inheritTime) __attribute__((noreturn));
 static void execute(g *gp, bool inheritTime)
@@ -1069,7 +1104,7 @@ static void execute(g *gp, bool inheritTime)
     goexit1();
 }
 
-/* dropg: Go's dropg. */
+/* dropg: Go 1.14's dropg. */
 static void dropg(void)
 {
     m *mp = g_m;
@@ -1266,7 +1301,7 @@ static void schedule(void)
     execute(gp, inheritTime);
 }
 
-/* park_m: Go's park_m, gopark's continuation on g0. */
+/* park_m: Go 1.14's park_m, gopark's continuation on g0. */
 static void park_m(g *gp)
 {
     casgstatus(gp, Grunning, Gwaiting);
@@ -1280,7 +1315,7 @@ static void park_m(g *gp)
     schedule();
 }
 
-/* gopark: Go's gopark: park the current G; unlockf(lock) runs once it is
+/* gopark: Go 1.14's gopark: park the current G; unlockf(lock) runs once it is
  * _Gwaiting (Go keeps the pair in the M; ours travels in the G).  Does not
  * return: the G's body is called again at its saved pc when it is readied. */
 void gopark(void (*unlockf)(void *), void *lockp, const char *reason)
@@ -1293,7 +1328,7 @@ void gopark(void (*unlockf)(void *), void *lockp, const char *reason)
     mcall(park_m);
 }
 
-/* ready: Go's ready: make gp runnable on the current P, wake a P if idle. */
+/* ready: Go 1.14's ready: make gp runnable on the current P, wake a P if idle. */
 static void ready(g *gp, bool next)
 {
     uint32_t s = atomic_load(&gp->atomicstatus);
@@ -1309,7 +1344,7 @@ static void ready(g *gp, bool next)
 
 void goready(g *gp) { ready(gp, true); }
 
-/* gosched_m: Go's gosched_m / goschedImpl: current G to the global queue. */
+/* gosched_m: Go 1.14's gosched_m / goschedImpl: current G to the global queue. */
 static void gosched_m(g *gp)
 {
     casgstatus(gp, Grunning, Grunnable);
@@ -1320,10 +1355,10 @@ static void gosched_m(g *gp)
     schedule();
 }
 
-/* Gosched: Go's runtime.Gosched. */
+/* Gosched: Go 1.14's runtime.Gosched. */
 void Gosched(void) { mcall(gosched_m); }
 
-/* goexit0: Go's goexit0 (the G is not reused: allgs keeps it, dead). */
+/* goexit0: Go 1.14's goexit0 (the G is not reused: allgs keeps it, dead). */
 static void goexit0(g *gp)
 {
     casgstatus(gp, Grunning, Gdead);
@@ -1333,7 +1368,7 @@ static void goexit0(g *gp)
 
 void goexit1(void) { mcall(goexit0); }
 
-/* newproc: Go's newproc/newproc1: a new runnable G on the current P (or, from
+/* newproc: Go 1.14's newproc/newproc1: a new runnable G on the current P (or, from
  * the driver before any M runs, on P0). */
 g *newproc(void (*fn)(g *), void *obj, int64_t arg)
 {
@@ -1354,7 +1389,8 @@ g *newproc(void (*fn)(g *), void *obj, int64_t arg)
 
 /* ---- system calls ------------------------------------------------------------- */
 
-/* entersyscall_sysmon: Go's entersyscall_sysmon. */
+/* entersyscall_sysmon: Go 1.14's entersyscall_sysmon: wake a deep-sleeping
+ * sysmon so that it can retake our P.  sched.lock must not be held. */
 static void entersyscall_sysmon(void)
 {
     lock(&sched.lock);
@@ -1365,8 +1401,10 @@ static void entersyscall_sysmon(void)
     unlock(&sched.lock);
 }
 
-/* entersyscall: Go's reentersyscall: the P stays with us in _Psyscall (not
- * idle) until exitsyscall takes it back or sysmon retakes it. */
+/* entersyscall: Go 1.14's reentersyscall: the P stays with us in _Psyscall (not
+ * idle) until exitsyscall takes it back or sysmon retakes it.  Simplified: no
+ * saved pc/sp or stack guard, no safe-point function, no entersyscall_gcwait
+ * (no stop-the-world). */
 void entersyscall(void)
 {
     m *mp = g_m;
@@ -1386,7 +1424,8 @@ void entersyscall(void)
     mp->locks--;
 }
 
-/* exitsyscallfast_pidle: Go's exitsyscallfast_pidle. */
+/* exitsyscallfast_pidle: Go 1.14's exitsyscallfast_pidle: take any idle P,
+ * waking sysmon if it deep-sleeps.  sched.lock must not be held. */
 static bool exitsyscallfast_pidle(void)
 {
     lock(&sched.lock);
@@ -1403,8 +1442,9 @@ static bool exitsyscallfast_pidle(void)
     return false;
 }
 
-/* exitsyscallfast: Go's exitsyscallfast: take back the old P if it is still
- * in _Psyscall, else any idle P. */
+/* exitsyscallfast: Go 1.14's exitsyscallfast: take back the old P if it is still
+ * in _Psyscall (exitsyscallfast_reacquired inline), else any idle P.  Not
+ * modelled: the freezetheworld check and tracing. */
 static bool exitsyscallfast(p *oldp)
 {
     if (oldp != NULL && atomic_load(&oldp->status) == Psyscall) {
@@ -1424,11 +1464,14 @@ static bool exitsyscallfast(p *oldp)
     return false;
 }
 
-/* exitsyscall0: Go's exitsyscall0, on g0: no P to be had, so queue gp on the
+/* exitsyscall0: Go 1.14's exitsyscall0, on g0: no P to be had, so queue gp on the
  * global queue and park this M.  gp is runnable before this M counts itself
- * idle: checkdead in stopm -> mput must see some other M running. */
+ * idle: checkdead in stopm -> mput must see some other M running.  Not
+ * modelled: locked Gs (stoplockedm) and disabled user scheduling.
+ * sched.lock must not be held (taken here). */
 static void exitsyscall0(g *gp)
 {
+    assert(!lockHeld(&sched.lock));
     casgstatus(gp, Gsyscall, Grunnable);
     dropg();
     lock(&sched.lock);
@@ -1448,8 +1491,10 @@ static void exitsyscall0(g *gp)
     schedule();
 }
 
-/* exitsyscall: Go's exitsyscall: fast path back to running, else
- * mcall(exitsyscall0) (does not return then: the G resumes later). */
+/* exitsyscall: Go 1.14's exitsyscall: fast path back to running, else
+ * mcall(exitsyscall0) (does not return then: the G resumes later, and
+ * execute runs the rest, exitsyscallTail).  Not modelled: the syscall-frame
+ * check, tracing, and Gosched for disabled user scheduling. */
 void exitsyscall(void)
 {
     m *mp = g_m;
@@ -1631,7 +1676,7 @@ void freechan(chan *c)
     free(c);
 }
 
-/* chansend: Go's chansend for a buffered channel that is never full: hand the
+/* chansend: Go 1.14's chansend for a buffered channel that is never full: hand the
  * value to a parked receiver (goready after dropping the lock), else buffer it. */
 void chansend(chan *c, void *v)
 {
@@ -1685,7 +1730,7 @@ bool chanrecv(chan *c, void **v)
 
 /* ---- iterations: the model's process start and exit ------------------------------ */
 
-/* schedinit: Go's schedinit + procresize for a fresh iteration: gomaxprocs Ps,
+/* schedinit: Go 1.14's schedinit + procresize for a fresh iteration: gomaxprocs Ps,
  * all idle but P0, which goes to m0. */
 void schedinit(int32_t procs, int32_t maxg)
 {
@@ -1730,7 +1775,7 @@ void schedinit(int32_t procs, int32_t maxg)
     atomic_store(&m0->nextp, allp[0]);
 }
 
-/* runtime_main: Go's runtime.main: start sysmon, then main.main; when it
+/* runtime_main: Go 1.14's runtime.main: start sysmon, then main.main; when it
  * returns the "process" exits. */
 static void runtime_main(g *gp)
 {
