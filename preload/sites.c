@@ -4,7 +4,7 @@
  * The table is open-addressed with linear probing and never deletes, so a
  * lookup is lock-free: hash the return address, compare keys until a match
  * or an empty slot.  A new key is claimed by CAS on the key word; the claimer
- * names the site (the object's .symtab, else dladdr) and publishes it
+ * names the site (the object's .symtab or .dynsym) and publishes it
  * with a release store of state = READY.  A visitor that finds a RESOLVING
  * entry yields until it is READY (the claimer is another thread: our own
  * thread cannot re-enter while it resolves, the recursion guard is set).
@@ -18,6 +18,7 @@
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
@@ -59,10 +60,11 @@ void inj_sites_init(void)
 	STORE_REL(&o->state, SITE_READY);
 }
 
-/* Look addr up in the .symtab of the file mapped at base (the full symbol
- * table, which dladdr does not see: static functions, a program linked
- * without -rdynamic).  Only syscalls: open, fstat, mmap, munmap (open and
- * close raw: glibc's are cancellation points). */
+/* Look addr up in the symbol tables of the file mapped at base: .symtab (the
+ * full table, which dladdr does not see: static functions, a program linked
+ * without -rdynamic), else .dynsym (what a stripped object keeps).  Only
+ * syscalls: open, fstat, mmap, munmap (open and close raw: glibc's are
+ * cancellation points). */
 static int symtab_name(const char *file, uintptr_t base, uintptr_t addr, char *out,
 		       size_t outlen, uintptr_t *off)
 {
@@ -80,16 +82,19 @@ static int symtab_name(const char *file, uintptr_t base, uintptr_t addr, char *o
 	size_t size = (size_t)st.st_size;
 	const ElfW(Ehdr) *eh = map;
 	int found = -1;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_shoff == 0 ||
-	    eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > size)
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_shoff == 0 || eh->e_shoff > size ||
+	    (size - eh->e_shoff) / sizeof(ElfW(Shdr)) < eh->e_shnum)
 		goto out;
 	const ElfW(Shdr) *sh = (const void *)(img + eh->e_shoff);
 	uintptr_t bias = base;      /* the link map's l_addr: 0 for ET_EXEC */
+	static const unsigned types[] = { SHT_SYMTAB, SHT_DYNSYM };
+	for (int ty = 0; ty < 2 && found < 0; ty++)
 	for (int i = 0; i < eh->e_shnum && found < 0; i++) {
-		if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+		if (sh[i].sh_type != types[ty] || sh[i].sh_link >= eh->e_shnum)
 			continue;
 		const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
-		if (sh[i].sh_offset + sh[i].sh_size > size || strs->sh_offset + strs->sh_size > size)
+		if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
+		    strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
 			continue;
 		const ElfW(Sym) *sym = (const void *)(img + sh[i].sh_offset);
 		size_t n = sh[i].sh_size / sizeof(ElfW(Sym));
@@ -102,8 +107,7 @@ static int symtab_name(const char *file, uintptr_t base, uintptr_t addr, char *o
 				continue;
 			const char *name = img + strs->sh_offset + sym[j].st_name;
 			size_t k = 0;
-			while (name[k] && k < outlen - 1 &&
-			       strs->sh_offset + sym[j].st_name + k < size) {
+			while (k < outlen - 1 && sym[j].st_name + k < strs->sh_size && name[k]) {
 				out[k] = name[k];
 				k++;
 			}
@@ -118,10 +122,12 @@ out:
 	return found;
 }
 
-/* Name key as "fn+0xoff" into s->name: the symbol table of the object that
- * holds it, else the dynamic symbols (dladdr), else "object+0xoff", else
- * "?+0xaddress".  No libunwind here: the program may be inside libunwind
- * (holding its locks) when it unlocks. */
+/* Name key as "fn+0xoff" into s->name: the symbol tables of the object that
+ * holds it, else "object+0xoff", else "?+0xaddress".  The object is found
+ * with _dl_find_object, which takes no lock: dladdr takes the loader's lock,
+ * and a thread started by a library constructor (dlopen holds that lock) and
+ * joined there would wait for it forever.  No libunwind here either: the
+ * program may be inside libunwind (holding its locks) when it unlocks. */
 static int name_site(struct site *s, uintptr_t key)
 {
 	char *p = s->name, *end = s->name + SITE_NAME - 24;
@@ -129,36 +135,31 @@ static int name_site(struct site *s, uintptr_t key)
 	int in_unwind = 0;
 	/* Look up key - 1: a return address may sit just past a noreturn call at
 	 * the very end of its function. */
-	Dl_info di, du;
-	struct link_map *lm = NULL, *lu = NULL;
-	memset(&di, 0, sizeof di);
-	if (dladdr1((void *)(key - 1), &di, (void **)&lm, RTLD_DL_LINKMAP) && lm) {
-		if (dladdr1((void *)(uintptr_t)unw_init_local, &du, (void **)&lu,
-			    RTLD_DL_LINKMAP) && lu == lm)
-			in_unwind = 1;
-		const char *file = lm->l_name[0] ? lm->l_name : "/proc/self/exe";
-		if (symtab_name(file, (uintptr_t)lm->l_addr, key - 1, s->name,
-				(size_t)(end - s->name), &off) == 0) {
-			p = s->name + strlen(s->name);
-			p = inj_fmt_str(p, "+0x", end + 24);
-			p = inj_fmt_hex(p, off + 1);
-			*p = 0;
-			return in_unwind;
-		}
-	}
-	if (di.dli_sname) {
-		p = inj_fmt_str(p, di.dli_sname, end);
-		p = inj_fmt_str(p, "+0x", end + 24);
-		p = inj_fmt_hex(p, key - (uintptr_t)di.dli_saddr);
-	} else if (di.dli_fname) {
-		const char *base = strrchr(di.dli_fname, '/');
-		p = inj_fmt_str(p, base ? base + 1 : di.dli_fname, end);
-		p = inj_fmt_str(p, "+0x", end + 24);
-		p = inj_fmt_hex(p, key - (uintptr_t)di.dli_fbase);
-	} else {
+	struct dl_find_object fo, fu;
+	if (_dl_find_object((void *)(key - 1), &fo) != 0 || !fo.dlfo_link_map) {
 		p = inj_fmt_str(p, "?+0x", end + 24);
 		p = inj_fmt_hex(p, key);
+		*p = 0;
+		return 0;
 	}
+	struct link_map *lm = fo.dlfo_link_map;
+	if (_dl_find_object((void *)(uintptr_t)unw_init_local, &fu) == 0 &&
+	    fu.dlfo_link_map == lm)
+		in_unwind = 1;
+	const char *file = lm->l_name && lm->l_name[0] ? lm->l_name : "/proc/self/exe";
+	if (symtab_name(file, (uintptr_t)lm->l_addr, key - 1, s->name, (size_t)(end - s->name),
+			&off) == 0) {
+		p = s->name + strlen(s->name);
+		p = inj_fmt_str(p, "+0x", end + 24);
+		p = inj_fmt_hex(p, off + 1);
+		*p = 0;
+		return in_unwind;
+	}
+	const char *obj = lm->l_name && lm->l_name[0] ? lm->l_name : program_invocation_name;
+	const char *base = strrchr(obj, '/');
+	p = inj_fmt_str(p, base ? base + 1 : obj, end);
+	p = inj_fmt_str(p, "+0x", end + 24);
+	p = inj_fmt_hex(p, key - (uintptr_t)fo.dlfo_map_start);
 	*p = 0;
 	return in_unwind;
 }

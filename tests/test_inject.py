@@ -457,3 +457,41 @@ def test_hooks_are_not_cancellation_points(tmp_path, inject):
     open, close, write or nanosleep."""
     r, _ = injected(tmp_path, [EDGE, "cancel"], timeout=20, **inject)
     assert r.out == "ok\n", r
+
+
+CTOR_LIB = r"""
+#include <pthread.h>
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static int n;
+__attribute__((noinline)) static void *lib_worker(void *a)
+{
+    for (int i = 0; i < 10; i++) {
+        pthread_mutex_lock(&m);
+        n++;
+        pthread_mutex_unlock(&m);
+        __asm__ volatile("" ::: "memory");
+    }
+    return a;
+}
+__attribute__((constructor)) static void lib_init(void)
+{
+    pthread_t t;
+    pthread_create(&t, 0, lib_worker, 0);
+    pthread_join(t, 0);
+}
+int lib_work(void) { return n == 10 ? 0 : 1; }
+"""
+
+
+def test_thread_of_a_dlopen_constructor(tmp_path):
+    """dlopen holds the loader's lock while a library's constructor runs; a
+    constructor that starts a thread and joins it must not deadlock because
+    the thread's first unlock names its site (dladdr takes that lock)."""
+    src = tmp_path / "ctor.c"
+    src.write_text(CTOR_LIB)
+    lib = tmp_path / "libctor.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-pthread", "-o", lib, src], check=True)
+    r, (b,) = injected(tmp_path, [EDGE, "dlopen", lib], timeout=10, prob=1,
+                       delay="fixed:1us")
+    assert r.out == "ok\n", r
+    assert "lib_worker" in {fn(s) for s in b["sites"]}, b["sites"]
