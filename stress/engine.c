@@ -346,13 +346,23 @@ static void finish_run(struct slot *s, int w)
 				g->kept[g->nkept++] = d;
 				if (!J->first_kept)
 					J->first_kept = xstrdup(d);
+			} else {
+				/* A full or read-only results filesystem: the evidence
+				 * is lost, and so would be the next one. */
+				char m[PATH_MAX + 128];
+				snprintf(m, sizeof m, "cannot keep a failure under %s/failures: %s", J->dir,
+				         strerror(errno));
+				harness_error(m);
 			}
 		}
 		if (J->failfast)
 			stop(true);
 	}
-	if (S.record)
-		record_run(J, &r, o == OUT_FAIL, sig);
+	if (S.record && record_run(J, &r, o == OUT_FAIL, sig) < 0) {
+		char m[256];
+		snprintf(m, sizeof m, "cannot write the --record file: %s", strerror(errno));
+		harness_error(m);
+	}
 	if (r.logpath)
 		unlink(r.logpath);
 	free(text);

@@ -110,6 +110,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 {
 	char parent[PATH_MAX], tmp[PATH_MAX + 64], final[PATH_MAX + 64], f[PATH_MAX + 96];
 	snprintf(parent, sizeof parent, "%s/failures/%s", j->dir, g->slug);
+	int bad = 0, err = 0;
 	if (mkdirs(parent) < 0)
 		return NULL;
 	snprintf(tmp, sizeof tmp, "%s/.%llu.tmp", parent, (unsigned long long)r->seed);
@@ -118,11 +119,12 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 		return NULL;
 
 	snprintf(f, sizeof f, "%s/output.txt", tmp);
-	atomic_write(f, r->out, r->outlen, 0644);
+	if (atomic_write(f, r->out, r->outlen, 0644) < 0 && !bad++)
+		err = errno;
 	if (r->logpath) {
 		snprintf(f, sizeof f, "%s/inject.log", tmp);
-		if (rename(r->logpath, f) < 0)
-			atomic_write(f, "", 0, 0644);
+		if (rename(r->logpath, f) < 0 && atomic_write(f, "", 0, 0644) < 0 && !bad++)
+			err = errno;
 	}
 
 	json_t *m = json_object();
@@ -163,19 +165,29 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 	utc_stamp(ts, sizeof ts, true);
 	json_object_set_new(m, "kept_at", json_string(ts));
 	snprintf(f, sizeof f, "%s/meta.json", tmp);
-	write_json(f, m);
+	if (write_json(f, m) < 0 && !bad++)
+		err = errno;
 	json_decref(m);
 
 	char *sh = replay_script(j, r, sig);
 	snprintf(f, sizeof f, "%s/replay.sh", tmp);
-	atomic_write(f, sh, strlen(sh), 0755);
+	if (atomic_write(f, sh, strlen(sh), 0755) < 0 && !bad++)
+		err = errno;
 	free(sh);
+	/* A kept failure without its files is no evidence: say so, do not list it. */
+	if (bad) {
+		rm_rf(tmp);
+		errno = err;
+		return NULL;
+	}
 
 	snprintf(final, sizeof final, "%s/%llu", parent, (unsigned long long)r->seed);
 	for (int k = 2; access(final, F_OK) == 0; k++)
 		snprintf(final, sizeof final, "%s/%llu-%d", parent, (unsigned long long)r->seed, k);
 	if (rename(tmp, final) < 0) {
+		err = errno;
 		rm_rf(tmp);
+		errno = err;
 		return NULL;
 	}
 	return xstrdup(final + strlen(S.rundir) + 1);
@@ -214,7 +226,7 @@ static json_t *log_sites(const char *path)
 	return o;
 }
 
-void record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig)
+int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "job", json_string(j->name));
@@ -239,6 +251,6 @@ void record_run(const struct job *j, const struct runinfo *r, bool failed, const
 	json_object_set_new(o, "sites", log_sites(lp));
 	json_dumpf(o, S.record, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	fputc('\n', S.record);
-	fflush(S.record);
 	json_decref(o);
+	return fflush(S.record) == 0 && !ferror(S.record) ? 0 : -1;
 }

@@ -175,7 +175,12 @@ int finish(struct job *jobs, int njobs)
 		printf("stress: interrupted; the summary covers the runs that finished\n");
 	if (S.harness_error) {
 		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
-		        "reproduction\n", S.harness_error);
+		        "reproduction%s%s\n", S.harness_error, S.write_error ? "; and " : "",
+		        S.write_error ? S.write_error : "");
+		rc = EX_HARNESS;
+	} else if (S.write_error) {
+		/* The results are what a campaign is for: without them, no verdict. */
+		fprintf(stderr, "stress: HARNESS ERROR: %s\n", S.write_error);
 		rc = EX_HARNESS;
 	}
 	printf("results: %s\n", S.rundir);

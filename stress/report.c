@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -507,15 +508,12 @@ int write_reports(struct job *jobs, int njobs)
 	char *sj = summary_json(jobs, njobs, ok), *jx = junit_xml(jobs, njobs),
 	     *md = report_md(jobs, njobs, ok);
 	char p[PATH_MAX + 32];
-	int rc = 0;
-	snprintf(p, sizeof p, "%s/summary.json", S.rundir);
-	rc |= atomic_write(p, sj, strlen(sj), 0644);
-	snprintf(p, sizeof p, "%s/junit.xml", S.rundir);
-	rc |= atomic_write(p, jx, strlen(jx), 0644);
-	snprintf(p, sizeof p, "%s/report.md", S.rundir);
-	rc |= atomic_write(p, md, strlen(md), 0644);
-	if (rc)
-		fprintf(stderr, "stress: cannot write the reports under %s\n", S.rundir);
+	const char *names[] = {"summary.json", "junit.xml", "report.md"}, *texts[] = {sj, jx, md};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s/%s", S.rundir, names[i]);
+		if (atomic_write(p, texts[i], strlen(texts[i]), 0644) < 0 && !S.write_error)
+			S.write_error = xasprintf("cannot write %s: %s", p, strerror(errno));
+	}
 	free(sj);
 	free(jx);
 	free(last_report);

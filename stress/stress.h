@@ -113,6 +113,7 @@ struct stress {
 	char started[32], finished[32];
 	bool interrupted;
 	const char *harness_error;
+	char *write_error;    /* the reports could not be written, and why */
 	size_t max_output;    /* bytes of output kept per run (head + tail) */
 	int sfd;              /* signalfd: SIGCHLD, SIGINT, SIGTERM */
 };
@@ -145,7 +146,7 @@ const char *signame(int sig);
 /* keep.c */
 char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
                    const struct sig *s);
-void record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig);
+int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig);
 char **build_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* report.c */

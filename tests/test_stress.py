@@ -377,6 +377,44 @@ def test_bad_flags(tmp_path, args):
     assert not (tmp_path / "results").exists()
 
 
+def _stress_small_disk(tmp, limit, *args):
+    """stress with files capped at limit bytes (RLIMIT_FSIZE, SIGXFSZ ignored):
+    every write past it fails with EFBIG, as on a full filesystem."""
+    import resource
+
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    p = subprocess.run([str(STRESS), "--results", str(tmp / "results"), "--status", "0",
+                        *map(str, args)], preexec_fn=pre, restore_signals=False,
+                       capture_output=True, text=True, timeout=60, env=clean_env(), cwd=ROOT)
+    return p
+
+
+@pytest.mark.parametrize("limit,argv,what", [
+    (100, ["/bin/true"], "cannot write "),
+    (100, ["/bin/false"], "cannot keep a failure under "),
+])
+def test_full_results_filesystem_is_a_harness_error(tmp_path, limit, argv, what):
+    # Reports that cannot be written used to exit 0 (or 1) after a line on
+    # stderr, and a failure that could not be kept was listed as kept with
+    # empty files: nothing to show for the night, and a green status.
+    p = _stress_small_disk(tmp_path, limit, "-p", "1", "--count", "3", "--", *argv)
+    assert p.returncode == 125, p
+    err = p.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith("stress: HARNESS ERROR: ") and what in err[0], p
+    assert "File too large" in err[0], p
+    for d in (tmp_path / "results").rglob("*"):
+        if d.is_dir() and d.parent.name.startswith("exit-"):
+            assert (d / "meta.json").stat().st_size > 0, f"{d} kept without its files"
+
+
+def test_unwritable_record_is_a_harness_error(tmp_path):
+    r = stress(tmp_path, "-p", "1", "--count", "3", "--record", "/dev/full", "--", "/bin/true")
+    r.expect(125)
+    assert "cannot write the --record file: No space left on device" in r.err, r
+
+
 def test_missing_command_is_a_harness_error(tmp_path):
     r = stress(tmp_path, "--count", "3", "--", tmp_path / "no-such-program").expect(125)
     assert "HARNESS ERROR" in r.err and "no-such-program" in r.err, r
