@@ -244,6 +244,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 125;
 	}
+	if (cfg.log[0] && cfg.log[0] != '/') {
+		/* Children exec'd after a chdir must append to the same file. */
+		char cwd[PATH_MAX], abs[PATH_MAX + sizeof cfg.log];
+		if (!getcwd(cwd, sizeof cwd))
+			die(125, "INJECT_LOG: cannot make %s absolute: %s", cfg.log, strerror(errno));
+		snprintf(abs, sizeof abs, "%s/%s", cwd, cfg.log);
+		setenv("INJECT_LOG", abs, 1);
+	}
 	if (cfg.log[0]) {
 		FILE *f = fopen(cfg.log, "a");
 		if (!f) {

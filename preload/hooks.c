@@ -422,6 +422,17 @@ __attribute__((constructor(101))) static void inj_init(void)
 	}
 	if (!inj_cfg.any)
 		return;                 /* pure pass-through */
+	if (inj_cfg.log[0] && inj_cfg.log[0] != '/') {
+		/* The log is opened again at exit, by when the program may have
+		 * changed directory: keep the file this directory names. */
+		char abs[sizeof inj_cfg.log];
+		size_t n = getcwd(abs, sizeof abs) ? strlen(abs) : 0;
+		if (n && n + 1 + strlen(inj_cfg.log) < sizeof abs) {
+			abs[n] = '/';
+			strcpy(abs + n + 1, inj_cfg.log);
+			strcpy(inj_cfg.log, abs);
+		}
+	}
 	if (inj_cfg.log[0]) {
 		int fd = open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0) {

@@ -495,3 +495,24 @@ def test_thread_of_a_dlopen_constructor(tmp_path):
                        delay="fixed:1us")
     assert r.out == "ok\n", r
     assert "lib_worker" in {fn(s) for s in b["sites"]}, b["sites"]
+
+
+def test_relative_log_path_survives_chdir(tmp_path):
+    """A relative INJECT_LOG names a file in the directory the program started
+    in: a program that changes directory (or a child exec'd in another one)
+    still appends there, not to a second log next to wherever it ended up."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    # By hand: the shim itself keeps the file it checked at start.
+    r = run([EDGE, "chdir", sub], env=shim_env("log", prob=1, delay="fixed:1us"),
+            cwd=tmp_path).expect(0)
+    assert not (sub / "log").exists(), r
+    (b,) = parse_log(tmp_path / "log")
+    assert b["end"]["reason"] == "exit" and len(b["events"]) == 10, b
+    # Through the launcher: a child exec'd after cd writes the same file.
+    (tmp_path / "log").unlink()
+    r = run([INJECT, "--prob", 1, "--delay", "fixed:1us", "--log", "log", "--", "sh", "-c",
+             f"cd sub && {EDGE} chdir /"], cwd=tmp_path).expect(0)
+    assert not (sub / "log").exists() and not os.path.exists("/log"), r
+    blocks = parse_log(tmp_path / "log")
+    assert sum(len(b["events"]) for b in blocks) == 10, blocks

@@ -6,6 +6,7 @@
  *   inj_edge dlopen LIB dlopen LIB (whose constructor starts a thread that
  *                       unlocks at a new site, and joins it) and call its
  *                       lib_work; the loader's lock is held meanwhile
+ *   inj_edge chdir DIR  chdir to DIR, then lock and unlock 10 times
  * Prints "ok" and exits 0 when every check holds, 1 (with a line on stderr)
  * otherwise. */
 #include <dlfcn.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -63,11 +65,19 @@ static void load(const char *lib)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail("usage: inj_edge cancel|dlopen LIB");
+		fail("usage: inj_edge cancel|dlopen LIB|chdir DIR");
 	if (!strcmp(argv[1], "cancel"))
 		cancel();
 	else if (!strcmp(argv[1], "dlopen") && argc > 2)
 		load(argv[2]);
+	else if (!strcmp(argv[1], "chdir") && argc > 2) {
+		if (chdir(argv[2]))
+			fail("chdir failed");
+		for (int i = 0; i < 10; i++) {
+			pthread_mutex_lock(&mu);
+			pthread_mutex_unlock(&mu);
+		}
+	}
 	else
 		fail("unknown mode");
 	puts("ok");
