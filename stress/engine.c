@@ -35,11 +35,13 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -81,6 +83,10 @@ int engine_init(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
+	/* A run's descendant that leaves its process group and session (a
+	 * daemon: fork, setsid, fork) is reparented to us rather than to init,
+	 * so that sweep() can find and end it. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	S.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (S.sfd < 0)
 		return -1;
@@ -176,6 +182,59 @@ static struct slot *slots;
 static int nslots;
 static bool stopping;
 static double t0;
+
+/* Our children that are not runs: descendants of runs that escaped their
+ * process group, reparented to us (we are a subreaper).  End those of the
+ * run with this seed (its STRESS_SEED), or all of them when all is set;
+ * their process group goes too, unless it is ours.  Returns how many. */
+static int sweep(uint64_t seed, bool all)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char want[48];
+	snprintf(want, sizeof want, "STRESS_SEED=%llu", (unsigned long long)seed);
+	int killed = 0;
+	for (char *p = buf, *e; *p; p = e) {
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		pid_t pid = (pid_t)v;
+		bool run = false;
+		for (int i = 0; i < nslots && !run; i++)
+			run = slots[i].busy && !slots[i].exited && slots[i].pid == pid;
+		if (run || pid <= 0)
+			continue;
+		bool mine = all;
+		if (!mine) {
+			snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			/* The environment block: NUL-separated; look for ours. */
+			static char env[65536];
+			ssize_t k = read(fd, env, sizeof env - 1);
+			close(fd);
+			for (ssize_t off = 0; k > 0 && off < k && !mine; off += (ssize_t)strlen(env + off) + 1) {
+				env[k] = 0;
+				mine = !strcmp(env + off, want);
+			}
+		}
+		if (!mine)
+			continue;
+		pid_t g = getpgid(pid);
+		if (g > 0 && g != getpgrp())
+			kill(-g, SIGKILL);
+		kill(pid, SIGKILL);
+		killed++;
+	}
+	return killed;
+}
 
 static void kill_all(void)
 {
@@ -283,6 +342,7 @@ static struct sig *find_sig(const char *text)
 
 static void finish_run(struct slot *s, int w)
 {
+	sweep(s->seed, J->fixed_seed);
 	s->busy = false;
 	if (s->discard) {
 		if (J->inject_argv)
@@ -386,6 +446,24 @@ static void reap(void)
 		s->exited = true;
 		s->end = now_mono();
 		s->drain_until = s->end + 1.0;
+		/* And what escaped the group (a daemon), now our child. */
+		sweep(s->seed, J->fixed_seed);
+	}
+	/* Reap escaped descendants that have ended (we adopted them). */
+	for (;;) {
+		siginfo_t si;
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			break;
+		bool run = false;
+		for (int i = 0; i < nslots && !run; i++)
+			run = slots[i].busy && !slots[i].exited && slots[i].pid == si.si_pid;
+		if (run) {
+			reap();
+			return;
+		}
+		while (waitpid(si.si_pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
 }
 
@@ -527,6 +605,13 @@ void engine_run(struct job *j)
 		}
 	}
 	j->wall_s = now_mono() - t0;
+	/* No run is left: whatever escaped a run and is still ours goes now. */
+	for (int k = 0; k < 200 && sweep(0, true); k++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+	}
 	/* A killed run could leave a signal pending; drain it. */
 	struct signalfd_siginfo si;
 	while (read(S.sfd, &si, sizeof si) == sizeof si)

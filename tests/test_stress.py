@@ -177,6 +177,23 @@ def test_lingering_grandchild_is_killed(tmp_path):
     assert not marked(mark), "a grandchild was left behind"
 
 
+@pytest.mark.parametrize("mode", ["hold", "close"])
+def test_daemonized_descendant_is_killed(tmp_path, mode):
+    # fork, setsid, fork: the grandchild leaves the run's process group and
+    # session, so killing the group missed it; it outlived stress (and, holding
+    # the output pipe, cost every run the 1 s drain).
+    mark = uuid.uuid4().hex
+    t = time.monotonic()
+    r = stress(tmp_path, "-p", "2", "--count", "4", "--", PROGS / "st_daemon", mark, mode).expect(0)
+    assert time.monotonic() - t < 3, f"stress waited for the daemons\n{r}"
+    _, s = summary(r)
+    assert s["jobs"][0]["runs"] == 4
+    deadline = time.monotonic() + 2
+    while marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not marked(mark), "a daemonized descendant was left behind"
+
+
 # ---- classification ----
 
 @pytest.mark.parametrize("argv,signature,slug", [
