@@ -30,6 +30,23 @@ B=build
 
 OUT=${1:-${BENCH_OUT:-results/bench/$(date -u +%Y%m%dT%H%M%SZ)}}
 mkdir -p "$OUT/runs"
+# Measure a private copy of the binaries: other engineers rebuild build/ while
+# this runs, and a run that finds gosched half-written is not a measurement.
+# (stress finds inject, and inject the shim, next to itself.)
+snapshot() {
+	rm -rf "$OUT/bin" && mkdir -p "$OUT/bin" &&
+		cp $B/stress $B/inject $B/libinject.so $B/gosched "$OUT/bin/" &&
+		"$OUT/bin/gosched" --list-workloads >/dev/null 2>&1 &&
+		"$OUT/bin/inject" --seed 1 -- "$OUT/bin/gosched" --iterations 1 >/dev/null 2>&1 &&
+		"$OUT/bin/stress" --help >/dev/null 2>&1
+}
+tries=0
+until snapshot; do
+	tries=$((tries + 1))
+	[ $tries -lt 10 ] || { echo "power.sh: cannot copy working binaries from $B" >&2; exit 125; }
+	sleep 3
+done
+B=$OUT/bin
 IDX=$OUT/index.tsv
 : >"$IDX"
 P=$(nproc)

@@ -178,6 +178,11 @@ def cmd_report(out):
         if rr:
             plan_inj[plan] = rr[0].inj or "(none: plain stress, as Go's stress tool runs it)"
 
+    bad = [r for r in rows if r.job.get("harness_error")]
+    for r in bad:
+        print(f"# WARNING: {r.sec} {r.plan} fix {r.fix} {r.x}: harness error after {r.runs} runs:"
+              f" {r.job['harness_error']}; its numbers are suspect")
+
     # 1. Power
     print()
     print("## 1. Reproduction power for #40368, fix off")
@@ -254,8 +259,8 @@ def cmd_report(out):
             for r in sorted((r for r in it if r.plan == plan), key=lambda r: int(r.x)):
                 sc = r.rps * int(r.x)
                 data.append([PLAN_TEXT[plan], r.x, r.runs, f"{r.rps:.1f}", f"{sc:.0f}",
-                             f"{sc / base[0].rps:.1f}x" if base else "-",
-                             f"{p_int * 1000 / sc:.2f}"])
+                             f"{sc / base[0].rps:.1f}x" if base and base[0].rps else "-",
+                             f"{p_int * 1000 / sc:.2f}" if sc else "-"])
         print(table(["plan", "iterations", "runs", "process runs/s", "scenario runs/s",
                      "vs --iterations 1", "ms/scenario/worker"], data))
         print("   the timer-syscall scenario itself waits for a 3 ms timer (--period), so a"
@@ -402,6 +407,8 @@ def cmd_goals(out):
     for plan in ["targeted", "none", "short"]:
         if (plan, "1") in it and (plan, "50") in it:
             a, b = it[(plan, "1")], it[(plan, "50")]
+            if not a.rps:
+                continue
             ratio = b.rps * 50 / a.rps
             data.append([f"scenario runs/s, --iterations 50 >= 3x per-process ({PLAN_TEXT[plan]})",
                          f"{ratio:.1f}x ({b.rps * 50:.0f} vs {a.rps:.1f}/s)",
