@@ -1393,6 +1393,7 @@ g *newproc(void (*fn)(g *), void *obj, int64_t arg)
  * sysmon so that it can retake our P.  sched.lock must not be held. */
 static void entersyscall_sysmon(void)
 {
+    assert(!lockHeld(&sched.lock));
     lock(&sched.lock);
     if (atomic_load(&sched.sysmonwait) != 0) {
         atomic_store(&sched.sysmonwait, 0);
@@ -1428,6 +1429,7 @@ void entersyscall(void)
  * waking sysmon if it deep-sleeps.  sched.lock must not be held. */
 static bool exitsyscallfast_pidle(void)
 {
+    assert(!lockHeld(&sched.lock));
     lock(&sched.lock);
     p *pp = pidleget();
     if (pp != NULL && atomic_load(&sched.sysmonwait) != 0) {

@@ -226,3 +226,64 @@ def test_sigquit_dumps_every_m_and_exits_2():
     stacks = re.findall(r"^M(\d+) \(thread \d+\).* stack:$", err, re.M)
     assert ms and sorted(ms) == sorted(stacks), err
     assert "mstart" in err or "not running" in err, err
+
+
+# --- the source against Go 1.14 ---------------------------------------------------------
+
+PROC_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime", "proc.c")
+
+# Go 1.14's own throw messages on the paths the model keeps (proc.go, go1.14-go1.14.9).
+# Not here: faketime's "checkdead: no m for timer", and throws of the parts the model
+# leaves out (GC, locked Ms, cgo, stop-the-world).
+GO_THROWS = [
+    "checkdead: inconsistent counts", "checkdead: runnable g",
+    "no goroutines (main called runtime.Goexit) - deadlock!",
+    "all goroutines are asleep - deadlock!", "thread exhaustion", "runtime: thread ID overflow",
+    "startm: negative nmspinning", "startm: m is spinning", "startm: m has p",
+    "startm: p has runnable gs", "stopm holding locks", "stopm holding p", "stopm spinning",
+    "findrunnable: negative nmspinning", "findrunnable: wrong p",
+    "findrunnable: netpoll with p", "findrunnable: netpoll with spinning",
+    "pidleput: P has non-empty run queue", "schedule: holding locks",
+    "schedule: spinning with local work", "resetspinning: not a spinning m",
+    "wirep: already in go", "wirep: invalid p state", "releasep: invalid arg",
+    "releasep: invalid p state", "bad g->status in ready", "runqsteal: runq overflow",
+    "casgstatus: bad incoming values", "casgstatus: waiting for Gwaiting but is Grunnable",
+]
+
+
+def proc_source():
+    with open(PROC_C) as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("msg", GO_THROWS)
+def test_go_throw_messages_are_kept(msg):
+    assert f'throw("{msg}")' in proc_source(), f"proc.c does not throw Go 1.14's {msg!r}"
+
+
+def commented_functions(src):
+    """(comment, name, body's first statement) for each function definition that a
+    block comment immediately precedes."""
+    pat = re.compile(r"/\*((?:(?!\*/).)*)\*/\n((?:static )?[\w \*]+?\b(\w+)\([^;{]*\)\n\{\n\s*([^\n]*))",
+                     re.S)
+    return [(m.group(1), m.group(3), m.group(4).strip()) for m in pat.finditer(src)]
+
+
+def test_every_stated_lock_rule_is_asserted_first():
+    # STYLE.md: a function whose comment states a lock rule asserts it in its first
+    # statement.  "sched.lock must be held" -> assert(lockHeld(&sched.lock)); "must not
+    # be held" -> assert(!lockHeld(...)); the same for p.timersLock.
+    locks = {"sched.lock": "&sched.lock", "pp.timersLock": "&pp->timersLock"}
+    checked, bad = 0, []
+    for comment, name, first in commented_functions(proc_source()):
+        text = " ".join(re.sub(r"\n\s*\* ?", " ", comment).split())
+        for rule in re.finditer(r"([\w.]+) must (not )?be held", text):
+            lk = locks.get(rule.group(1))
+            assert lk is not None, f"{name}: a lock rule on an unknown lock {rule.group(1)}"
+            want = f"assert({'!' if rule.group(2) else ''}lockHeld({lk}));"
+            checked += 1
+            if first != want:
+                bad.append(f"{name}: says {rule.group(0)!r} but starts with {first!r}")
+    assert not bad, "\n".join(bad)
+    # The rules this audit relies on exist at all (a parser that finds none proves nothing).
+    assert checked >= 20, f"only {checked} lock rules found in proc.c"
