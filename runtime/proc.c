@@ -1638,9 +1638,13 @@ static void sysmon(void)
             atomic_compare_exchange_strong(&sched.lastpoll, &lastpoll, now);
             int n = netpoll(0);
             if (n != 0) {
-                incidlelocked(-1);
+                /* Fix 6070's second pair (the same commit guarded both
+                 * windows); dead code here, as our netpoll readies no G. */
+                if (fixOn(FIX_6070))
+                    incidlelocked(-1);
                 injectglist(NULL, n);
-                incidlelocked(1);
+                if (fixOn(FIX_6070))
+                    incidlelocked(1);
             }
         }
         /* Go 1.14 only (removed in 1.16): timers that should have already
