@@ -25,7 +25,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -139,6 +141,7 @@ static void (*real__exit)(int);
 static void (*real__Exit)(int);
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 static sighandler_t (*real_signal)(int, sighandler_t);
+static int (*real_dlclose)(void *);
 
 #define RESOLVE(fn, ver)                                                                 \
 	do {                                                                             \
@@ -159,6 +162,7 @@ static void resolve_all(void)
 	RESOLVE(_Exit, NULL);
 	RESOLVE(sigaction, NULL);
 	RESOLVE(signal, NULL);
+	RESOLVE(dlclose, NULL);
 	t->resolving = 0;
 }
 
@@ -403,6 +407,36 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
 	if (inj_sigaction_hook(sig, &sa, &old) != 0)
 		return SIG_ERR;
 	return old.sa_handler;
+}
+
+/* ---------------------------------------------------------------- dlclose */
+
+static int count_subs(struct dl_phdr_info *info, size_t size, void *data)
+{
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+		*(unsigned long long *)data = info->dlpi_subs;
+	return 1;
+}
+
+/* Site names are cached by return address: when an object is really unloaded
+ * (not only a reference dropped), code loaded later may reuse its addresses,
+ * so every site is checked again on its next visit (sites.c). */
+EXPORT int dlclose(void *handle)
+{
+	if (!real_dlclose)
+		resolve_all();
+	if (!LOAD(&inj_on))
+		return real_dlclose(handle);
+	static unsigned long long subs;      /* atomic */
+	int saved = errno;
+	int r = real_dlclose(handle);
+	int e = errno;
+	unsigned long long now = 0;
+	dl_iterate_phdr(count_subs, &now);
+	if (now != __atomic_exchange_n(&subs, now, __ATOMIC_ACQ_REL))
+		ADD(&inj_dlgen, 1);
+	errno = r ? e : saved;
+	return r;
 }
 
 /* ---------------------------------------------------------------- life cycle */

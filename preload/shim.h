@@ -53,7 +53,11 @@ static inline ssize_t inj_write(int fd, const void *buf, size_t n)
  * A site entry's state: EMPTY (key 0) -> RESOLVING (key claimed by CAS, its
  * claimer is naming it) -> READY.  A fork can leave an entry RESOLVING with no
  * thread to finish it; the child marks those ORPHAN and the next visitor
- * claims them (ORPHAN -> RESOLVING by CAS). */
+ * claims them (ORPHAN -> RESOLVING by CAS).  After a dlclose that unloaded
+ * an object (inj_dlgen moved), a READY entry is named again on its next
+ * visit: the same name, it is current again; another (new code at a reused
+ * address), it is marked dead, keeps its counts, and the key gets a new
+ * entry further along the probe sequence. */
 enum { SITE_RESOLVING = 0, SITE_READY = 1, SITE_ORPHAN = 2 };
 #define NSITES_LOG2 10
 #define NSITES (1 << NSITES_LOG2)
@@ -63,6 +67,9 @@ struct site {
 	uintptr_t key;              /* return address (atomic; 0 = empty) */
 	int state;                  /* atomic; see above */
 	unsigned char match, skip;  /* INJECT_SITES / INJECT_SKIP decisions */
+	unsigned char dead;         /* atomic: its object was unloaded, the key now
+				     * names other code (a later entry) */
+	uint32_t gen;               /* atomic: inj_dlgen when named or last checked */
 	uint64_t hash;              /* inject_hash_str(name) */
 	uint64_t visits, delays, delay_ns;   /* atomic counters, for S lines */
 	char name[SITE_NAME];       /* "fn+0xoff" */
@@ -74,6 +81,7 @@ void inj_sites_init(void) HIDDEN;
 /* The site for a call whose return address is ra (after INJECT_SKIP). */
 struct site *inj_site(uintptr_t ra) HIDDEN;
 void inj_sites_after_fork(void) HIDDEN;
+extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
 
 /* --- hooks.c --- */
 #define LINEAGE_MAX 64

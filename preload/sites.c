@@ -31,6 +31,7 @@
 #include "shim.h"
 
 struct site inj_sites[NSITES + 1];
+uint32_t inj_dlgen;
 
 static size_t slot_of(uintptr_t key)
 {
@@ -128,9 +129,9 @@ out:
  * and a thread started by a library constructor (dlopen holds that lock) and
  * joined there would wait for it forever.  No libunwind here either: the
  * program may be inside libunwind (holding its locks) when it unlocks. */
-static int name_site(struct site *s, uintptr_t key)
+static int name_site(char *name, uintptr_t key)
 {
-	char *p = s->name, *end = s->name + SITE_NAME - 24;
+	char *p = name, *end = name + SITE_NAME - 24;
 	uintptr_t off;
 	int in_unwind = 0;
 	/* Look up key - 1: a return address may sit just past a noreturn call at
@@ -147,9 +148,9 @@ static int name_site(struct site *s, uintptr_t key)
 	    fu.dlfo_link_map == lm)
 		in_unwind = 1;
 	const char *file = lm->l_name && lm->l_name[0] ? lm->l_name : "/proc/self/exe";
-	if (symtab_name(file, (uintptr_t)lm->l_addr, key - 1, s->name, (size_t)(end - s->name),
+	if (symtab_name(file, (uintptr_t)lm->l_addr, key - 1, name, (size_t)(end - name),
 			&off) == 0) {
-		p = s->name + strlen(s->name);
+		p = name + strlen(name);
 		p = inj_fmt_str(p, "+0x", end + 24);
 		p = inj_fmt_hex(p, off + 1);
 		*p = 0;
@@ -167,9 +168,14 @@ static int name_site(struct site *s, uintptr_t key)
 static struct site *ready_or_null(uintptr_t key)
 {
 	for (size_t i = slot_of(key), n = 0; n < NSITES; i = (i + 1) & (NSITES - 1), n++) {
-		uintptr_t k = LOAD(&inj_sites[i].key);
-		if (k == key)
-			return LOAD_ACQ(&inj_sites[i].state) == SITE_READY ? &inj_sites[i] : NULL;
+		struct site *s = &inj_sites[i];
+		uintptr_t k = LOAD(&s->key);
+		if (k == key) {
+			if (LOAD(&s->dead))
+				continue;
+			return LOAD_ACQ(&s->state) == SITE_READY &&
+			       LOAD(&s->gen) == LOAD(&inj_dlgen) ? s : NULL;
+		}
 		if (k == 0)
 			return NULL;
 	}
@@ -178,11 +184,26 @@ static struct site *ready_or_null(uintptr_t key)
 
 static void resolve(struct site *s, uintptr_t key)
 {
-	int in_unwind = name_site(s, key);
+	STORE(&s->gen, LOAD(&inj_dlgen));
+	int in_unwind = name_site(s->name, key);
 	set_decisions(s);
 	if (in_unwind)
 		s->skip = 0;
 	STORE_REL(&s->state, SITE_READY);
+}
+
+/* An object was unloaded since s was named: is key still the same code? */
+static int still_current(struct site *s, uintptr_t key)
+{
+	uint32_t gen = LOAD(&inj_dlgen);
+	char name[SITE_NAME];
+	name_site(name, key);
+	if (strcmp(name, s->name)) {
+		STORE(&s->dead, 1);
+		return 0;
+	}
+	STORE(&s->gen, gen);
+	return 1;
 }
 
 /* Find or insert key, naming it when we are the one to insert. */
@@ -199,18 +220,20 @@ static struct site *get(uintptr_t key)
 			}
 			k = zero;       /* someone else took it: with which key? */
 		}
-		if (k != key)
+		if (k != key || LOAD(&s->dead))
 			continue;
 		for (;;) {
 			int st = LOAD_ACQ(&s->state);
 			if (st == SITE_READY)
-				return s;
+				break;
 			if (st == SITE_ORPHAN && CAS(&s->state, &st, SITE_RESOLVING)) {
 				resolve(s, key);
 				return s;
 			}
 			sched_yield();
 		}
+		if (LOAD(&s->gen) == LOAD(&inj_dlgen) || still_current(s, key))
+			return s;
 	}
 	return &inj_sites[NSITES];
 }

@@ -79,7 +79,7 @@ def test_only_interposed_names_exported():
     assert names == {"pthread_mutex_lock", "pthread_mutex_unlock", "pthread_rwlock_unlock",
                      "pthread_spin_unlock", "sem_post", "pthread_cond_signal",
                      "pthread_cond_broadcast", "pthread_create", "_exit", "_Exit",
-                     "sigaction", "signal"}, out
+                     "sigaction", "signal", "dlclose"}, out
 
 
 def test_passthrough_without_variables(tmp_path):
@@ -516,3 +516,37 @@ def test_relative_log_path_survives_chdir(tmp_path):
     assert not (sub / "log").exists() and not os.path.exists("/log"), r
     blocks = parse_log(tmp_path / "log")
     assert sum(len(b["events"]) for b in blocks) == 10, blocks
+
+
+RELOAD_LIB = r"""
+#include <pthread.h>
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+__attribute__((noinline)) void NAME(void)
+{
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    __asm__ volatile("" ::: "memory");
+}
+int lib_work(void) { for (int i = 0; i < 5; i++) NAME(); return 0; }
+"""
+
+
+def test_site_names_after_dlclose_and_address_reuse(tmp_path):
+    """Sites are cached by return address; after dlclose unloads a library, a
+    library loaded at the same address must not inherit its site names (and
+    INJECT_SITES decisions)."""
+    libs = []
+    for name in ["site_in_a", "site_in_b"]:
+        src = tmp_path / f"{name}.c"
+        src.write_text(RELOAD_LIB.replace("NAME", name))
+        lib = tmp_path / f"lib{name}.so"
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-pthread", "-o", lib, src],
+                       check=True)
+        libs.append(lib)
+    r, (b,) = injected(tmp_path, [EDGE, "reload"] + libs, timeout=10, prob=1,
+                       delay="fixed:1us", sites="site_in_b")
+    if "reused" not in r.out:
+        pytest.skip("the loader did not reuse the address range")
+    visits = {fn(s): v[0] for s, v in b["sites"].items()}
+    assert visits.get("site_in_a") == 5 and visits.get("site_in_b") == 5, b["sites"]
+    assert [fn(e[3]) for e in b["events"]] == ["site_in_b"] * 5, b["events"]

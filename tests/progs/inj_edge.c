@@ -7,6 +7,9 @@
  *                       unlocks at a new site, and joins it) and call its
  *                       lib_work; the loader's lock is held meanwhile
  *   inj_edge chdir DIR  chdir to DIR, then lock and unlock 10 times
+ *   inj_edge reload A B dlopen A, call its lib_work, dlclose it; then the
+ *                       same with B; prints "reused" when B's lib_work has
+ *                       A's address (the loader reused the unmapped range)
  * Prints "ok" and exits 0 when every check holds, 1 (with a line on stderr)
  * otherwise. */
 #include <dlfcn.h>
@@ -51,7 +54,7 @@ static void cancel(void)
 		fail("cancelled inside pthread_mutex_lock/unlock, which are not cancellation points");
 }
 
-static void load(const char *lib)
+static void *load(const char *lib)
 {
 	void *h = dlopen(lib, RTLD_NOW);
 	if (!h)
@@ -59,18 +62,24 @@ static void load(const char *lib)
 	int (*work)(void) = (int (*)(void))dlsym(h, "lib_work");
 	if (!work || work() != 0)
 		fail("lib_work failed");
-	dlclose(h);
+	if (dlclose(h))
+		fail("dlclose failed");
+	return (void *)work;
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail("usage: inj_edge cancel|dlopen LIB|chdir DIR");
+		fail("usage: inj_edge cancel|dlopen LIB|reload A B|chdir DIR");
 	if (!strcmp(argv[1], "cancel"))
 		cancel();
 	else if (!strcmp(argv[1], "dlopen") && argc > 2)
 		load(argv[2]);
-	else if (!strcmp(argv[1], "chdir") && argc > 2) {
+	else if (!strcmp(argv[1], "reload") && argc > 3) {
+		void *a = load(argv[2]);
+		if (load(argv[3]) == a)
+			puts("reused");
+	} else if (!strcmp(argv[1], "chdir") && argc > 2) {
 		if (chdir(argv[2]))
 			fail("chdir failed");
 		for (int i = 0; i < 10; i++) {
