@@ -600,8 +600,11 @@ void engine_run(struct job *j)
 		}
 		if (now >= next_status) {
 			status_line(j, now - t0, false);
-			while (next_status <= now)
-				next_status += S.status_every;
+			/* The next tick after now, in one step: adding a tiny
+			 * interval to a large clock value can leave it unchanged. */
+			next_status += S.status_every * (floor((now - next_status) / S.status_every) + 1);
+			if (next_status <= now)
+				next_status = now + S.status_every;
 		}
 	}
 	j->wall_s = now_mono() - t0;

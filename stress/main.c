@@ -328,8 +328,9 @@ int main(int argc, char **argv)
 			record = optarg;
 			break;
 		case O_STATUS:
-			if (parse_duration(optarg, &d) < 0)
-				usage("bad --status \"%s\": want a duration such as 5s", optarg);
+			if (parse_duration(optarg, &d) < 0 || (d > 0 && d < 0.01))
+				usage("bad --status \"%s\": want a duration such as 5s (0 = none, else at "
+				      "least 10ms)", optarg);
 			S.status_every = d;
 			break;
 		case O_MAXOUT:

@@ -387,6 +387,9 @@ def test_interrupt_still_writes_the_summary(tmp_path):
     ["--expect", "maybe", "--", "/bin/true"],
     ["--inject", "--sites 'startm", "--", "/bin/true"],
     ["--count", "3"],
+    # a status interval so small that next += interval did not move the
+    # clock: stress spun forever, deaf to SIGTERM (signals are read in the loop)
+    ["--status", "1e-20", "--time", "1s", "--", "/bin/true"],
 ])
 def test_bad_flags(tmp_path, args):
     r = stress(tmp_path, *args).expect(64)
