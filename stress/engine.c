@@ -78,6 +78,9 @@ int engine_init(void)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	/* A closed terminal or ssh session: stop and keep the summary, as on
+	 * Ctrl-C, rather than die with the runs left running as orphans. */
+	sigaddset(&set, SIGHUP);
 	/* Children must be reaped by us, not by the kernel. */
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);

@@ -352,7 +352,13 @@ def test_status_lines(tmp_path):
                     lines[-1]), lines
 
 
-def test_interrupt_still_writes_the_summary(tmp_path):
+@pytest.mark.parametrize("sigs", [
+    [signal.SIGINT], [signal.SIGTERM], [signal.SIGINT, signal.SIGINT],
+    # a closed terminal or ssh session: SIGHUP used to kill stress outright,
+    # with no summary and both runs left running as orphans
+    [signal.SIGHUP],
+])
+def test_interrupt_still_writes_the_summary(tmp_path, sigs):
     mark = uuid.uuid4().hex
     p = subprocess.Popen([str(STRESS), "--results", str(tmp_path / "results"), "-p", "2",
                           "--", str(HANG), mark], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -364,7 +370,8 @@ def test_interrupt_still_writes_the_summary(tmp_path):
             break
         time.sleep(0.05)
     assert len(runs()) == 2
-    p.send_signal(signal.SIGINT)
+    for sig in sigs:
+        p.send_signal(sig)
     out, err = p.communicate(timeout=15)
     last = out.rstrip().splitlines()[-1]
     assert last.startswith("results: "), out + err
@@ -372,6 +379,9 @@ def test_interrupt_still_writes_the_summary(tmp_path):
     assert s["interrupted"] is True and s["ok"] is False and p.returncode == 1
     assert s["jobs"][0]["runs"] == 0          # the killed runs are not counted
     ET.parse(Path(last[9:]) / "junit.xml")
+    deadline = time.monotonic() + 2
+    while marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert not marked(mark)
 
 
