@@ -88,9 +88,15 @@ char *inj_fmt_str(char *p, const char *s, char *end)
 
 /* --- rings --- */
 
+/* The slot key's destructor, on the exiting thread.  Later destructors of
+ * the program may still unlock: they must not write into this slot, which
+ * another thread may reclaim at once, so the thread forgets it (an event
+ * after this claims a slot again, and glibc runs destructors again). */
 static void retire(void *arg)
 {
 	struct tslot *s = arg;
+	if (inj_t.slot == s)
+		inj_t.slot = NULL;
 	int live = SLOT_LIVE;
 	CAS(&s->state, &live, SLOT_RETIRED);
 }

@@ -550,3 +550,14 @@ def test_site_names_after_dlclose_and_address_reuse(tmp_path):
     visits = {fn(s): v[0] for s, v in b["sites"].items()}
     assert visits.get("site_in_a") == 5 and visits.get("site_in_b") == 5, b["sites"]
     assert [fn(e[3]) for e in b["events"]] == ["site_in_b"] * 5, b["events"]
+
+
+def test_event_after_slot_retired_keeps_its_thread(tmp_path):
+    """A thread's log slot is retired by a pthread key destructor; a later
+    destructor of the same thread that unlocks must not write into that slot
+    once another thread has reclaimed it (the event would be logged under the
+    other thread's lineage, and the two threads would share one ring)."""
+    r, (b,) = injected(tmp_path, [EDGE, "retire"], timeout=30, prob=1, delay="fixed:1us")
+    assert r.out == "ok\n", r
+    dtor = [e for e in b["events"] if fn(e[3]) == "dtor_site"]
+    assert [e[1] for e in dtor] == ["0.1"], dtor

@@ -7,6 +7,9 @@
  *                       unlocks at a new site, and joins it) and call its
  *                       lib_work; the loader's lock is held meanwhile
  *   inj_edge chdir DIR  chdir to DIR, then lock and unlock 10 times
+ *   inj_edge retire     thread 0.1 unlocks, returns, and unlocks again at
+ *                       dtor_site from a pthread key destructor, but only
+ *                       after 255 more threads have each unlocked and exited
  *   inj_edge reload A B dlopen A, call its lib_work, dlclose it; then the
  *                       same with B; prints "reused" when B's lib_work has
  *                       A's address (the loader reused the unmapped range)
@@ -67,14 +70,62 @@ static void *load(const char *lib)
 	return (void *)work;
 }
 
+static pthread_key_t key;
+static volatile int in_dtor, release_dtor;
+
+__attribute__((noinline)) void dtor_site(void)
+{
+	pthread_mutex_lock(&mu);
+	pthread_mutex_unlock(&mu);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void dtor(void *v)
+{
+	in_dtor = 1;
+	while (!release_dtor)
+		usleep(100);
+	dtor_site();
+}
+
+static void *unlock_once(void *arg)
+{
+	pthread_mutex_lock(&mu);
+	pthread_mutex_unlock(&mu);
+	if (arg)
+		pthread_setspecific(key, arg);
+	return NULL;
+}
+
+static void retire(void)
+{
+	pthread_t first, t;
+	unlock_once(NULL);
+	if (pthread_key_create(&key, dtor))
+		fail("pthread_key_create failed");
+	if (pthread_create(&first, NULL, unlock_once, &key))
+		fail("pthread_create failed");
+	while (!in_dtor)
+		usleep(100);
+	for (int i = 0; i < 255; i++) {
+		if (pthread_create(&t, NULL, unlock_once, NULL))
+			fail("pthread_create failed");
+		pthread_join(t, NULL);
+	}
+	release_dtor = 1;
+	pthread_join(first, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		fail("usage: inj_edge cancel|dlopen LIB|reload A B|chdir DIR");
+		fail("usage: inj_edge cancel|dlopen LIB|reload A B|chdir DIR|retire");
 	if (!strcmp(argv[1], "cancel"))
 		cancel();
 	else if (!strcmp(argv[1], "dlopen") && argc > 2)
 		load(argv[2]);
+	else if (!strcmp(argv[1], "retire"))
+		retire();
 	else if (!strcmp(argv[1], "reload") && argc > 3) {
 		void *a = load(argv[2]);
 		if (load(argv[3]) == a)
