@@ -64,7 +64,8 @@ static void help(void)
 "  --inject PATH      inject launcher (default: next to hunt)\n"
 "  --analyze FILE     rank existing --record files only, no campaigns\n"
 "  -q                 no progress lines\n"
-"Exit: 0 culprit named, 1 nothing reproduces / no culprit, 64 usage, 125 harness error.\n");
+"Exit: 0 culprit named, 1 nothing reproduces / no culprit, 64 usage, 125 harness\n"
+"error (stress or inject failing, or a result file that cannot be written).\n");
 	exit(0);
 }
 
@@ -142,7 +143,7 @@ static char *which(const char *prog)
 
 static void harness_fail(const char *what)
 {
-	fprintf(stderr, "hunt: %s\n", what);
+	fprintf(stderr, "hunt: HARNESS ERROR: %s\n", what);
 	if (H.dir[0]) {
 		/* Pass on stress's own explanation, its last "stress: " line. */
 		char path[PATH_MAX + 16], *line = NULL, *last = NULL;
@@ -202,13 +203,20 @@ static int campaign(const char *label, int phase, const char *flags, long count)
 		argv[n++] = H.cmd[i];
 	argv[n] = NULL;
 
+	/* stress.log is a log that grows while stress runs (stress's own output
+	 * goes there), so it is appended to, not written atomically; its
+	 * results and --record files are stress's, and stress reports a failure
+	 * to write them as a harness error (exit 125), which stops the hunt. */
 	int lfd = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (lfd < 0)
-		harness_fail("cannot write stress.log");
-	dprintf(lfd, "\n### %s:", label);
-	for (int i = 0; i < n; i++)
-		dprintf(lfd, " %s", argv[i]);
-	dprintf(lfd, "\n");
+	int werr = lfd < 0 || dprintf(lfd, "\n### %s:", label) < 0;
+	for (int i = 0; i < n && !werr; i++)
+		werr = dprintf(lfd, " %s", argv[i]) < 0;
+	if (werr || dprintf(lfd, "\n") < 0) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof msg, "cannot write %s: %s", logf, strerror(errno));
+		fprintf(stderr, "hunt: HARNESS ERROR: %s\n", msg);
+		exit(125);
+	}
 	pid_t pid = fork();
 	if (pid < 0)
 		harness_fail("fork failed");
@@ -590,7 +598,7 @@ static void mkdirs(const char *path)
 			*s = '/';
 		}
 	if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "hunt: cannot create %s: %s\n", buf, strerror(errno));
+		fprintf(stderr, "hunt: HARNESS ERROR: cannot create %s: %s\n", buf, strerror(errno));
 		exit(125);
 	}
 }

@@ -1,12 +1,14 @@
 /* report: text table, JSON, SVG plot and the replay plan. */
 #include "report.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hunt.h"
+#include "io.h"
 #include "srcline.h"
 #include "stats.h"
 
@@ -197,11 +199,11 @@ static void xml(FILE *o, const char *s)
 
 /* Horizontal bars per site: failure rate when delayed (with its Wilson
  * interval) over the rate when not delayed (grey). */
-static void svg(const char *path, struct row *sites, int ns, const char *culprit)
+static char *svg(struct row *sites, int ns, const char *culprit)
 {
-	FILE *o = fopen(path, "w");
-	if (!o)
-		return;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *o = open_memstream(&buf, &len);
 	int n = ns < 30 ? ns : 30;
 	int left = 380, width = 420, top = 60, rowh = 22;
 	int H_ = top + n * rowh + 60;
@@ -244,17 +246,23 @@ static void svg(const char *path, struct row *sites, int ns, const char *culprit
 		left + width / 2, top + n * rowh + 36);
 	fprintf(o, "</svg>\n");
 	fclose(o);
+	return buf;
 }
 
-static void save(const char *name, const char *text)
+/* The first result file that could not be written, and why. */
+static char write_error[PATH_MAX + 256];
+
+/* Write one result file whole (or not at all); a failure is remembered, and
+ * makes hunt's exit status 125: a report that is not there is no verdict. */
+static void save(const char *name, const char *text, int mode)
 {
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof path, "%s/%s", H.dir, name);
-	FILE *o = fopen(path, "w");
-	if (o) {
-		fputs(text, o);
-		fclose(o);
-	}
+	if (text && atomic_write(path, text, strlen(text), mode) == 0)
+		return;
+	if (!write_error[0])
+		snprintf(write_error, sizeof write_error, "cannot write %s: %s", path,
+			 text ? strerror(errno) : "its text could not be built");
 }
 
 int report(struct row *funcs, int nf, struct row *sites, int ns)
@@ -356,14 +364,14 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 		H.stress_calls, elapsed(), H.blind_s);
 	fclose(o);
 	fputs(text, stdout);
-	save("hunt.txt", text);
+	save("hunt.txt", text, 0644);
 	if (plan) {
 		char *sh = NULL;
 		size_t sn = 0;
 		FILE *s = open_memstream(&sh, &sn);
 		fprintf(s, "#!/bin/sh\n# hunt's plan: delay only the culprit\nexec %s\n", plan);
 		fclose(s);
-		save("plan.sh", sh);
+		save("plan.sh", sh, 0755);
 		free(sh);
 	}
 
@@ -400,17 +408,22 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 	json_object_set_new(root, "plan", plan ? json_string(plan) : json_null());
 	json_object_set_new(root, "runs_total", json_integer(H.total_runs));
 	json_object_set_new(root, "wall_seconds", json_real(elapsed()));
-	char jpath[PATH_MAX + 32];
-	snprintf(jpath, sizeof jpath, "%s/hunt.json", H.dir);
-	json_dump_file(root, jpath, JSON_INDENT(2));
+	char *js_text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
+	save("hunt.json", js_text, 0644);
+	free(js_text);
 
-	char spath[PATH_MAX + 32];
-	snprintf(spath, sizeof spath, "%s/failure-rate.svg", H.dir);
-	svg(spath, sites, ns, culprit_site);
+	char *sv = svg(sites, ns, culprit_site);
+	save("failure-rate.svg", sv, 0644);
+	free(sv);
 	printf("results: %s\n", H.dir);
 	free(plan);
 	free(text);
 	(void)plan_sites;
+	if (write_error[0]) {
+		fflush(stdout);
+		fprintf(stderr, "hunt: HARNESS ERROR: %s\n", write_error);
+		return 125;
+	}
 	return rc;
 }

@@ -145,6 +145,45 @@ def test_fisher_and_wilson_edge_cases(tmp_path):
     assert rows["always+0x2"]["p"] == 1.0 and rows["always+0x2"]["undelayed"]["runs"] == 0
 
 
+def _hunt_small_disk(tmp, limit, *args):
+    """hunt with files capped at limit bytes (RLIMIT_FSIZE, SIGXFSZ ignored): every
+    write past it fails with EFBIG, as on a full filesystem."""
+    import resource
+    import signal
+    import subprocess
+
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return subprocess.run([str(HUNT), "-q", *map(str, args)], preexec_fn=pre,
+                          restore_signals=False, capture_output=True, text=True, timeout=60,
+                          env=clean_env(), cwd=ROOT)
+
+
+@pytest.mark.parametrize("limit,lost", [(100, "hunt.txt"), (4000, "hunt.json")])
+def test_full_results_filesystem_is_a_harness_error(tmp_path, limit, lost):
+    # hunt.txt, hunt.json, failure-rate.svg and plan.sh were written in place with
+    # every error ignored: on a full disk hunt exited 0 (or 1) and left missing or
+    # truncated files.  Each is now written whole or not at all, and a failed write
+    # is a harness error.
+    rec = tmp_path / "runs.jsonl"
+    synth_records(rec)
+    p = _hunt_small_disk(tmp_path, limit, "--analyze", rec, "--results", tmp_path / "res",
+                         "--", "true")
+    assert p.returncode == 125, p
+    err = p.stderr.splitlines()
+    assert len(err) == 1 and err[0].startswith("hunt: HARNESS ERROR: cannot write "), p
+    assert err[0].endswith(f"/{lost}: File too large"), p
+    d = next((tmp_path / "res").iterdir())
+    assert not (d / lost).exists(), f"{lost} left truncated\n{p}"
+    left = sorted(f.name for f in d.iterdir() if f.is_file())
+    assert not [f for f in left if ".tmp" in f], left
+    if (d / "hunt.txt").exists():
+        assert (d / "hunt.txt").read_text() in p.stdout, "hunt.txt truncated"
+    if (d / "failure-rate.svg").exists():
+        ET.parse(d / "failure-rate.svg")
+
+
 # --- the driver, through a simulated stress --------------------------------------------
 
 FAKE_STRESS = r'''#!/usr/bin/python3
