@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int atomic_write(const char *path, const char *data, size_t len, int mode)
@@ -48,4 +51,57 @@ fail:;
 	unlink(tmp);
 	errno = e;
 	return -1;
+}
+
+size_t utf8_seq(const unsigned char *p)
+{
+	unsigned c = p[0];
+	if (c < 0x80)
+		return c ? 1 : 0;
+	size_t n = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+	for (size_t k = 1; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	/* No overlongs, no surrogates, nothing above U+10FFFF. */
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
+	    (c == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+char *utf8_fix(const char *s, int ctl)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), k = 0;
+	char *o = malloc(len * 3 + 1);
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_seq(p + i);
+		if (n && !(ctl && n == 1 && ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') ||
+					     p[i] == 0x7f))) {
+			memcpy(o + k, p + i, n);
+			k += n;
+			i += n;
+		} else {
+			memcpy(o + k, "\xef\xbf\xbd", 3); /* U+FFFD */
+			k += 3;
+			i++;
+		}
+	}
+	o[k] = 0;
+	return o;
+}
+
+json_t *json_str(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	char *o = utf8_fix(s, 0);
+	v = o ? json_string(o) : NULL;
+	free(o);
+	return v;
 }

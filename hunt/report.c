@@ -143,12 +143,34 @@ static void table(FILE *o, const char *title, struct row *rows, int n, int exact
 		fprintf(o, "     ... %d more in hunt.json\n", n - limit);
 }
 
+/* A JSON array of strings from outside, each made valid UTF-8; NULL when a
+ * value could not be built. */
+static json_t *strv_json(char *const *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_str(v[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+/* Append V to the array A; a NULL V (a value jansson could not build) makes
+ * the whole document fail instead of silently leaving an element out. */
+static void push(json_t *a, json_t *v, int *bad)
+{
+	if (!v || json_array_append_new(a, v) < 0)
+		(*bad)++;
+}
+
 static json_t *jrow(const struct row *w, int exact)
 {
 	const struct confirm *c = conf_of(w->unit, exact);
-	json_t *o = json_pack("{s:s, s:s, s:I, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I, s:f, s:[f,f]},"
+	json_t *o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I, s:f, s:[f,f]},"
 			      " s:f, s:f, s:f, s:s, s:b}",
-			      exact ? "site" : "function", w->unit, "where", w->where,
+			      exact ? "site" : "function", json_str(w->unit),
+			      "where", json_str(w->where),
 			      "visited_runs", (json_int_t)w->visited,
 			      "delayed", "runs", (json_int_t)w->n1, "failures", (json_int_t)w->a,
 			      "rate", w->r1, "ci95", w->lo1, w->hi1,
@@ -161,9 +183,7 @@ static json_t *jrow(const struct row *w, int exact)
 
 static json_t *jconf(const struct confirm *c)
 {
-	json_t *set = json_array();
-	for (int i = 0; i < c->nset; i++)
-		json_array_append_new(set, json_string(c->set[i]));
+	json_t *set = strv_json(c->set, c->nset);
 	double lo, hi, elo, ehi;
 	wilson(c->only_f, c->only_n, &lo, &hi);
 	wilson(c->except_f, c->except_n, &elo, &ehi);
@@ -175,7 +195,7 @@ static json_t *jconf(const struct confirm *c)
 			      "reference_undelayed", "runs", (json_int_t)c->ref_n,
 			      "failures", (json_int_t)c->ref_f,
 			      "p_sufficient", c->p_suff, "sufficient", c->sufficient);
-	if (c->except_n > 0) {
+	if (o && c->except_n > 0) {
 		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
 			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
 			"rate", (double)c->except_f / c->except_n, "ci95", elo, ehi));
@@ -185,9 +205,13 @@ static json_t *jconf(const struct confirm *c)
 	return o;
 }
 
-static void xml(FILE *o, const char *s)
+/* Text for an SVG element: escaped, and valid UTF-8 without the control
+ * characters XML forbids (U+FFFD for each bad byte): a file name from DWARF
+ * or a site name can hold any bytes. */
+static void xml(FILE *o, const char *raw)
 {
-	for (; *s; s++)
+	char *fixed = utf8_fix(raw, 1);
+	for (const char *s = fixed ? fixed : "?"; *s; s++)
 		switch (*s) {
 		case '<': fputs("&lt;", o); break;
 		case '>': fputs("&gt;", o); break;
@@ -195,6 +219,7 @@ static void xml(FILE *o, const char *s)
 		case '"': fputs("&quot;", o); break;
 		default: fputc(*s, o);
 		}
+	free(fixed);
 }
 
 /* Horizontal bars per site: failure rate when delayed (with its Wilson
@@ -262,7 +287,7 @@ static void save(const char *name, const char *text, int mode)
 		return;
 	if (!write_error[0])
 		snprintf(write_error, sizeof write_error, "cannot write %s: %s", path,
-			 text ? strerror(errno) : "its text could not be built");
+			 text ? strerror(errno) : "its text could not be built (a value jansson refused)");
 }
 
 int report(struct row *funcs, int nf, struct row *sites, int ns)
@@ -375,40 +400,42 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 		free(sh);
 	}
 
-	json_t *jf = json_array(), *js = json_array(), *jc = json_array(), *cmd = json_array();
-	for (int i = 0; i < nf; i++)
-		json_array_append_new(jf, jrow(&funcs[i], 0));
-	for (int i = 0; i < ns; i++)
-		json_array_append_new(js, jrow(&sites[i], 1));
-	for (int i = 0; i < H.nconf; i++)
-		json_array_append_new(jc, jconf(&H.conf[i]));
-	for (int i = 0; i < H.ncmd; i++)
-		json_array_append_new(cmd, json_string(H.cmd[i]));
+	/* Every string that comes from outside (command words, paths, site and
+	 * file names, option values, and the reason and plan built from them)
+	 * goes through json_str: U+FFFD for bytes that are not UTF-8.  Any value
+	 * jansson still cannot build fails hunt.json as a whole (exit 125). */
+	int bad = 0;
+	json_t *jf = json_array(), *js = json_array(), *jc = json_array();
+	for (int i = 0; jf && i < nf; i++)
+		push(jf, jrow(&funcs[i], 0), &bad);
+	for (int i = 0; js && i < ns; i++)
+		push(js, jrow(&sites[i], 1), &bad);
+	for (int i = 0; jc && i < H.nconf; i++)
+		push(jc, jconf(&H.conf[i]), &bad);
 	json_t *culp = json_null();
-	if (H.culprit) {
-		json_t *set = json_array();
-		for (int i = 0; i < H.culprit->nset; i++)
-			json_array_append_new(set, json_string(H.culprit->set[i]));
-		culp = json_pack("{s:o, s:s?, s:b, s:b}", "functions", set, "site", culprit_site,
+	if (H.culprit)
+		culp = json_pack("{s:o, s:o, s:b, s:b}",
+				 "functions", strv_json(H.culprit->set, H.culprit->nset),
+				 "site", json_str(culprit_site),
 				 "sufficient", H.culprit->sufficient, "needed", H.culprit->needed);
-	}
-	json_t *root = json_pack("{s:s, s:s, s:i, s:o, s:s?, s:I, s:s, s:s, s:f, s:f}",
-				 "verdict", verdict, "reason", reason, "exit", rc, "command", cmd,
-				 "binary", H.binary, "seed", (json_int_t)(H.seed & 0x7fffffffffffffffULL),
-				 "prob", H.prob, "delay", H.delay, "fraction", H.fraction,
-				 "alpha", H.alpha);
-	json_object_set_new(root, "screening", json_pack("{s:I, s:I, s:I, s:s, s:I, s:I}",
-		"runs", (json_int_t)(f + p), "failures", (json_int_t)f, "excluded", (json_int_t)x,
-		"stopped", H.nanalyze ? "input" : H.stop_reason,
-		"baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf));
-	json_object_set_new(root, "functions", jf);
-	json_object_set_new(root, "sites", js);
-	json_object_set_new(root, "confirmations", jc);
-	json_object_set_new(root, "culprit", culp);
-	json_object_set_new(root, "plan", plan ? json_string(plan) : json_null());
-	json_object_set_new(root, "runs_total", json_integer(H.total_runs));
-	json_object_set_new(root, "wall_seconds", json_real(elapsed()));
-	char *js_text = json_dumps(root, JSON_INDENT(2));
+	json_t *root = json_pack("{s:s, s:o, s:i, s:o, s:o, s:I, s:o, s:o, s:f, s:f}",
+				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
+				 "command", strv_json(H.cmd, H.ncmd), "binary", json_str(H.binary),
+				 "seed", (json_int_t)(H.seed & 0x7fffffffffffffffULL),
+				 "prob", json_str(H.prob), "delay", json_str(H.delay),
+				 "fraction", H.fraction, "alpha", H.alpha);
+	const char *keys[] = {"screening", "functions", "sites", "confirmations", "culprit",
+			      "plan", "runs_total", "wall_seconds"};
+	json_t *vals[] = {
+		json_pack("{s:I, s:I, s:I, s:s, s:I, s:I}",
+			  "runs", (json_int_t)(f + p), "failures", (json_int_t)f,
+			  "excluded", (json_int_t)x, "stopped", H.nanalyze ? "input" : H.stop_reason,
+			  "baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf),
+		jf, js, jc, culp, json_str(plan), json_integer(H.total_runs), json_real(elapsed())};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (!vals[i] || json_object_set_new(root, keys[i], vals[i]) < 0)
+			bad++;
+	char *js_text = bad ? NULL : json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	save("hunt.json", js_text, 0644);
 	free(js_text);

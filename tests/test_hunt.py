@@ -184,6 +184,31 @@ def test_full_results_filesystem_is_a_harness_error(tmp_path, limit, lost):
         ET.parse(d / "failure-rate.svg")
 
 
+def test_invalid_utf8_in_binary_path_and_source_file_keeps_hunt_json(tmp_path):
+    # jansson refuses invalid UTF-8: json_pack for hunt.json returned NULL on a
+    # binary path (or a command word, or a DWARF file name) with a bad byte, and
+    # hunt.json was silently not written.  Such strings now carry U+FFFD.
+    import subprocess
+    d = Path(os.fsdecode(bytes(tmp_path) + b"/dir\xff"))
+    d.mkdir()
+    src, exe = d / "bad\udcfe.c", d / "prog\udcff"
+    src.write_text("int main(void)\n{\n\treturn 0;\n}\n")
+    subprocess.run(["gcc", "-g", "-O0", "-o", exe, src], check=True)
+    rec = tmp_path / "runs.jsonl"
+    synth_records(rec, culprit="main+0x1")
+    r = run([HUNT, "-q", "--analyze", rec, "--results", tmp_path / "res", "--delay",
+             b"fixed:1ms\xfe".decode(errors="surrogateescape"), "--", exe, "arg\udcfd"],
+            timeout=30).expect(0)
+    res, j = hunt_json(r)
+    assert j["binary"] == str(exe).encode(errors="surrogateescape").decode(errors="replace"), j
+    assert j["command"][1] == "arg\ufffd" and j["delay"] == "fixed:1ms\ufffd", j
+    row = next(x for x in j["sites"] if x["site"] == "main+0x1")
+    assert row["where"].endswith("dir\ufffd/bad\ufffd.c:2"), row
+    labels = [t.text for t in ET.parse(res / "failure-rate.svg").iter(
+        "{http://www.w3.org/2000/svg}text")]
+    assert any(t and "bad\ufffd.c:2" in t for t in labels), labels
+
+
 # --- the driver, through a simulated stress --------------------------------------------
 
 FAKE_STRESS = r'''#!/usr/bin/python3
