@@ -77,6 +77,7 @@ struct hunt {
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
 	struct confirm *culprit, *exact_conf;
 	const char *exact_site;
+	int no_sites;	/* the baseline visited no site hunt can delay */
 };
 
 extern struct hunt H;

@@ -304,7 +304,20 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 	const char *verdict, *reason;
 	char why[8192];
 	int rc;
-	if (H.culprit) {
+	if (H.no_sites && bf > 0) {
+		/* /bin/false: it fails, but with no site to delay no site can explain
+		 * the failures; that is an answer about COMMAND, not a harness fault. */
+		verdict = "no culprit";
+		rc = 1;
+		snprintf(why, sizeof why, "%ld of %ld runs failed without delays, and COMMAND visits "
+			 "no lock-release site hunt can delay: failures that no site explains", bf,
+			 bf + bp);
+	} else if (H.no_sites) {
+		verdict = "nothing reproduces";
+		rc = 1;
+		snprintf(why, sizeof why, "0 failures in %ld runs without delays, and COMMAND visits "
+			 "no lock-release site hunt can delay: there is nothing to screen", bf + bp);
+	} else if (H.culprit) {
 		verdict = "culprit";
 		rc = 0;
 		snprintf(why, sizeof why, "delaying only %s reproduces the failure (%ld/%ld runs)%s",

@@ -375,6 +375,27 @@ def test_hunt_names_nothing_with_the_fix_on(tmp_path):
     assert "culprit:" not in r.out and "plan:" not in r.out, r
 
 
+@pytest.mark.parametrize("prog,verdict,reason", [
+    ("/bin/false", "no culprit", "4 of 4 runs failed without delays, and COMMAND visits no "
+     "lock-release site hunt can delay: failures that no site explains"),
+    ("/bin/true", "nothing reproduces", "0 failures in 4 runs without delays, and COMMAND "
+     "visits no lock-release site hunt can delay: there is nothing to screen"),
+])
+def test_command_without_lock_sites_is_an_answer_not_a_harness_error(tmp_path, prog, verdict,
+                                                                     reason):
+    # Both used to exit 125 "visited no lock-release site".  The shim ran; the
+    # command just has nothing to delay.  A command that fails anyway has failures
+    # that no site explains (no culprit); one that never fails reproduces nothing.
+    r = run([HUNT, "-q", "-p", "2", "--results", tmp_path, "--", prog], timeout=60).expect(1)
+    assert r.err == "", r
+    _, j = hunt_json(r)
+    assert (j["verdict"], j["reason"], j["exit"]) == (verdict, reason, 1), j
+    assert j["culprit"] is None and j["plan"] is None and j["sites"] == [], j
+    assert j["screening"]["runs"] == 0 and j["screening"]["baseline_runs"] == 4, j
+    assert j["screening"]["stopped"] == "no lock-release site", j
+    assert f"verdict: {verdict}: {reason}" in r.out, r
+
+
 def test_bad_inject_value_is_a_harness_error_with_the_reason(tmp_path):
     r = run([HUNT, "-q", "-p", "2", "--delay", "bogus", "--results", tmp_path, "--", RACY],
             timeout=60).expect(125)
