@@ -221,7 +221,9 @@ static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t 
 		return;
 	int saved = errno;
 	t->guard = 1;
-	decide_and_wait(t, pt, inj_site(ra));
+	struct site *s = inj_site(ra);
+	if (s)
+		decide_and_wait(t, pt, s);
 	t->guard = 0;
 	errno = saved;
 }
@@ -330,8 +332,13 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	tr->lhash = inject_lineage_child(t->lhash, n);
 	child_lineage(t, n, tr->lineage);
 	tr->site = -1;
-	if (LOAD(&inj_points) & (1u << PT_THREAD_START))
-		tr->site = (int)(inj_site((uintptr_t)__builtin_return_address(0)) - inj_sites);
+	if (LOAD(&inj_points) & (1u << PT_THREAD_START)) {
+		int saved = errno;
+		struct site *s = inj_site((uintptr_t)__builtin_return_address(0));
+		errno = saved;
+		if (s)
+			tr->site = (int)(s - inj_sites);
+	}
 	t->guard = 0;
 	int r = real_pthread_create(th, attr, trampoline, tr);
 	if (r)

@@ -294,6 +294,8 @@ void inj_log_flush(const char *reason)
 	p = inj_fmt_u64(p, kept);
 	p = inj_fmt_str(p, " dropped=", LINE_END);
 	p = inj_fmt_u64(p, lost);
+	p = inj_fmt_str(p, " unnamed=", LINE_END);
+	p = inj_fmt_u64(p, LOAD(&inj_unnamed));
 	p = inj_fmt_str(p, " reason=", LINE_END);
 	p = inj_fmt_str(p, reason, LINE_END);
 	*p++ = '\n';

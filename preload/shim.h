@@ -57,7 +57,8 @@ static inline ssize_t inj_write(int fd, const void *buf, size_t n)
  * an object (inj_dlgen moved), a READY entry is named again on its next
  * visit: the same name, it is current again; another (new code at a reused
  * address), it is marked dead, keeps its counts, and the key gets a new
- * entry further along the probe sequence. */
+ * entry further along the probe sequence.  A visitor waits for a RESOLVING
+ * entry at most about a millisecond (sites.c), then passes through. */
 enum { SITE_RESOLVING = 0, SITE_READY = 1, SITE_ORPHAN = 2 };
 #define NSITES_LOG2 10
 #define NSITES (1 << NSITES_LOG2)
@@ -66,6 +67,8 @@ enum { SITE_RESOLVING = 0, SITE_READY = 1, SITE_ORPHAN = 2 };
 struct site {
 	uintptr_t key;              /* return address (atomic; 0 = empty) */
 	int state;                  /* atomic; see above */
+	int owner;                  /* atomic: tid of the thread naming it */
+	int stalled;                /* atomic: a visitor gave up waiting for it */
 	unsigned char match, skip;  /* INJECT_SITES / INJECT_SKIP decisions */
 	unsigned char dead;         /* atomic: its object was unloaded, the key now
 				     * names other code (a later entry) */
@@ -78,10 +81,13 @@ struct site {
 extern struct site inj_sites[NSITES + 1] HIDDEN;
 
 void inj_sites_init(void) HIDDEN;
-/* The site for a call whose return address is ra (after INJECT_SKIP). */
+/* The site for a call whose return address is ra (after INJECT_SKIP), or
+ * NULL: another thread is naming it and did not finish in time, so this
+ * visit passes through (counted in inj_unnamed). */
 struct site *inj_site(uintptr_t ra) HIDDEN;
 void inj_sites_after_fork(void) HIDDEN;
 extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
+extern uint64_t inj_unnamed HIDDEN;  /* atomic: visits passed through unnamed */
 
 /* --- hooks.c --- */
 #define LINEAGE_MAX 64

@@ -7,7 +7,15 @@
  * names the site (the object's .symtab or .dynsym) and publishes it
  * with a release store of state = READY.  A visitor that finds a RESOLVING
  * entry yields until it is READY (the claimer is another thread: our own
- * thread cannot re-enter while it resolves, the recursion guard is set).
+ * thread cannot re-enter while it resolves, the recursion guard is set), but
+ * only for SITE_WAIT_NS: the claimer may never finish (a signal handler that
+ * longjmps out of the shim, asynchronous cancellation, a fork child whose
+ * fork handlers did not run: _Fork, or a program's child handler registered
+ * before ours).  Then the visit passes through without injecting (counted in
+ * inj_unnamed, the log's "unnamed="), the entry is marked stalled so later
+ * visitors do not wait again, and a claimer whose thread no longer exists
+ * (its tid is gone: cancelled, or the parent's thread in a fork child) is
+ * replaced: the visitor claims the entry and names it.
  *
  * INJECT_SKIP: when the caller's function matches, the site is further up the
  * stack, so we unwind (libunwind, a few frames) on every such visit; without
@@ -27,11 +35,16 @@
 #include <libunwind.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "shim.h"
 
 struct site inj_sites[NSITES + 1];
 uint32_t inj_dlgen;
+uint64_t inj_unnamed;
+
+/* How long a visitor waits for another thread to finish naming a site. */
+#define SITE_WAIT_NS 1000000
 
 static size_t slot_of(uintptr_t key)
 {
@@ -182,8 +195,14 @@ static struct site *ready_or_null(uintptr_t key)
 	return NULL;
 }
 
+static int my_tid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
 static void resolve(struct site *s, uintptr_t key)
 {
+	STORE(&s->owner, my_tid());
 	STORE(&s->gen, LOAD(&inj_dlgen));
 	int in_unwind = name_site(s->name, key);
 	set_decisions(s);
@@ -206,7 +225,61 @@ static int still_current(struct site *s, uintptr_t key)
 	return 1;
 }
 
-/* Find or insert key, naming it when we are the one to insert. */
+/* Does the thread that claimed s still exist?  (A fork child's only thread
+ * has a tid of its own, so a claimer from the parent is gone there.) */
+static int owner_gone(struct site *s)
+{
+	int owner = LOAD(&s->owner);
+	if (owner <= 0)
+		return 0;           /* not yet stored: the claimer is still running */
+	int saved = errno;
+	int gone = syscall(SYS_tgkill, (int)syscall(SYS_getpid), owner, 0) != 0 &&
+		   errno == ESRCH;
+	errno = saved;
+	return gone;
+}
+
+/* Wait, boundedly, until s (key) is READY; 1 when it is (or we named it
+ * ourselves), 0 to pass this visit through unnamed. */
+static int wait_ready(struct site *s, uintptr_t key)
+{
+	uint64_t deadline = 0;
+	for (unsigned spins = 0;; spins++) {
+		int st = LOAD_ACQ(&s->state);
+		if (st == SITE_READY)
+			return 1;
+		if (st == SITE_ORPHAN && CAS(&s->state, &st, SITE_RESOLVING)) {
+			resolve(s, key);
+			return 1;
+		}
+		if (st == SITE_RESOLVING && (LOAD(&s->stalled) || (deadline &&
+		    inject_now_ns() >= deadline))) {
+			/* The claimer is late: take over if its thread is gone (one
+			 * visitor wins the CAS on the owner), else pass through. */
+			int owner = LOAD(&s->owner);
+			if (owner_gone(s) && CAS(&s->owner, &owner, my_tid())) {
+				resolve(s, key);
+				STORE(&s->stalled, 0);
+				return 1;
+			}
+			STORE(&s->stalled, 1);
+			ADD(&inj_unnamed, 1);
+			return 0;
+		}
+		if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+			continue;
+		}
+		if (!deadline)
+			deadline = inject_now_ns() + SITE_WAIT_NS;
+		sched_yield();
+	}
+}
+
+/* Find or insert key, naming it when we are the one to insert; NULL when
+ * another thread is naming it and does not finish in time. */
 static struct site *get(uintptr_t key)
 {
 	for (size_t i = slot_of(key), n = 0; n < NSITES; i = (i + 1) & (NSITES - 1), n++) {
@@ -222,16 +295,8 @@ static struct site *get(uintptr_t key)
 		}
 		if (k != key || LOAD(&s->dead))
 			continue;
-		for (;;) {
-			int st = LOAD_ACQ(&s->state);
-			if (st == SITE_READY)
-				break;
-			if (st == SITE_ORPHAN && CAS(&s->state, &st, SITE_RESOLVING)) {
-				resolve(s, key);
-				return s;
-			}
-			sched_yield();
-		}
+		if (!wait_ready(s, key))
+			return NULL;
 		if (LOAD(&s->gen) == LOAD(&inj_dlgen) || still_current(s, key))
 			return s;
 	}
@@ -241,8 +306,8 @@ static struct site *get(uintptr_t key)
 struct site *inj_site(uintptr_t ra)
 {
 	struct site *s = ready_or_null(ra);
-	if (!s)
-		s = get(ra);
+	if (!s && !(s = get(ra)))
+		return NULL;
 	if (!s->skip)
 		return s;
 
@@ -261,7 +326,8 @@ struct site *inj_site(uintptr_t ra)
 		for (int up = 0; s->skip && up < 16; up++) {
 			if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
 				break;
-			s = get(ip);
+			if (!(s = get(ip)))
+				return NULL;
 		}
 		break;
 	}
@@ -275,7 +341,11 @@ void inj_sites_after_fork(void)
 		STORE(&s->visits, 0);
 		STORE(&s->delays, 0);
 		STORE(&s->delay_ns, 0);
-		if (LOAD(&s->key) && LOAD(&s->state) == SITE_RESOLVING)
+		STORE(&s->stalled, 0);
+		if (LOAD(&s->key) && LOAD(&s->state) == SITE_RESOLVING) {
+			STORE(&s->owner, 0);     /* before the entry can be claimed */
 			STORE(&s->state, SITE_ORPHAN);
+		}
 	}
+	STORE(&inj_unnamed, 0);
 }

@@ -36,10 +36,11 @@ def parse_log(path):
             _, site, visits, delays, total = line.split()
             cur["sites"][site] = (int(visits), int(delays), int(total))
         elif line.startswith("# end "):
-            m = re.match(r"# end pid=(\d+) events=(\d+) dropped=(\d+) reason=(.*)$", line)
+            m = re.match(r"# end pid=(\d+) events=(\d+) dropped=(\d+) unnamed=(\d+) "
+                         r"reason=(.*)$", line)
             assert m, f"bad end line: {line!r}"
             cur["end"] = {"pid": int(m[1]), "events": int(m[2]), "dropped": int(m[3]),
-                          "reason": m[4]}
+                          "unnamed": int(m[4]), "reason": m[5]}
     return blocks
 
 
@@ -561,3 +562,28 @@ def test_event_after_slot_retired_keeps_its_thread(tmp_path):
     assert r.out == "ok\n", r
     dtor = [e for e in b["events"] if fn(e[3]) == "dtor_site"]
     assert [e[1] for e in dtor] == ["0.1"], dtor
+
+
+def test_half_named_site_does_not_hang(tmp_path):
+    """A thread that claimed a new site and never finishes naming it (here a
+    signal handler longjmps out of the shim while it is blocked opening the
+    object) must not hang other visitors: they wait about a millisecond, then
+    pass through unnamed (counted on the end line); once the claimer's thread
+    is gone, the next visitor names the site itself."""
+    src = tmp_path / "lib.c"
+    src.write_text(RELOAD_LIB.replace("NAME", "stall_site"))
+    lib = tmp_path / "libstall.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-pthread", "-o", lib, src], check=True)
+    copy = tmp_path / "copy.so"
+    copy.write_bytes(lib.read_bytes())
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r, (b,) = injected(tmp_path, [EDGE, "stall", lib, fifo, copy], timeout=20, prob=1,
+                       delay="fixed:1us")
+    assert r.out.endswith("ok\n"), r
+    waited = int(re.search(r"waited (\d+) ms", r.out)[1])
+    assert waited < 500, r
+    assert b["end"]["unnamed"] == 5, b["end"]
+    # Named after all, by main, once thread 0.1 had exited: its 5 later visits.
+    visits = {fn(s): v for s, v in b["sites"].items()}
+    assert visits.get("stall_site") == (5, 5, 5000), b["sites"]

@@ -13,13 +13,24 @@
  *   inj_edge reload A B dlopen A, call its lib_work, dlclose it; then the
  *                       same with B; prints "reused" when B's lib_work has
  *                       A's address (the loader reused the unmapped range)
+ *   inj_edge stall LIB FIFO COPY
+ *                       dlopen LIB, rename the FIFO over it (naming a site
+ *                       in LIB now blocks opening the FIFO); thread 0.1 calls
+ *                       lib_work and is stuck naming its site until SIGUSR1,
+ *                       whose handler longjmps out of the shim; then main calls
+ *                       lib_work (must not wait for the half-named site; prints
+ *                       "waited N ms"); then COPY is renamed back over LIB,
+ *                       thread 0.1 exits, and main calls lib_work again
  * Prints "ok" and exits 0 when every check holds, 1 (with a line on stderr)
  * otherwise. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -68,6 +79,64 @@ static void *load(const char *lib)
 	if (dlclose(h))
 		fail("dlclose failed");
 	return (void *)work;
+}
+
+static sigjmp_buf stall_env;
+static volatile int stall_jumped, stall_release;
+static int (*stall_work)(void);
+
+static void stall_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(stall_env, 1);
+}
+
+static void *stall_thread(void *arg)
+{
+	if (!sigsetjmp(stall_env, 1))
+		stall_work();       /* blocks inside the shim, naming the site */
+	stall_jumped = 1;
+	while (!stall_release)
+		usleep(1000);
+	return arg;
+}
+
+static void stall(const char *lib, const char *fifo, const char *copy)
+{
+	void *h = dlopen(lib, RTLD_NOW);
+	if (!h)
+		fail(dlerror());
+	stall_work = (int (*)(void))dlsym(h, "lib_work");
+	if (!stall_work)
+		fail("no lib_work");
+	if (rename(fifo, lib))
+		fail("rename fifo");
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = stall_jump;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		fail("sigaction");
+	pthread_t t;
+	if (pthread_create(&t, NULL, stall_thread, NULL))
+		fail("pthread_create failed");
+	usleep(200000);
+	pthread_kill(t, SIGUSR1);
+	while (!stall_jumped)
+		usleep(1000);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (stall_work())
+		fail("lib_work failed");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("waited %ld ms\n", (long)((b.tv_sec - a.tv_sec) * 1000 +
+					  (b.tv_nsec - a.tv_nsec) / 1000000));
+	if (rename(copy, lib))
+		fail("rename copy");
+	stall_release = 1;
+	pthread_join(t, NULL);
+	if (stall_work())
+		fail("lib_work failed");
 }
 
 static pthread_key_t key;
@@ -130,6 +199,8 @@ int main(int argc, char **argv)
 		void *a = load(argv[2]);
 		if (load(argv[3]) == a)
 			puts("reused");
+	} else if (!strcmp(argv[1], "stall") && argc > 4) {
+		stall(argv[2], argv[3], argv[4]);
 	} else if (!strcmp(argv[1], "chdir") && argc > 2) {
 		if (chdir(argv[2]))
 			fail("chdir failed");
