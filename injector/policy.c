@@ -53,6 +53,10 @@ uint64_t inject_decide(const struct inject_config *c, uint64_t seed, uint64_t li
 		d = a;
 		break;
 	}
+	/* No delay is longer than the longest duration a spec may give: exp's
+	 * 50 x MEAN cap alone allowed 50 h (exp:3600s). */
+	if (!(d <= (double)INJECT_DELAY_MAX_NS))
+		d = (double)INJECT_DELAY_MAX_NS;
 	uint64_t ns = (uint64_t)(d + 0.5);
 	return ns ? ns : 1;
 }

@@ -91,7 +91,7 @@ int inject_parse_duration(const char *s, const char *end, uint64_t *ns)
 	else
 		return -1;
 	v *= mul;
-	if (v > 3600e9)         /* an hour: surely a typo */
+	if (v > (double)INJECT_DELAY_MAX_NS)   /* over an hour: surely a typo */
 		return -1;
 	*ns = (uint64_t)(v + 0.5);
 	return 0;

@@ -76,7 +76,12 @@ int inject_glob(const char *pat, const char *s);
 int inject_patterns_match(const struct inject_patterns *p, const char *fn, const char *full,
 			  int if_empty);
 
-/* Parse a duration with unit (ns, us, ms, s) into ns; -1 if bad. */
+/* The longest duration a spec may give, and the longest delay the policy
+ * ever produces (an exp tail included): an hour. */
+#define INJECT_DELAY_MAX_NS 3600000000000ULL
+
+/* Parse a duration with unit (ns, us, ms, s) into ns; -1 if bad (or above
+ * INJECT_DELAY_MAX_NS). */
 int inject_parse_duration(const char *s, const char *end, uint64_t *ns);
 
 #endif

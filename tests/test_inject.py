@@ -587,3 +587,21 @@ def test_half_named_site_does_not_hang(tmp_path):
     # Named after all, by main, once thread 0.1 had exited: its 5 later visits.
     visits = {fn(s): v for s, v in b["sites"].items()}
     assert visits.get("stall_site") == (5, 5, 5000), b["sites"]
+
+
+def test_every_delay_at_most_an_hour(tmp_path):
+    """exp:MEAN accepts a mean up to 1 h; its tail was capped only at 50 x MEAN,
+    so one delay could be 50 h.  Every delay is at most 1 h.  The delays are
+    read from the log the shim writes when SIGTERM ends the sleeping program
+    (seed 1 draws several delays above an hour without the cap)."""
+    log = tmp_path / "log"
+    env = shim_env(log, seed=1, prob=1, delay="exp:3600s", points="all")
+    p = subprocess.Popen([str(THREADS), "lineage", "5"], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    p.terminate()
+    assert p.wait(timeout=20) == -15
+    (b,) = parse_log(log)
+    delays = [e[5] for e in b["events"]]
+    assert len(delays) >= 2, b
+    assert max(delays) == 3600 * 10**9, sorted(delays)
