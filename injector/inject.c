@@ -46,7 +46,7 @@ static const char help_text[] =
 	"  --sites LIST   INJECT_SITES   comma list of function names or globs\n"
 	"                                (startm, *lock*); !NAME excludes; matched\n"
 	"                                against the function and against fn+0xoff;\n"
-	"                                empty: every site\n"
+	"                                unset or empty: every site\n"
 	"  --skip LIST    INJECT_SKIP    glob list of wrapper functions to skip when\n"
 	"                                naming a site (their caller is the site)\n"
 	"  --points LIST  INJECT_POINTS  comma list of mutex_unlock, mutex_lock,\n"
@@ -76,7 +76,13 @@ static const char help_text[] =
 	"Exit status: PROGRAM's; 64 for a usage error; 125 for a bad INJECT_* value\n"
 	"or a program that cannot be run.  Setting LD_PRELOAD=libinject.so and the\n"
 	"INJECT_* variables by hand works too (the shim checks them the same way).\n"
-	"With no INJECT_* variable set the shim passes every call straight through.\n";
+	"\n"
+	"Empty is unset: an INJECT_* variable set to the empty string (VAR= in a\n"
+	"script, --flag '') counts as not set; its default applies.  The shim injects\n"
+	"only when at least one INJECT_* variable is set and not empty; otherwise it\n"
+	"passes every call straight through (so INJECT_SITES= alone does nothing, and\n"
+	"means every site only next to another variable that is set).  inject always\n"
+	"sets INJECT_SEED, so under inject the shim always injects.\n";
 
 static void die(int status, const char *fmt, const char *a, const char *b)
 {

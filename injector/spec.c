@@ -252,11 +252,9 @@ int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 	int prob_set = 0;
 	for (int i = 0; inject_vars[i]; i++) {
 		const char *v = getenv(inject_vars[i]);
-		if (!v)
-			continue;
+		if (!v || !*v)
+			continue;       /* empty is unset: VAR= from a script */
 		c->any = 1;
-		if (!*v)
-			continue;
 		if (parse_var(c, inject_vars[i], v, err, errlen))
 			return -1;
 		prob_set |= !strcmp(inject_vars[i], "INJECT_PROB");

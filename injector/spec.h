@@ -38,7 +38,7 @@ struct inject_patterns {
 };
 
 struct inject_config {
-	int any;                /* some INJECT_* variable is set */
+	int any;                /* some INJECT_* variable is set and not empty */
 	uint64_t seed;
 	double prob;
 	struct inject_delay delay;
@@ -54,7 +54,8 @@ struct inject_config {
 /* The variables, in the order they are checked. */
 extern const char *const inject_vars[];
 
-/* Defaults applied when a variable is unset or empty. */
+/* Defaults applied when a variable is unset or empty (empty is unset: it
+ * neither turns injection on nor changes a default). */
 #define INJECT_DEFAULT_DELAY  "loguniform:1us:1ms"
 #define INJECT_DEFAULT_PROB   "0.1"   /* "1" when INJECT_SITES names a site to include */
 #define INJECT_DEFAULT_ACTION "sleep"

@@ -605,3 +605,29 @@ def test_every_delay_at_most_an_hour(tmp_path):
     delays = [e[5] for e in b["events"]]
     assert len(delays) >= 2, b
     assert max(delays) == 3600 * 10**9, sorted(delays)
+
+
+def test_empty_variable_is_unset(tmp_path):
+    """INJECT_X= (empty, as a script writes it) is unset: empty variables alone
+    leave the shim a pure pass-through (before, they turned injection on with
+    the defaults: prob 0.1, loguniform:1us:1ms sleeps, seed 0).  Sleeps are
+    counted as the child's voluntary context switches."""
+    empties = {k: "" for k in ["seed", "prob", "delay", "sites", "skip", "points", "action",
+                               "max", "log"]}
+    p = subprocess.Popen([str(BASIC), "5000"], env=shim_env(**empties), cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    assert status == 0 and p.stdout.read() == b"ok\n"
+    assert usage.ru_nvcsw < 50, f"{usage.ru_nvcsw} sleeps: empty variables turned injection on"
+    assert list(tmp_path.iterdir()) == []
+    # Next to a variable that is set, an empty one takes its default: every site.
+    _, (b,) = injected(tmp_path, [BASIC, 50], seed=1, prob=1, delay="fixed:1us", sites="",
+                       skip="", max="")
+    assert b["header"]["sites"] == "*"
+    assert {"site_alpha", "site_beta", "wrap_unlock"} <= {fn(e[3]) for e in b["events"]}
+    # Through the launcher (which always sets INJECT_SEED): --sites '' is every site.
+    log = tmp_path / "l2"
+    run([INJECT, "--prob", 1, "--delay", "fixed:1us", "--sites", "", "--log", log, "--",
+         BASIC, 50]).expect(0)
+    (b,) = parse_log(log)
+    assert {"site_alpha", "site_beta", "wrap_unlock"} <= {fn(e[3]) for e in b["events"]}
