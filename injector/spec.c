@@ -27,7 +27,7 @@ static const char *expected(const char *name)
 	if (!strcmp(name, "INJECT_SEED"))
 		return "an unsigned 64-bit integer (decimal or 0x hex)";
 	if (!strcmp(name, "INJECT_PROB"))
-		return "a probability from 0 to 1";
+		return "a probability from 0 to 1 (decimal)";
 	if (!strcmp(name, "INJECT_DELAY"))
 		return "fixed:D, uniform:MIN:MAX, exp:MEAN or loguniform:MIN:MAX";
 	if (!strcmp(name, "INJECT_SITES") || !strcmp(name, "INJECT_SKIP"))
@@ -64,6 +64,37 @@ static int parse_u64(const char *s, int base, uint64_t *out)
 	return 0;
 }
 
+/* The length of the decimal number s starts with: digits with an optional
+ * fraction and exponent ("12", "0.5", ".5", "1e-3"), no sign, no leading zero
+ * before another digit (010 reads as octal to some), so no hex, inf or nan
+ * (strtod takes all of those); 0 when s does not start with one. */
+static size_t decimal_len(const char *s)
+{
+	size_t i = 0, digits = 0;
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return 0;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++, digits++;
+	if (s[i] == '.') {
+		i++;
+		while (s[i] >= '0' && s[i] <= '9')
+			i++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (s[i] == 'e' || s[i] == 'E') {
+		size_t j = i + 1;
+		if (s[j] == '+' || s[j] == '-')
+			j++;
+		if (s[j] < '0' || s[j] > '9')
+			return 0;
+		while (s[j] >= '0' && s[j] <= '9')
+			j++;
+		i = j;
+	}
+	return i;
+}
+
 int inject_parse_duration(const char *s, const char *end, uint64_t *ns)
 {
 	char num[64];
@@ -72,12 +103,13 @@ int inject_parse_duration(const char *s, const char *end, uint64_t *ns)
 		return -1;
 	memcpy(num, s, len);
 	num[len] = 0;
-	if (num[0] < '0' || num[0] > '9')
+	size_t dl = decimal_len(num);
+	if (!dl)
 		return -1;
 	char *u;
 	errno = 0;
 	double v = strtod(num, &u);
-	if (errno || u == num || !isfinite(v) || v < 0)
+	if (errno || u != num + dl || !isfinite(v) || v < 0)
 		return -1;
 	double mul;
 	if (!strcmp(u, "ns"))
@@ -196,7 +228,8 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		char *end;
 		errno = 0;
 		double p = strtod(value, &end);
-		if (errno || *end || end == value || !(p >= 0 && p <= 1) || value[0] == ' ')
+		if (errno || *end || end == value || !(p >= 0 && p <= 1) ||
+		    decimal_len(value) != strlen(value))
 			return bad(name, value, NULL, err, errlen);
 		c->prob = p;
 		snprintf(c->prob_str, sizeof c->prob_str, "%s", value);

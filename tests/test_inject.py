@@ -302,7 +302,21 @@ BAD = [
     ("SITES", "--sites", "a,,b"), ("SKIP", "--skip", "!"),
     ("POINTS", "--points", "mutex_unlock,bogus"), ("ACTION", "--action", "nap"),
     ("MAX", "--max", "-3"), ("LOG", "--log", "/nonexistent/dir/log"),
+    # Decimal only: no hex, octal-looking leading zeros, inf or nan (strtod's extras).
+    ("DELAY", "--delay", "fixed:0x10ns"), ("DELAY", "--delay", "fixed:010ns"),
+    ("DELAY", "--delay", "uniform:1us:0x1p10ns"), ("DELAY", "--delay", "exp:1e400us"),
+    ("PROB", "--prob", "0x0.8"), ("PROB", "--prob", "0x1p-1"), ("PROB", "--prob", "00.5"),
+    ("PROB", "--prob", "nan"), ("PROB", "--prob", "+0.5"),
 ]
+
+
+@pytest.mark.parametrize("flag,value", [
+    ("--prob", "0.5"), ("--prob", "1e-3"), ("--prob", ".25"), ("--prob", "1.0"),
+    ("--prob", "0"), ("--delay", "fixed:1.5us"), ("--delay", "fixed:2e3ns"),
+    ("--delay", "uniform:0ns:10us"), ("--delay", "exp:0.5ms"),
+])
+def test_decimal_values_accepted(flag, value):
+    run([INJECT, flag, value, "--", BASIC, 1]).expect(0)
 
 
 @pytest.mark.parametrize("var,flag,value", BAD)
