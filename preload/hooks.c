@@ -273,6 +273,7 @@ static void *trampoline(void *p)
 	memcpy(t->lineage, tr->lineage, LINEAGE_MAX);
 	t->lhash = tr->lhash;
 	STORE_REL(&tr->busy, 0);
+	inj_log_thread_start();
 	if (site >= 0 && ENABLED(t, PT_THREAD_START) && !LOAD(&inj_stop)) {
 		int saved = errno;
 		t->guard = 1;

@@ -52,6 +52,18 @@ static uint64_t dropped;            /* atomic: events lost (no slot, reclaimed) 
 static int flushed;                 /* atomic: the log has been written */
 static pthread_key_t slot_key;
 static int have_key;
+/* glibc keeps the values of keys 0..31 in the thread descriptor and
+ * allocates (calloc) a block for higher keys on a thread's first
+ * pthread_setspecific: a hook must not malloc, so it calls
+ * pthread_setspecific only when our key is below 32.  It can be higher: the
+ * program's libraries and other preloaded ones are initialised before us and
+ * may have created keys.  Then a thread we create registers its cleanup at
+ * its start (the trampoline, outside any hook), the main thread in our
+ * constructor, and a thread we did not create keeps its slot LIVE after it
+ * exits (no cleanup; see preload/README.md). */
+#define KEY_FIRST_BLOCK 32
+static int key_in_hook;
+static char key_marker;             /* the value when the slot is not known yet */
 
 /* --- formatting (async-signal-safe) --- */
 
@@ -92,21 +104,37 @@ char *inj_fmt_str(char *p, const char *s, char *end)
  * the program may still unlock: they must not write into this slot, which
  * another thread may reclaim at once, so the thread forgets it (an event
  * after this claims a slot again, and glibc runs destructors again). */
-static void retire(void *arg)
+static void retire_slot(struct tslot *s)
 {
-	struct tslot *s = arg;
-	if (inj_t.slot == s)
-		inj_t.slot = NULL;
 	int live = SLOT_LIVE;
 	CAS(&s->state, &live, SLOT_RETIRED);
+}
+
+/* After this, an event of the thread (a later destructor) claims a slot,
+ * writes and retires it at once. */
+static void retire(void *arg)
+{
+	(void)arg;
+	struct tstate *t = &inj_t;
+	struct tslot *s = t->slot;
+	t->exiting = 1;
+	t->slot = NULL;
+	if (s)
+		retire_slot(s);
 }
 
 static struct tslot *take(struct tstate *t, struct tslot *s)
 {
 	memcpy(s->lineage, t->lineage, LINEAGE_MAX);
-	if (have_key)
+	if (key_in_hook && !t->exiting)
 		pthread_setspecific(slot_key, s);
 	return s;
+}
+
+void inj_log_thread_start(void)
+{
+	if (have_key && !key_in_hook)
+		pthread_setspecific(slot_key, &key_marker);
 }
 
 static struct tslot *claim(struct tstate *t)
@@ -152,12 +180,19 @@ void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64
 	e->point = (uint8_t)point;
 	s->last_t = e->t;
 	STORE_REL(&s->head, h + 1);
+	if (t->exiting) {
+		t->slot = NULL;
+		retire_slot(s);
+	}
 }
 
 void inj_log_init(void)
 {
-	if (inj_cfg.log[0] && pthread_key_create(&slot_key, retire) == 0)
+	if (inj_cfg.log[0] && pthread_key_create(&slot_key, retire) == 0) {
 		have_key = 1;
+		key_in_hook = slot_key < KEY_FIRST_BLOCK;
+		inj_log_thread_start();      /* the main thread, should it pthread_exit */
+	}
 }
 
 void inj_log_after_fork(void)
@@ -169,7 +204,10 @@ void inj_log_after_fork(void)
 	}
 	STORE(&dropped, 0);
 	STORE(&flushed, 0);
-	if (have_key)               /* our old slot is free now: nothing to retire */
+	inj_t.exiting = 0;
+	/* Our old slot is free now: nothing to retire (retire() reads inj_t.slot,
+	 * so a marker left in place for a high key is harmless). */
+	if (have_key && key_in_hook)
 		pthread_setspecific(slot_key, NULL);
 }
 

@@ -95,6 +95,7 @@ struct tslot;
 struct tstate {
 	int guard;                  /* inside the shim: hooks pass straight through */
 	int resolving;              /* inside dlsym: lazy stubs take the safe path */
+	int exiting;                /* the slot key's destructor ran (log.c) */
 	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */
 	uint64_t lhash;             /* lineage hash (policy.h) */
 	uint32_t children, forks;
@@ -116,6 +117,8 @@ void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64
 /* Write the log once; reason "exit", "_exit" or "signal N". */
 void inj_log_flush(const char *reason) HIDDEN;
 void inj_log_after_fork(void) HIDDEN;
+/* A thread we created starts (trampoline): register its slot cleanup. */
+void inj_log_thread_start(void) HIDDEN;
 void inj_signals_install(void) HIDDEN;
 int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
 int inj_signal_watched(int sig) HIDDEN;

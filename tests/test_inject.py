@@ -645,3 +645,33 @@ def test_empty_variable_is_unset(tmp_path):
          BASIC, 50]).expect(0)
     (b,) = parse_log(log)
     assert {"site_alpha", "site_beta", "wrap_unlock"} <= {fn(e[3]) for e in b["events"]}
+
+
+KEYS_LIB = r"""
+#include <pthread.h>
+__attribute__((constructor)) static void make_keys(void)
+{
+    pthread_key_t k;
+    for (int i = 0; i < 40; i++)
+        pthread_key_create(&k, 0);
+}
+"""
+
+
+def test_no_calloc_in_hooks_with_a_high_key(tmp_path):
+    """glibc's pthread_setspecific callocs a block on a thread's first use of a
+    key >= 32.  Libraries initialised before the shim (the program's, or
+    preloaded after it) may have created many keys, so the shim's own key can
+    be that high: a hook must then not call pthread_setspecific (malloc inside
+    the program's unlock).  The program's calloc watches."""
+    src = tmp_path / "keys.c"
+    src.write_text(KEYS_LIB)
+    lib = tmp_path / "libkeys.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-pthread", "-o", lib, src], check=True)
+    log = tmp_path / "log"
+    env = shim_env(log, prob=1, delay="fixed:1us")
+    env["LD_PRELOAD"] = f"{LIBINJECT}:{lib}"     # libkeys' constructor runs first
+    r = run([EDGE, "keys"], env=env, timeout=20).expect(0)
+    assert r.out == "ok\n", r
+    (b,) = parse_log(log)
+    assert sorted({e[1] for e in b["events"]}) == ["0", "0.1"], b["events"]

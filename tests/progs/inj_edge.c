@@ -21,6 +21,11 @@
  *                       lib_work (must not wait for the half-named site; prints
  *                       "waited N ms"); then COPY is renamed back over LIB,
  *                       thread 0.1 exits, and main calls lib_work again
+ *   inj_edge keys       main and then a new thread each lock and unlock 3
+ *                       times; fails when calloc ran inside one of those
+ *                       calls (the program's calloc watches; the test preloads
+ *                       a library that creates 40 pthread keys before the
+ *                       shim's constructor, so the shim's key is >= 32)
  * Prints "ok" and exits 0 when every check holds, 1 (with a line on stderr)
  * otherwise. */
 #include <dlfcn.h>
@@ -139,6 +144,45 @@ static void stall(const char *lib, const char *fifo, const char *copy)
 		fail("lib_work failed");
 }
 
+/* calloc, watched: glibc's pthread_setspecific allocates with it. */
+extern void *__libc_calloc(size_t, size_t);
+static __thread int in_lock_call;
+static volatile int calloc_in_lock;
+
+void *calloc(size_t n, size_t size)
+{
+	if (in_lock_call)
+		calloc_in_lock = 1;
+	return __libc_calloc(n, size);
+}
+
+__attribute__((noinline)) static void keys_site(void)
+{
+	for (int i = 0; i < 3; i++) {
+		in_lock_call = 1;
+		pthread_mutex_lock(&mu);
+		pthread_mutex_unlock(&mu);
+		in_lock_call = 0;
+	}
+}
+
+static void *keys_thread(void *arg)
+{
+	keys_site();
+	return arg;
+}
+
+static void keys(void)
+{
+	keys_site();
+	pthread_t t;
+	if (pthread_create(&t, NULL, keys_thread, NULL))
+		fail("pthread_create failed");
+	pthread_join(t, NULL);
+	if (calloc_in_lock)
+		fail("calloc ran inside pthread_mutex_lock/unlock");
+}
+
 static pthread_key_t key;
 static volatile int in_dtor, release_dtor;
 
@@ -199,6 +243,8 @@ int main(int argc, char **argv)
 		void *a = load(argv[2]);
 		if (load(argv[3]) == a)
 			puts("reused");
+	} else if (!strcmp(argv[1], "keys")) {
+		keys();
 	} else if (!strcmp(argv[1], "stall") && argc > 4) {
 		stall(argv[2], argv[3], argv[4]);
 	} else if (!strcmp(argv[1], "chdir") && argc > 2) {
