@@ -70,31 +70,19 @@ static void shell_word(FILE *o, const char *w)
 	}
 }
 
-/* The seed of the first failing run of a confirmation campaign. */
-static long fail_seed(const struct confirm *c)
-{
-	for (int i = 0; c && i < H.R.nruns; i++)
-		if (H.R.runs[i].phase == c->only_phase && H.R.runs[i].outcome == FAIL)
-			return H.R.runs[i].seed;
-	return -1;
-}
-
 static char *plan_line(const char **sites_out)
 {
 	if (!H.culprit)
 		return NULL;
-	const struct confirm *c = H.exact_conf ? H.exact_conf : H.culprit;
 	const char *sites = H.exact_site ? H.exact_site : H.culprit->sites;
 	*sites_out = sites;
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *o = open_memstream(&buf, &n);
 	shell_word(o, H.inject_rel);
-	long seed = fail_seed(c);
-	if (seed < 0)
-		seed = fail_seed(H.culprit);
-	if (seed >= 0)
-		fprintf(o, " --seed %ld", seed);
+	/* No --seed: the plan is the configuration confirmation measured, with a fresh seed
+	 * each run, so its reproduction rate is the confirmed one.  Pinning one failing run's
+	 * seed would replay that run's decisions, whose rate can be anything from 0 to 1. */
 	fprintf(o, " --prob %s --delay ", H.prob);
 	shell_word(o, H.delay);
 	fputs(" --sites ", o);

@@ -330,13 +330,17 @@ def test_hunt_names_the_racy_unlock_not_the_decoys(tmp_path):
     labels = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
     assert any(t and t.startswith(site) for t in labels), labels
     assert time.monotonic() - t0 < 120, r
-    # The plan is a working command line: it reproduces the failure.
+    # The plan is a working command line: it reproduces the failure at about the rate
+    # confirmation measured (fresh seed each run; 38/40 twice and 40/40 on this 2-core
+    # machine, 95% Wilson lower bound 0.92).  Bound: at a pessimistic p = 0.8, fewer than 12
+    # hits in 30 runs has probability 2.8e-7.
     argv = j["plan"].split()
+    assert "--seed" not in argv, j["plan"]
     fails = 0
-    for _ in range(5):
+    for _ in range(30):
         p = run(argv, timeout=60)
         fails += p.rc == 2 and "fatal error: claim_slot" in p.err
-    assert fails >= 3, f"the plan reproduced {fails}/5\n{j['plan']}"
+    assert fails >= 12, f"the plan reproduced {fails}/30\n{j['plan']}"
 
 
 def gosched_required():
