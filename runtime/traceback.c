@@ -225,12 +225,17 @@ static void sampleThread(struct sample *s)
     memcpy(s->pcs, stackreq.pcs, sizeof s->pcs);
 }
 
+/* The Ms a dump shows: allm as it was when the dump began.  allm only grows, at its
+ * head, so walking from this snapshot gives the same Ms to the SCHED section and to the
+ * stack section even while the process keeps creating threads. */
+static m *dumpAllm;
+
 static void sampleOthers(m *self)
 {
     nsamples = 0;
     if (allp == NULL)
         return;
-    for (m *mp = atomic_load(&allm); mp != NULL && nsamples < MAXSAMPLES; mp = atomic_load(&mp->alllink)) {
+    for (m *mp = dumpAllm; mp != NULL && nsamples < MAXSAMPLES; mp = atomic_load(&mp->alllink)) {
         if (mp == self)
             continue;
         samples[nsamples].mp = mp;
@@ -275,7 +280,7 @@ static void schedtrace(void)
                t0 == 0 ? "none/" : "", t0 == 0 ? 0LL : (long long)((t0 - runtimeInitTime) / 1000),
                onidle ? "true" : "false");
     }
-    for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
+    for (m *mp = dumpAllm; mp != NULL; mp = atomic_load(&mp->alllink)) {
         p *pp = atomic_load(&mp->p);
         p *np = atomic_load(&mp->nextp);
         g *cg = atomic_load(&mp->curg);
@@ -380,6 +385,7 @@ void throw(const char *s)
         printOwnStack("throw");
         exit(2);
     }
+    dumpAllm = atomic_load(&allm);
     schedtrace();
     bool stacks = mp == NULL || atomic_load(&mp->throwing) > 0;
     if (stacks)
@@ -416,6 +422,7 @@ void dumpAndExit(const char *header)
         rprint("SCHED: between iterations; no scheduler state\n");
         exit(2);
     }
+    dumpAllm = atomic_load(&allm);
     schedtrace();
     sampleOthers(NULL);
     symbolizeInit();
