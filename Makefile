@@ -36,6 +36,7 @@ TEST_PROGS :=
 .PHONY: all
 all:
 
+include common/module.mk
 include runtime/module.mk
 include preload/module.mk
 include injector/module.mk

@@ -4,7 +4,7 @@ HUNT_SRCS := $(wildcard hunt/*.c)
 HUNT_OBJS := $(HUNT_SRCS:%.c=$(BUILD)/obj/%.o)
 ifneq ($(HUNT_SRCS),)
 BINS += $(BUILD)/hunt
-$(BUILD)/hunt: $(HUNT_OBJS)
+$(BUILD)/hunt: $(HUNT_OBJS) $(COMMON_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -ldw -lelf -lm
 endif

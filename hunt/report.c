@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "hunt.h"
-#include "io.h"
+#include "../common/resultio.h"
 #include "srcline.h"
 #include "stats.h"
 

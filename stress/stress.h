@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/resultio.h"
+
 #define EX_OK_ 0
 #define EX_FAIL 1
 #define EX_USAGE_ 64
@@ -173,11 +175,7 @@ int parse_duration(const char *s, double *out);
 char *fmt_elapsed(double s, char *buf, size_t n);
 void utc_stamp(char *buf, size_t n, bool iso);
 char *slugify(const char *s);
-size_t utf8_seq(const unsigned char *p);
 char *utf8_clean(const char *s, size_t len);
-struct json_t;
-struct json_t *json_str(const char *s);
-int atomic_write(const char *path, const char *data, size_t len, int mode);
 int split_words(const char *s, char ***argv, int *argc, char *err, size_t errsz);
 char *shquote(const char *s);
 char *xstrdup(const char *s);

@@ -128,23 +128,6 @@ void utc_stamp(char *buf, size_t n, bool iso)
 	strftime(buf, n, iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y%m%dT%H%M%SZ", &tm);
 }
 
-/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no
- * overlongs, no surrogates, nothing above U+10FFFF), or 0. */
-size_t utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0];
-	if (c < 0x80)
-		return c ? 1 : 0;
-	size_t n = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
-	for (size_t k = 1; k < n; k++)
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) || (c == 0xf0 && p[1] < 0x90) ||
-	    (c == 0xf4 && p[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /* A copy of s that is valid UTF-8 without control characters (but tab):
  * each bad byte becomes '?'.  What a program prints can be anything, but a
  * signature is a JSON key, a file's text and an XML attribute. */
@@ -166,36 +149,6 @@ char *utf8_clean(const char *s, size_t len)
 	}
 	o[k] = 0;
 	return o;
-}
-
-/* A JSON string for s, whatever its bytes: jansson refuses invalid UTF-8
- * (json_string returns NULL and the key silently goes missing). */
-json_t *json_str(const char *s)
-{
-	if (!s)
-		return json_null();
-	json_t *v = json_string(s);
-	if (v)
-		return v;
-	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), cap = len * 3 + 1, k = 0;
-	char *o = xmalloc(cap);
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i);
-		if (n) {
-			memcpy(o + k, p + i, n);
-			k += n;
-			i += n;
-		} else {
-			memcpy(o + k, "\xef\xbf\xbd", 3); /* U+FFFD */
-			k += 3;
-			i++;
-		}
-	}
-	o[k] = 0;
-	v = json_string(o);
-	free(o);
-	return v ? v : json_string("?");
 }
 
 /* "checkdead: runnable g" -> "checkdead-runnable-g"; never empty, at most 64 bytes. */
@@ -222,33 +175,6 @@ char *slugify(const char *s)
 		n = (size_t)snprintf(out, 65, "sig");
 	out[n] = 0;
 	return out;
-}
-
-/* Write data to path.tmp.<pid>, then rename over path. */
-int atomic_write(const char *path, const char *data, size_t len, int mode)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /* Split a flag string into words: blanks separate, '...' is literal,

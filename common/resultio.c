@@ -1,5 +1,5 @@
-/* io: atomic result files (see io.h). */
-#include "io.h"
+/* resultio: atomic result files and UTF-8-safe JSON strings (see resultio.h). */
+#include "resultio.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,10 @@
-/* io: how hunt writes its result files.  Each file appears whole or not at
- * all (a temporary name in the same directory, then rename), and a write
- * that fails says so: hunt reports it as a harness error (exit 125) instead
- * of leaving a missing or truncated report behind a normal exit status. */
-#ifndef HUNT_IO_H
-#define HUNT_IO_H
+/* resultio: how stress and hunt write result files.  Each file appears whole
+ * or not at all (a temporary name in the same directory, then rename), and a
+ * write that fails says so: the tools report it as a harness error (exit 125)
+ * instead of leaving a missing or truncated report behind a normal exit
+ * status. */
+#ifndef COMMON_RESULTIO_H
+#define COMMON_RESULTIO_H
 
 #include <stddef.h>
 
@@ -11,7 +12,7 @@
  * -1 with errno set (the temporary file removed, PATH untouched). */
 int atomic_write(const char *path, const char *data, size_t len, int mode);
 
-/* Strings from outside hunt (command words, paths, site names, file names
+/* Strings from outside (command words, paths, site names, file names
  * from DWARF, option values) can hold any bytes; jansson refuses invalid
  * UTF-8 (json_string and json_pack return NULL and a key or the whole
  * document silently goes missing), and XML forbids it. */
