@@ -104,5 +104,8 @@ help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /make \1\t/' | expand -t 14
 	@echo "V=1           show full commands"
 
+# Keep object files that pattern chains would otherwise delete as intermediates.
+.SECONDARY:
+
 .PHONY: FORCE
 FORCE:
