@@ -288,24 +288,16 @@ def cmd_report(out):
             k = (r.plan, r.x.split("@")[1])
             if k not in keys:
                 keys.append(k)
-        data = []
-        for plan, prob in keys:
-            line = [f"{plan} p={prob}"]
-            for d in scales:
-                c = grid.get((plan, prob, d))
-                line.append(f"{c.rate:.2f} ({c.runs})" if c else "-")
-            data.append(line)
-        print(table(["plan"] + scales, data))
+        def grid_table(cell):
+            rows = [[f"{plan} p={prob}"] +
+                    [cell(c) if (c := grid.get((plan, prob, d))) else "-" for d in scales]
+                    for plan, prob in keys]
+            print(table(["plan"] + scales, rows))
+
+        grid_table(lambda c: f"{c.rate:.2f} ({c.runs})")
         print()
         print("   hits per second (hit rate x runs/s; what time to failure depends on)")
-        data = []
-        for plan, prob in keys:
-            line = [f"{plan} p={prob}"]
-            for d in scales:
-                c = grid.get((plan, prob, d))
-                line.append(f"{c.rate * c.rps:.2f}" if c else "-")
-            data.append(line)
-        print(table(["plan"] + scales, data))
+        grid_table(lambda c: f"{c.rate * c.rps:.2f}")
         tmo = sum(r.timeouts for r in sw)
         if tmo:
             print(f"   {tmo} sweep runs hit the per-run timeout (counted as runs without a hit)")

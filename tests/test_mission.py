@@ -7,14 +7,13 @@ a margin that makes a false failure rarer than one in a million suite runs.
 """
 
 import json
-import math
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import GOSCHED, STRESS, clean_env, run
+from conftest import GOSCHED, ROOT, STRESS, run
 
 # The targeted plan: delay every release of sched.lock in startm, which is where Go 1.14.8
 # drops the lock between taking the last idle P and giving the new M an id.
@@ -32,9 +31,7 @@ def stress(tmp_path, *args, command, timeout=600, name="job"):
             timeout=timeout)
     m = re.search(r"^results: (.+)$", r.out + r.err, re.M)
     assert m, f"stress printed no results path\n{r}"
-    out = Path(m.group(1).strip())
-    if not out.is_absolute():
-        out = Path(os.getcwd()) / out
+    out = ROOT / m.group(1).strip()   # stress runs in ROOT; an absolute path stays as it is
     summary = json.loads((out / "summary.json").read_text())
     return r, summary, out
 
