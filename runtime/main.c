@@ -18,6 +18,7 @@ void mixedFree(void);
 int64_t debugStartmDelay;
 extern bool traceOn;
 void traceFlush(int64_t t0);
+void traceReset(void);
 
 /* The fixes the model can switch off.  To add one: an enum value in
  * runtime.h, a row here, and `if (fixOn(FIX_x))` where Go's fix changed the
@@ -34,6 +35,15 @@ struct fix fixes[NFIXES] = {
                   "retake wraps the _Psyscall->_Pidle CAS and handoffp in incidlelocked(-1)/(+1), so "
                   "checkdead counts one more running M for the whole handoff; off removes the pair",
                   true},
+    [FIX_38860] = {38860, "runtime: CPU bound goroutines cause unnecessary timer latency",
+                   "go1.16 (8fdc79e1, CL 232298), backported",
+                   "a new timer wakes a spinning M when no M polls (wakeNetPoller -> wakep, and handoffp "
+                   "idles its P before that), and an M about to sleep re-reads every P's first timer "
+                   "after dropping its P; off is Go 1.14's timer path, where a timer on a P that idles "
+                   "just after a spinning M passed it waits for sysmon, whose deep sleep (up to 60 s) "
+                   "may have been set before the timer existed. Sysmon's overdue-timer startm, which "
+                   "the same CL removed, stays: it is the #40368 trigger",
+                   true},
 };
 
 static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -68,6 +78,8 @@ static const char helptext[] =
     "                         TEST ONLY: sleep (>=100us) or spin DUR after every unlock of\n"
     "                         sched.lock in startm, as the injection shim does\n"
     "  --verbose              print per-iteration timings and scheduler events on stderr\n"
+    "  --trace                keep the last 4096 scheduler events and print them in the dump\n"
+    "                         of a fatal error or SIGQUIT (a hang's history; --verbose implies it)\n"
     "  --list-workloads, --list-fixes, --help\n"
     "  DUR is a number with a unit: ns, us, ms or s (e.g. 500us, 1.5ms).\n";
 
@@ -146,7 +158,7 @@ int main(int argc, char **argv)
 {
     const struct workload *w = &workloads[0];
     long long procs = -1, goroutines = -1, iterations = 1, seed = 1;
-    bool verbose = false;
+    bool verbose = false, trace = false;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -218,6 +230,8 @@ int main(int argc, char **argv)
                 usage("--debug-startm-delay wants a duration like 1ms, not '%s'", v);
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             verbose = true;
+        } else if (strcmp(a, "--trace") == 0) {
+            trace = true;
         } else {
             usage("unknown flag '%s'", a);
         }
@@ -231,7 +245,7 @@ int main(int argc, char **argv)
     if (goroutines < 0)
         goroutines = w->defgoroutines;
 
-    traceOn = verbose;
+    traceOn = verbose || trace;
     tracebackinit();
     wl.goroutines = (int32_t)goroutines;
     wl.seed = (uint64_t)seed;
@@ -258,6 +272,7 @@ int main(int argc, char **argv)
                     (double)(nanotime() - t0) / 1e3, threads);
             traceFlush(t0);
         }
+        traceReset();
     }
     if (verbose) {
         double total = (double)(nanotime() - start) / 1e6;

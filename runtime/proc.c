@@ -80,45 +80,74 @@ _Atomic int netpollInited;
 int64_t runtimeInitTime;
 __thread m *g_m;
 
-/* The --verbose event trace: a few scheduler events per iteration, kept in a
- * fixed array (no locks; an event past the end is dropped). */
+/* The --verbose event trace: scheduler events in a fixed ring (no locks; a
+ * writer that laps a slow reader can tear one entry, which is acceptable for
+ * a debugging trace).  The last TRACE_N events survive, so a hang's dump
+ * (traceDump) shows what led to it. */
+#define TRACE_N 4096
 struct traceev {
     int64_t t;
     int64_t mid;
     const char *what;
     int64_t arg;
 };
-static struct traceev traceevs[256];
-static _Atomic int ntraceevs;
+static struct traceev traceevs[TRACE_N];
+static _Atomic uint64_t ntraceevs;
 bool traceOn;
 
 static void traceEvent(const char *what, int64_t arg)
 {
     if (!traceOn)
         return;
-    int i = atomic_fetch_add(&ntraceevs, 1);
-    if (i < (int)(sizeof traceevs / sizeof traceevs[0])) {
-        traceevs[i].t = nanotime();
-        traceevs[i].mid = g_m != NULL ? g_m->id : -1;
-        traceevs[i].what = what;
-        traceevs[i].arg = arg;
+    uint64_t i = atomic_fetch_add(&ntraceevs, 1);
+    struct traceev *e = &traceevs[i % TRACE_N];
+    e->t = nanotime();
+    e->mid = g_m != NULL ? g_m->id : -1;
+    e->what = what;
+    e->arg = arg;
+}
+
+/* traceWhen: a deadline as the trace shows it, us since the iteration began
+ * (0: none). */
+static int64_t traceWhen(int64_t when) { return when == 0 ? 0 : (when - runtimeInitTime) / 1000; }
+
+/* traceWrite: the kept events, oldest first, times relative to t0, through
+ * rprint (no stdio, so the dump may call it). */
+static void traceWrite(int64_t t0)
+{
+    uint64_t n = atomic_load(&ntraceevs);
+    uint64_t first = n > TRACE_N ? n - TRACE_N : 0;
+    if (first > 0)
+        rprint("  (%llu earlier events not kept)\n", (unsigned long long)first);
+    for (uint64_t i = first; i < n; i++) {
+        struct traceev *e = &traceevs[i % TRACE_N];
+        int64_t us10 = (e->t - t0) / 100;
+        rprint("  %7lld.%01lldus M%lld %s %lld\n", (long long)(us10 / 10), (long long)(us10 % 10 < 0 ? -(us10 % 10) : us10 % 10),
+               (long long)e->mid, e->what ? e->what : "?", (long long)e->arg);
     }
 }
 
 /* traceFlush: print and forget the iteration's events (driver, after join). */
 void traceFlush(int64_t t0)
 {
-    int n = atomic_load(&ntraceevs);
-    for (int i = 0; i < n && i < (int)(sizeof traceevs / sizeof traceevs[0]); i++)
-        fprintf(stderr, "  %9.1fus M%lld %s %lld\n", (double)(traceevs[i].t - t0) / 1e3,
-                (long long)traceevs[i].mid, traceevs[i].what, (long long)traceevs[i].arg);
+    traceWrite(t0);
     atomic_store(&ntraceevs, 0);
+}
+
+void traceReset(void) { atomic_store(&ntraceevs, 0); }
+
+/* traceDump: the dump's view of the trace (traceback.c), when --verbose is on. */
+void traceDump(void)
+{
+    if (!traceOn)
+        return;
+    rprint("\nscheduler trace (--verbose), the last %d events, us since the iteration began:\n", TRACE_N);
+    traceWrite(runtimeInitTime);
 }
 
 static bool mainStarted;     /* [init by runtime_main] Go's mainStarted */
 static note iterDone;        /* the driver waits here for main to return */
 static note netpollNote;     /* the model's epoll: netpoll blocks here */
-static _Atomic uint32_t netpollWakeSig; /* [atomic] a netpollBreak is pending */
 static int64_t goidgen;      /* [allglock] */
 static void (*wlmain)(g *);  /* [init] the workload's main.main */
 
@@ -583,11 +612,14 @@ p *releasep(void)
 static void netpollGenericInit(void) { atomic_store(&netpollInited, 1); }
 static bool netpollinited(void) { return atomic_load(&netpollInited) != 0; }
 
-/* netpollBreak: interrupt a blocked netpoll (Go writes to a pipe). */
+/* netpollBreak: Go 1.14's netpollBreak: interrupt a blocked netpoll.  Go
+ * writes a byte to a pipe that epoll watches; a break sent while nobody polls
+ * stays in the pipe and makes the next netpoll return at once.  The note's
+ * semaphore count is that pipe.  (Go 1.16 added netpollWakeSig to coalesce
+ * breaks; 1.14 has no such flag.) */
 void netpollBreak(void)
 {
-    if (atomic_exchange(&netpollWakeSig, 1) != 0)
-        return;
+    traceEvent("netpollBreak", 0);
     notewakeup(&netpollNote);
 }
 
@@ -598,23 +630,34 @@ int netpoll(int64_t delay)
 {
     if (delay == 0)
         return 0;
+    bool broken = true;
     if (delay < 0)
         notesleep(&netpollNote);
     else
-        notetsleep(&netpollNote, delay);
-    atomic_store(&netpollWakeSig, 0);
-    noteclear(&netpollNote);
+        broken = notetsleep(&netpollNote, delay);
+    /* Woken by a break: drain the pipe, as Go reads the break fd.  Timed out:
+     * leave it, so a break that races with the timeout is not lost. */
+    if (broken)
+        noteclear(&netpollNote);
     return 0;
 }
 
 /* wakeNetPoller: Go 1.14's wakeNetPoller: break the poller if it would sleep
- * past when. */
+ * past when.  With fix 38860 (Go 1.16's version), when nobody polls it also
+ * wakes a spinning M for an idle P, so that some M goes to sleep in netpoll
+ * for the new timer; sched.lock must then not be held (startm takes it). */
 void wakeNetPoller(int64_t when)
 {
     if (atomic_load(&sched.lastpoll) == 0) {
         int64_t pollerPollUntil = atomic_load(&sched.pollUntil);
         if (pollerPollUntil == 0 || pollerPollUntil > when)
             netpollBreak();
+    } else if (fixOn(FIX_38860)) {
+        assert(!lockHeld(&sched.lock));
+        if (atomic_load(&sched.npidle) != 0 && atomic_load(&sched.nmspinning) == 0) {
+            traceEvent("wakeNetPoller: nobody polls; wakep for the timer at us", traceWhen(when));
+            wakep();
+        }
     }
 }
 
@@ -658,6 +701,7 @@ void addtimer(timer *t)
     lock(&pp->timersLock);
     doaddtimer(pp, t);
     unlock(&pp->timersLock);
+    traceEvent("addtimer: on P", pp->id);
     wakeNetPoller(t->when);
 }
 
@@ -1030,6 +1074,16 @@ void handoffp(p *pp)
         return;
     }
     int64_t when = atomic_load(&pp->timer0When);
+    traceEvent("handoffp: P to the idle list; its first timer at us", traceWhen(when));
+    if (fixOn(FIX_38860)) {
+        /* Go 1.16: idle the P first, then (without the lock, as wakep may
+         * start an M) make sure someone will poll for its timer. */
+        pidleput(pp);
+        unlock(&sched.lock);
+        if (when != 0)
+            wakeNetPoller(when);
+        return;
+    }
     if (when != 0)
         wakeNetPoller(when);
     pidleput(pp);
@@ -1152,8 +1206,10 @@ top:
     int32_t procs = gomaxprocs;
     bool ranTimer = false;
     if (!atomic_load(&mp->spinning) &&
-        2 * atomic_load(&sched.nmspinning) >= (uint32_t)procs - atomic_load(&sched.npidle))
+        2 * atomic_load(&sched.nmspinning) >= (uint32_t)procs - atomic_load(&sched.npidle)) {
+        traceEvent("findrunnable: enough spinning Ms, no stealing; own pollUntil at us", traceWhen(pollUntil));
         goto stop;
+    }
     if (!atomic_load(&mp->spinning)) {
         atomic_store(&mp->spinning, true);
         atomic_fetch_add(&sched.nmspinning, 1);
@@ -1230,6 +1286,24 @@ stop:;
         }
     }
 
+    /* Fix 38860 (Go 1.16, CL 232298): a timer may have been queued on a P,
+     * and that P idled, after this M looked at it (or this M never looked,
+     * not being allowed to steal): re-read every P's first timer now that
+     * the P is dropped, as the run queues were re-read above.  Go 1.14 has
+     * no such pass; it leaves the timer to sysmon, whose deep sleep may have
+     * been computed before the timer existed. */
+    if (fixOn(FIX_38860)) {
+        for (int32_t i = 0; i < procs; i++) {
+            int64_t w = atomic_load(&allp[i]->timer0When);
+            if (w != 0 && (pollUntil == 0 || w < pollUntil))
+                pollUntil = w;
+        }
+        if (pollUntil != 0) {
+            now = nanotime();
+            delta = pollUntil > now ? pollUntil - now : 0;
+        }
+    }
+
     /* Block in netpoll until the next timer; this M holds no P and is not
      * idle, so checkdead counts it as running. */
     if (netpollinited() && pollUntil != 0 && atomic_exchange(&sched.lastpoll, 0) != 0) {
@@ -1258,9 +1332,11 @@ stop:;
         }
     } else if (pollUntil != 0 && netpollinited()) {
         int64_t pollerPollUntil = atomic_load(&sched.pollUntil);
+        traceEvent("findrunnable: another M polls; break it if it polls past us", traceWhen(pollUntil));
         if (pollerPollUntil == 0 || pollerPollUntil > pollUntil)
             netpollBreak();
     }
+    traceEvent("findrunnable: stopm; pollUntil was us", traceWhen(pollUntil));
     stopm();
     goto top;
 }
@@ -1616,6 +1692,7 @@ static void sysmon(void)
                     int64_t sleep = FORCEGC_PERIOD / 2;
                     if (next - now < sleep)
                         sleep = next - now;
+                    traceEvent("sysmon: all Ps idle; deep sleep until the next timer seen, at us", next == MAXWHEN ? -1 : traceWhen(next));
                     traceEvent("sysmon: deep sleep for ns", sleep);
                     notetsleep(&sched.sysmonnote, sleep);
                     traceEvent("sysmon: woke", 0);
@@ -1747,7 +1824,6 @@ void schedinit(int32_t procs, int32_t maxg)
     atomic_store(&sched.lastpoll, nanotime());
     noteinit(&iterDone);
     noteinit(&netpollNote);
-    atomic_store(&netpollWakeSig, 0);
     atomic_store(&netpollInited, 0);
     mutexinit(&allglock);
     mutexinit(&allpLock);

@@ -197,7 +197,7 @@ extern int64_t runtimeInitTime;
 extern __thread m *g_m; /* getg().m */
 
 /* Fixes that can be switched off (main.c). */
-enum { FIX_40368, FIX_6070, NFIXES };
+enum { FIX_40368, FIX_6070, FIX_38860, NFIXES };
 struct fix {
     int issue;
     const char *title;   /* the Go issue's title */
@@ -250,6 +250,7 @@ bool chanrecv(chan *c, void **v);
 /* traceback.c: fatal errors and dumps. */
 void throw(const char *s) __attribute__((noreturn));
 void rprint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void traceDump(void);
 void tracebackinit(void);
 void threadsiginit(void);
 void dumpAndExit(const char *header) __attribute__((noreturn));

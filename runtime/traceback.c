@@ -269,7 +269,8 @@ static void schedtrace(void)
     for (int32_t i = 0; i < gomaxprocs; i++) {
         p *pp = ps[i];
         bool onidle = false;
-        for (p *q = sched.pidle; q != NULL; q = q->link)
+        int k = 0; /* racy read: bound the walk, as for midle below */
+        for (p *q = sched.pidle; q != NULL && k < 100000; q = q->link, k++)
             if (q == pp)
                 onidle = true;
         int64_t t0 = atomic_load(&pp->timer0When);
@@ -397,6 +398,7 @@ void throw(const char *s)
         printOthers();
     }
     goroutineheaders();
+    traceDump();
     exit(2);
 }
 
@@ -428,6 +430,7 @@ void dumpAndExit(const char *header)
     symbolizeInit();
     printOthers();
     goroutineheaders();
+    traceDump();
     exit(2);
 }
 

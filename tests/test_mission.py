@@ -41,6 +41,22 @@ def the_job(summary):
     return summary["jobs"][0]
 
 
+def evidence(out, job, chars=4000):
+    """The tail of each signature's first kept failure, for assertion messages: a failure in CI
+    must say what happened (a hang's dump, a throw's stack), not only that a count was wrong."""
+    parts = []
+    for sig, v in job.get("signatures", {}).items():
+        for kept in v.get("kept", [])[:1]:
+            for d in (out / kept, out / job["name"] / kept):
+                f = d / "output.txt"
+                if f.exists():
+                    text = f.read_text(errors="replace")
+                    parts.append(f"--- {sig}: {d} (last {chars} chars of output.txt) ---\n"
+                                 + text[-chars:])
+                    break
+    return "\n".join(parts)
+
+
 def kept_dirs(out, signature_slug):
     return sorted(p for p in (out / "failures" / signature_slug).glob("*") if p.is_dir())
 
@@ -146,7 +162,8 @@ def test_fix_on_never_throws(campaign):
     # The same targeted plan, fix on, 2000 runs x 20 scenario iterations each.
     r, summary, jobs, out = campaign
     job = jobs["fixed"]
-    assert job["runs"] == 2000 and job["failures"] == 0, f"{job['signatures']}\n{r}"
+    assert job["runs"] == 2000 and job["failures"] == 0, \
+        f"{job['signatures']}\n{r}\n{evidence(out, job)}"
     assert job["expectation_met"] is True and summary["ok"] is True, r
     assert r.rc == 0, r
     # The summary states the confidence from the control (the repro job's rate).
@@ -162,10 +179,11 @@ def test_fix_on_never_throws(campaign):
 def test_mixed_survives_blind_injection(tmp_path):
     r, summary, out = stress(tmp_path, "-p", "2", "--count", "1000", "--inject", BLIND,
                              "--timeout", "20s", "--seed", "9000",
-                             command=[GOSCHED, "--workload", "mixed", "--procs", "4",
+                             command=[GOSCHED, "--trace", "--workload", "mixed", "--procs", "4",
                                       "--goroutines", "16"], timeout=900)
     job = the_job(summary)
-    assert job["runs"] == 1000 and job["failures"] == 0, f"{job['signatures']}\n{r}"
+    assert job["runs"] == 1000 and job["failures"] == 0, \
+        f"{job['signatures']}\n{r}\n{evidence(out, job)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,12 +225,17 @@ def test_timeout_is_classified_with_a_stack_dump(tmp_path):
     # A hang: the timer-syscall scenario whose syscall and timers fall due after 30 s, with a
     # timeout far shorter; the SIGQUIT that stress sends first makes gosched dump its state.
     r, summary, out = stress(tmp_path, "-p", "1", "--count", "1", "--timeout", "300ms",
-                             command=[GOSCHED, "--workload", "timer-syscall", "--period", "30s"])
+                             command=[GOSCHED, "--trace", "--workload", "timer-syscall",
+                                      "--period", "30s"])
     job = the_job(summary)
     assert set(job["signatures"]) == {"timeout"}, job
     d = kept_dirs(out, "timeout")[0]
     text = (d / "output.txt").read_text(errors="replace")
     assert "SIGQUIT" in text and "goroutine" in text, text[:3000]
+    # --trace: the dump ends with the events that led to the hang; here sysmon's deep sleep
+    # until the 30 s deadline and main's system call.
+    trace = text[text.index("scheduler trace"):] if "scheduler trace" in text else ""
+    assert "sysmon: deep sleep" in trace and "entersyscall" in trace, text[-3000:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,10 +247,10 @@ def test_timeout_is_classified_with_a_stack_dump(tmp_path):
 def test_mixed_parameters_fix_on(tmp_path, procs, goroutines, delay):
     r, summary, out = stress(tmp_path, "-p", "2", "--count", "20", "--timeout", "20s",
                              "--inject", f"--prob 0.1 --delay {delay}",
-                             command=[GOSCHED, "--workload", "mixed", "--procs", procs,
+                             command=[GOSCHED, "--trace", "--workload", "mixed", "--procs", procs,
                                       "--goroutines", goroutines, "--iterations", "3"])
     job = the_job(summary)
-    assert job["failures"] == 0, f"{job['signatures']}\n{r}"
+    assert job["failures"] == 0, f"{job['signatures']}\n{r}\n{evidence(out, job)}"
 
 
 @pytest.mark.parametrize("iterations", [1, 5, 50])
@@ -239,10 +262,10 @@ def test_repro_iterations_and_seeds(tmp_path, iterations, seed):
            "--seed", seed]
     _, s_off, _ = stress(tmp_path / "off", "-p", "2", "--count", "20", "--inject", TARGETED,
                          "--seed", seed, "--timeout", "30s", command=cmd + ["--fix", "off"])
-    _, s_on, _ = stress(tmp_path / "on", "-p", "2", "--count", "20", "--inject", TARGETED,
+    _, s_on, out_on = stress(tmp_path / "on", "-p", "2", "--count", "20", "--inject", TARGETED,
                         "--seed", seed, "--timeout", "30s", command=cmd + ["--fix", "on"])
     off, on = the_job(s_off), the_job(s_on)
-    assert on["failures"] == 0, on
+    assert on["failures"] == 0, f"{on}\n{evidence(out_on, on)}"
     assert set(off["signatures"]) <= {"checkdead: runnable g"}, off
     if iterations >= 5:
         # Bound: measured per-iteration hit rate q; 20 runs x 5 iterations all missing at

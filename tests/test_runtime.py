@@ -36,6 +36,7 @@ def test_list_fixes_names_each_go_issue():
     r = run([GOSCHED, "--list-fixes"], timeout=10).expect(0)
     assert "golang/go#40368" in r.out and "mReserveID" in r.out, r
     assert "golang/go#6070" in r.out and "incidlelocked" in r.out, r
+    assert "golang/go#38860" in r.out and "wakeNetPoller" in r.out, r
 
 
 def test_list_workloads():
@@ -50,7 +51,8 @@ def test_help_exits_0():
 
 
 def test_fix_flag_forms_are_accepted():
-    for fix in (["--fix", "off"], ["--fix=on"], ["--fix", "40368=off", "--fix", "6070=on"]):
+    for fix in (["--fix", "off"], ["--fix=on"], ["--fix", "40368=off", "--fix", "6070=on"],
+                ["--fix", "38860=off", "--workload", "mixed"]):
         r = run([GOSCHED, *fix, "--iterations", "2"], timeout=30)
         assert r.rc in (0, 2), r          # fix off may throw (rarely, without a delay)
         assert "usage" not in r.err, r

@@ -636,7 +636,8 @@ def test_shipped_campaigns_parse(tmp_path, name):
                cwd=tmp_path).expect(125)
     _, s = summary(r)
     names = [j["name"] for j in s["jobs"]]
-    extra = {"default.ini": [], "nightly.ini": ["blind-40368", "repro-6070"]}[name]
+    extra = {"default.ini": [], "nightly.ini": ["blind-40368", "repro-6070", "stall-38860",
+                                                    "fixed-38860"]}[name]
     assert names == ["repro-40368", "fixed-40368", "mixed-blind"] + extra
     assert s["jobs"][1]["control"] == "repro-40368"
     assert "build/gosched" in s["jobs"][0]["harness_error"]
