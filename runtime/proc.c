@@ -80,7 +80,7 @@ _Atomic int netpollInited;
 int64_t runtimeInitTime;
 __thread m *g_m;
 
-/* The --verbose event trace: scheduler events in a fixed ring (no locks; a
+/* The --trace / --verbose event trace: scheduler events in a fixed ring (no locks; a
  * writer that laps a slow reader can tear one entry, which is acceptable for
  * a debugging trace).  The last TRACE_N events survive, so a hang's dump
  * (traceDump) shows what led to it. */
@@ -121,9 +121,9 @@ static void traceWrite(int64_t t0)
         rprint("  (%llu earlier events not kept)\n", (unsigned long long)first);
     for (uint64_t i = first; i < n; i++) {
         struct traceev *e = &traceevs[i % TRACE_N];
-        int64_t us10 = (e->t - t0) / 100;
-        rprint("  %7lld.%01lldus M%lld %s %lld\n", (long long)(us10 / 10), (long long)(us10 % 10 < 0 ? -(us10 % 10) : us10 % 10),
-               (long long)e->mid, e->what ? e->what : "?", (long long)e->arg);
+        int64_t dt = e->t - t0; /* ns; printed as us with one decimal */
+        rprint("  %s%7lld.%01lldus M%lld %s %lld\n", dt < 0 ? "-" : "", llabs(dt) / 1000,
+               llabs(dt) / 100 % 10, (long long)e->mid, e->what ? e->what : "?", (long long)e->arg);
     }
 }
 
@@ -136,12 +136,12 @@ void traceFlush(int64_t t0)
 
 void traceReset(void) { atomic_store(&ntraceevs, 0); }
 
-/* traceDump: the dump's view of the trace (traceback.c), when --verbose is on. */
+/* traceDump: the dump's view of the trace (traceback.c), with --trace or --verbose. */
 void traceDump(void)
 {
     if (!traceOn)
         return;
-    rprint("\nscheduler trace (--verbose), the last %d events, us since the iteration began:\n", TRACE_N);
+    rprint("\nscheduler trace (--trace), the last %d events, us since the iteration began:\n", TRACE_N);
     traceWrite(runtimeInitTime);
 }
 
@@ -1207,7 +1207,8 @@ top:
     bool ranTimer = false;
     if (!atomic_load(&mp->spinning) &&
         2 * atomic_load(&sched.nmspinning) >= (uint32_t)procs - atomic_load(&sched.npidle)) {
-        traceEvent("findrunnable: enough spinning Ms, no stealing; own pollUntil at us", traceWhen(pollUntil));
+        traceEvent("findrunnable: enough spinning Ms, no stealing; own pollUntil at us",
+                   traceWhen(pollUntil));
         goto stop;
     }
     if (!atomic_load(&mp->spinning)) {
@@ -1692,7 +1693,8 @@ static void sysmon(void)
                     int64_t sleep = FORCEGC_PERIOD / 2;
                     if (next - now < sleep)
                         sleep = next - now;
-                    traceEvent("sysmon: all Ps idle; deep sleep until the next timer seen, at us", next == MAXWHEN ? -1 : traceWhen(next));
+                    traceEvent("sysmon: all Ps idle; deep sleep until the next timer seen, at us",
+                               next == MAXWHEN ? -1 : traceWhen(next));
                     traceEvent("sysmon: deep sleep for ns", sleep);
                     notetsleep(&sched.sysmonnote, sleep);
                     traceEvent("sysmon: woke", 0);
