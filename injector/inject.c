@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inject_target.h"
 #include "spec.h"
 
 static const char usage_line[] =
@@ -75,8 +76,9 @@ static const char help_text[] =
 	"  inject --sites startm --delay uniform:200us:2ms --log /tmp/l -- build/gosched --fix off\n"
 	"  inject --seed 42 --prob 0.2 --points all -- xz -T2 file\n"
 	"\n"
-	"Exit status: PROGRAM's; 64 for a usage error; 125 for a bad INJECT_* value\n"
-	"or a program that cannot be run.  Setting LD_PRELOAD=libinject.so and the\n"
+	"Exit status: PROGRAM's; 64 for a usage error; 125 for a bad INJECT_* value,\n"
+	"a program that cannot be run, or one the shim cannot enter (statically linked,\n"
+	"or set-user/group-ID).  Setting LD_PRELOAD=libinject.so and the\n"
 	"INJECT_* variables by hand works too (the shim checks them the same way).\n"
 	"\n"
 	"Empty is unset: an INJECT_* variable set to the empty string (VAR= in a\n"
@@ -289,6 +291,11 @@ int main(int argc, char **argv)
 			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
 			cfg.sites_str[0] ? cfg.sites_str : "*");
 		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
+	}
+	char why[PATH_MAX + 256];
+	if (inject_unreachable(argv[i], why, sizeof why)) {
+		fprintf(stderr, "%s\n", why);
+		return 125;
 	}
 	if (list)
 		return list_sites(argv + i);

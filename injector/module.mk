@@ -6,7 +6,7 @@ ifneq ($(wildcard injector/inject*.c),)
 BINS += $(BUILD)/inject
 $(BUILD)/inject: $(INJECT_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -lelf
 endif
 # The policy objects go into the shim: keep their symbols hidden there too.
 CFLAGS_injector := -fvisibility=hidden

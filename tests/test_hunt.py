@@ -400,6 +400,14 @@ def test_command_without_lock_sites_is_an_answer_not_a_harness_error(tmp_path, p
     assert f"verdict: {verdict}: {reason}" in r.out, r
 
 
+def test_static_program_is_a_harness_error_not_a_verdict(tmp_path):
+    # A program the shim cannot enter used to get /bin/true's verdict ("nothing reproduces"),
+    # a claim about a program nobody injected.  The launcher now refuses it, and hunt says why.
+    static = PROGS / "static_hello"
+    r = run([HUNT, "-q", "-p", "2", "--results", tmp_path, "--", static], timeout=60).expect(125)
+    assert "statically linked" in r.err and "verdict" not in r.out, r
+
+
 def test_bad_inject_value_is_a_harness_error_with_the_reason(tmp_path):
     r = run([HUNT, "-q", "-p", "2", "--delay", "bogus", "--results", tmp_path, "--", RACY],
             timeout=60).expect(125)

@@ -378,6 +378,37 @@ def test_launcher_usage_and_exec_errors():
     assert r.err == "inject: cannot run /nonexistent/program: No such file or directory\n", r
 
 
+STATIC = PROGS / "static_hello"
+
+
+@pytest.mark.parametrize("extra", [[], ["--list-sites"]])
+def test_launcher_refuses_a_static_program(extra):
+    # A statically linked program never loads the shim: running it "under injection" would
+    # report no failures about a program nobody touched.  One line, 125, before it runs.
+    r = run([INJECT, *extra, "--prob", "1", "--", STATIC]).expect(125)
+    assert r.err == f"inject: cannot inject into {STATIC}: it is statically linked, so no " \
+                    "dynamic loader reads LD_PRELOAD\n", r
+    assert r.out == "", r
+    # The same program runs without the launcher, and a dynamic one found on PATH runs with it.
+    assert run([STATIC]).expect(0).out == "static hello\n"
+    assert run([INJECT, "--", "true"]).expect(0).err == ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another owner")
+def test_launcher_refuses_a_setuid_program_of_another_user(tmp_path):
+    # Set-user-ID to someone else: the loader runs it in secure-execution mode and ignores
+    # LD_PRELOAD.  The same file without the bit (or as its owner) is accepted.
+    prog = tmp_path / "suid_basic"
+    prog.write_bytes(BASIC.read_bytes())
+    os.chown(prog, 65534, 65534)
+    os.chmod(prog, 0o4755)
+    r = run([INJECT, "--", prog, "1"]).expect(125)
+    assert r.err == f"inject: cannot inject into {prog}: it is set-user-ID, so the loader " \
+                    "ignores LD_PRELOAD\n", r
+    os.chmod(prog, 0o755)
+    run([INJECT, "--", prog, "1"]).expect(0)
+
+
 def test_help_documents_every_flag_and_variable():
     r = run([INJECT, "--help"]).expect(0)
     for word in ["--seed", "--prob", "--delay", "--sites", "--skip", "--points", "--action",

@@ -517,6 +517,16 @@ def test_inject_refusal_is_a_harness_error(tmp_path, fake_bin):
     assert ET.parse(d / "junit.xml").getroot().find(".//error") is not None
 
 
+def test_static_program_under_injection_is_a_harness_error(tmp_path):
+    # The real launcher refuses a program the shim cannot enter: the job stops with a harness
+    # error instead of counting clean runs that were never injected.
+    static = PROGS / "static_hello"
+    r = stress(tmp_path, "--count", "5", "--inject", "--prob 0.5", "--", static).expect(125)
+    assert "HARNESS ERROR" in r.err and "statically linked" in r.err, r
+    job = summary(r)[1]["jobs"][0]
+    assert job["runs"] == 0 and "statically linked" in job["harness_error"], job
+
+
 # ---- campaigns ----
 
 def campaign(tmp_path, text):

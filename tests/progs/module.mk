@@ -6,3 +6,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/progs/%.o
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -rdynamic -o $@ $< -lunwind
+
+# A statically linked program (libc6-dev ships libc.a): the inject launcher
+# must refuse it, since no dynamic loader will read LD_PRELOAD.
+TEST_PROGS += $(BUILD)/tests/static_hello
+$(BUILD)/tests/static_hello: tests/progs/static/static_hello.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@ (static)"
+	$(Q)$(CC) -static -O2 -o $@ $<
