@@ -127,13 +127,10 @@ static void traceWrite(int64_t t0)
     }
 }
 
-/* traceFlush: print and forget the iteration's events (driver, after join). */
-void traceFlush(int64_t t0)
-{
-    traceWrite(t0);
-    atomic_store(&ntraceevs, 0);
-}
+/* traceFlush: print the iteration's events (driver, after join, --verbose). */
+void traceFlush(int64_t t0) { traceWrite(t0); }
 
+/* traceReset: forget them before the next iteration. */
 void traceReset(void) { atomic_store(&ntraceevs, 0); }
 
 /* traceDump: the dump's view of the trace (traceback.c), with --trace or --verbose. */
