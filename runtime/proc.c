@@ -1291,11 +1291,14 @@ stop:;
      * no such pass; it leaves the timer to sysmon, whose deep sleep may have
      * been computed before the timer existed. */
     if (fixOn(FIX_38860)) {
+        int64_t before = pollUntil;
         for (int32_t i = 0; i < procs; i++) {
             int64_t w = atomic_load(&allp[i]->timer0When);
             if (w != 0 && (pollUntil == 0 || w < pollUntil))
                 pollUntil = w;
         }
+        if (pollUntil != before)
+            traceEvent("findrunnable: a timer this M had not seen; pollUntil now at us", traceWhen(pollUntil));
         if (pollUntil != 0) {
             now = nanotime();
             delta = pollUntil > now ? pollUntil - now : 0;

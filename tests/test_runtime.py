@@ -124,6 +124,20 @@ def test_6070_on_guards_retake():
         run([GOSCHED, *SHORT, "--fix", "6070=on"], timeout=60).expect(0)
 
 
+def test_38860_switch_makes_idle_ms_reread_timers():
+    # Fix 38860: an M about to sleep re-reads every P's first timer after dropping its P and
+    # finds ones it had not seen (the window in which Go 1.14 lost them).  The --verbose trace
+    # names each such find: with the fix on they are common (measured 26 to 2,698 per process
+    # in 20 processes of this command), with it off the pass does not exist.
+    cmd = [GOSCHED, "--verbose", "--workload", "mixed", "--procs", "4", "--goroutines", "16",
+           "--iterations", "5"]
+    mark = "findrunnable: a timer this M had not seen"
+    on = sum(run(cmd, timeout=60).expect(0).err.count(mark) for _ in range(3))
+    off = sum(run(cmd + ["--fix", "38860=off"], timeout=60).expect(0).err.count(mark)
+              for _ in range(3))
+    assert on > 0 and off == 0, (on, off)
+
+
 @pytest.fixture(scope="module")
 def trace():
     """The first fatal #40368 trace out of a few fix-off runs."""
