@@ -41,9 +41,10 @@ def the_job(summary):
     return summary["jobs"][0]
 
 
-def evidence(out, job, chars=4000):
-    """The tail of each signature's first kept failure, for assertion messages: a failure in CI
-    must say what happened (a hang's dump, a throw's stack), not only that a count was wrong."""
+def evidence(out, job, chars=3000):
+    """The head and tail of each signature's first kept failure, for assertion messages: a
+    failure in CI must say what happened (the dump up top, a --trace at the end), not only
+    that a count was wrong."""
     parts = []
     for sig, v in job.get("signatures", {}).items():
         for kept in v.get("kept", [])[:1]:
@@ -51,8 +52,9 @@ def evidence(out, job, chars=4000):
                 f = d / "output.txt"
                 if f.exists():
                     text = f.read_text(errors="replace")
-                    parts.append(f"--- {sig}: {d} (last {chars} chars of output.txt) ---\n"
-                                 + text[-chars:])
+                    if len(text) > 2 * chars:
+                        text = text[:chars] + "\n[...]\n" + text[-chars:]
+                    parts.append(f"--- {sig}: {d}/output.txt ---\n{text}")
                     break
     return "\n".join(parts)
 
