@@ -270,6 +270,47 @@ void mixedFree(void)
     }
 }
 
+/* ---- timer-idle: a spawn followed by a short sleep, over and over --------------
+ * The shape of golang/go#38860: main (G1) warms up (a compute, then a sleep
+ * long enough for every P to go idle), then runs rounds of "start a
+ * goroutine, sleep briefly, compute a little".  The spawn wakes a spinning M
+ * (newproc's wakep) that finds nothing to do, since the child runs on main's
+ * P as soon as main parks; main's sleep queues its timer on that P just
+ * before the P goes idle and its M polls for it.  The spinner looks at that
+ * P's timers only if the P is no longer running when it gets there.  Each
+ * round is one chance for the interleaving of README.md's "Fix 38860";
+ * there are no system calls, which would wake a deep-sleeping sysmon.
+ * --goroutines N: main and N-1 children, one per round. */
+
+static void tiChild(g *gp) { (void)gp; }
+
+static void tiMain(g *gp)
+{
+    int64_t *rs = &gp->a[2];
+    for (;;) {
+        switch (gp->pc) {
+        case 0:
+            *rs = seedFor(gp->goid);
+            spin(300 * 1000);
+            gp->pc = 1;
+            timeSleep(6 * 1000 * 1000);
+        case 1: /* start of a round */
+            if (gp->a[0] == wl.goroutines - 1)
+                return;
+            gp->a[0]++;
+            newproc(tiChild, NULL, 0);
+            gp->pc = 2;
+            timeSleep(20 * 1000 + (int64_t)(rnd(rs) % 100000));
+        case 2:
+            spin((int64_t)(rnd(rs) % 100000));
+            gp->pc = 1;
+            break;
+        default:
+            throw("tiMain: bad pc");
+        }
+    }
+}
+
 /* ---- deadlock: every goroutine waits on a channel nobody sends on --------------- */
 
 static chan *never;
@@ -318,5 +359,10 @@ const struct workload workloads[] = {
      "every goroutine waits on a channel nobody sends on, no timers: must throw 'all goroutines are "
      "asleep - deadlock!' (default --procs 1 --goroutines 4)",
      1, 4, deadlockMain},
+    {"timer-idle",
+     "the golang/go#38860 shape: main spawns a goroutine and sleeps briefly, round after round, "
+     "so that a spinning M passes main's P just before its timer is queued (default --procs 2 "
+     "--goroutines 41: 40 rounds)",
+     2, 41, tiMain},
 };
 const int nworkloads = sizeof workloads / sizeof workloads[0];

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOSCHED, ROOT, STRESS, run
+from conftest import GOSCHED, INJECT, ROOT, STRESS, run
 
 # The targeted plan: delay every release of sched.lock in startm, which is where Go 1.14.8
 # drops the lock between taking the last idle P and giving the new M an id.
@@ -286,3 +286,85 @@ def test_nightly_100k(tmp_path, command, expect):
         assert job["failures"] == 0, job
     else:
         assert job["failures"] > 0, job
+
+
+# ---------------------------------------------------------------------------------------------
+# The second race: golang/go#38860, the timer a spinning M walked past (runtime/README.md)
+
+PROC_C = ROOT / "runtime" / "proc.c"
+
+
+def line_after(lines, start, text, within=40):
+    """The 1-based number of the first line at or after index start that contains text."""
+    for i in range(start, min(start + within, len(lines))):
+        if text in lines[i]:
+            return i + 1
+    raise AssertionError(f"no '{text}' within {within} lines after proc.c:{start + 1}")
+
+
+def stall_sites():
+    """The three lock-release sites of the #38860 plan, as the shim names them
+    (function+0xoff), found from their source lines so that editing proc.c cannot silently
+    retarget the plan: the lock at findrunnable's stop label, the unlock after its pidleput,
+    and timeSleepUntil's unlock.  Each site is mapped back to its line with addr2line."""
+    src = PROC_C.read_text().splitlines()
+    stop = next(i for i, s in enumerate(src) if s.startswith("stop:"))
+    want = {"findrunnable": {line_after(src, stop, "lock(&sched.lock);"),
+                             line_after(src, line_after(src, stop, "pidleput(pp);"),
+                                        "unlock(&sched.lock);")},
+            "timeSleepUntil": {line_after(src, next(i for i, s in enumerate(src)
+                                                     if s.startswith("int64_t timeSleepUntil(")),
+                                          "unlock(&allpLock);")}}
+    syms = {}
+    for ln in run(["nm", GOSCHED], timeout=30).expect(0).out.splitlines():
+        f = ln.split()
+        if len(f) == 3 and f[2] in want:
+            syms[f[2]] = int(f[0], 16)
+    listed = run([INJECT, "--points", "mutex_lock,mutex_unlock", "--list-sites", "--", GOSCHED,
+                  "--workload", "timer-idle", "--fix", "38860=off"], timeout=60).expect(0).out
+    found = []
+    for m in re.finditer(r"^\d+\t((findrunnable|timeSleepUntil)\+0x([0-9a-f]+))$", listed, re.M):
+        site, fn, off = m.group(1), m.group(2), int(m.group(3), 16)
+        # The return address minus one is inside the call; -i gives the inline chain, whose
+        # last line is the caller's own (the lock/unlock helpers are inlined).
+        out = run(["addr2line", "-i", "-e", GOSCHED, hex(syms[fn] + off - 1)],
+                  timeout=30).expect(0).out
+        path, _, num = out.strip().splitlines()[-1].split(" (")[0].rpartition(":")
+        if path.endswith("runtime/proc.c") and num.isdigit() and int(num) in want[fn]:
+            found.append(site)
+    assert len(found) == 3, f"wanted one site per line {want}, found {found}\n{listed}"
+    return ",".join(sorted(found))
+
+
+@pytest.fixture(scope="module")
+def stall_plan():
+    return (f"--points mutex_lock,mutex_unlock --sites {stall_sites()} --prob 1 "
+            "--delay uniform:200us:1ms")
+
+
+def test_38860_off_stalls_under_its_plan(tmp_path, stall_plan):
+    # Measured 126/126 stalls with this plan (98 at --iterations 3, 28 at 1, 2-core VM, loaded).
+    # Bound: taking p >= 0.7 per run, 12 runs all finishing has probability 0.3**12 < 1e-6.
+    r, summary, out = stress(tmp_path, "-p", "2", "--count", "12", "--timeout", "2s",
+                             "--inject", stall_plan,
+                             command=[GOSCHED, "--trace", "--workload", "timer-idle",
+                                      "--fix", "38860=off"])
+    job = the_job(summary)
+    assert job["failures"] >= 1 and set(job["signatures"]) == {"timeout"}, f"{job}\n{r}"
+    # The kept dump shows the stall's shape: every P idle, one with a timer, sysmon in a deep
+    # sleep begun when it saw no timer.
+    text = (kept_dirs(out, "timeout")[0] / "output.txt").read_text(errors="replace")
+    sched = text.split("\n", 3)[2]
+    assert "sysmonwait=1" in sched and "idleprocs=2" in sched, text[:2000]
+    assert "deep sleep until the next timer seen, at us -1" in text, text[-3000:]
+    print(f"\n#38860 fix off: {job['failures']}/{job['runs']} runs stalled")
+
+
+def test_38860_on_never_stalls_under_the_same_plan(tmp_path, stall_plan):
+    # Measured 0/6,419 with the fix on.
+    r, summary, out = stress(tmp_path, "-p", "2", "--count", "300", "--timeout", "2s",
+                             "--inject", stall_plan,
+                             command=[GOSCHED, "--trace", "--workload", "timer-idle"])
+    job = the_job(summary)
+    assert job["runs"] == 300 and job["failures"] == 0, \
+        f"{job['signatures']}\n{r}\n{evidence(out, job)}"

@@ -42,7 +42,13 @@ def test_list_fixes_names_each_go_issue():
 def test_list_workloads():
     r = run([GOSCHED, "--list-workloads"], timeout=10).expect(0)
     names = [line.split()[0] for line in r.out.splitlines() if line.strip()]
-    assert names == ["timer-syscall", "mixed", "deadlock"], r
+    assert names == ["timer-syscall", "mixed", "deadlock", "timer-idle"], r
+
+
+def test_timer_idle_finishes_without_injection():
+    # The #38860 stall needs the shim's delays (README: "Fix 38860"); plain runs finish.
+    for fix in ("38860=on", "38860=off"):
+        run([GOSCHED, "--workload", "timer-idle", "--fix", fix, "--iterations", "2"], timeout=30).expect(0)
 
 
 def test_help_exits_0():
