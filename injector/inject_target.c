@@ -50,12 +50,13 @@ const char *inject_unreachable(const char *prog, char *why, size_t len)
 	struct stat st;
 	if (locate(prog, path, sizeof path) != 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return NULL;
-	if (((st.st_mode & S_ISUID) && st.st_uid != getuid()) ||
-	    ((st.st_mode & S_ISGID) && st.st_gid != getgid())) {
+	bool suid = (st.st_mode & S_ISUID) && st.st_uid != getuid();
+	bool sgid = (st.st_mode & S_ISGID) && st.st_gid != getgid();
+	if (suid || sgid) {
 		snprintf(why, len,
 			 "inject: cannot inject into %s: it is set-%s-ID, so the loader ignores "
 			 "LD_PRELOAD",
-			 path, (st.st_mode & S_ISUID) && st.st_uid != getuid() ? "user" : "group");
+			 path, suid ? "user" : "group");
 		return why;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
