@@ -15,7 +15,6 @@ extern int64_t tsPeriod, tsSkew;
 void wlfree(void);
 void mixedFree(void);
 
-int64_t debugStartmDelay;
 extern bool traceOn;
 void traceFlush(int64_t t0);
 void traceReset(void);
@@ -49,9 +48,6 @@ static const char helptext[] =
     "  --period DUR           timer-syscall: timers fall due DUR after start (default 3ms)\n"
     "  --skew DUR             timer-syscall: the syscall returns DUR after the timers (default\n"
     "                         50us; may be negative)\n"
-    "  --debug-startm-delay DUR\n"
-    "                         TEST ONLY: sleep (>=100us) or spin DUR after every unlock of\n"
-    "                         sched.lock in startm, as the injection shim does\n"
     "  --verbose              print per-iteration timings and scheduler events on stderr\n"
     "  --trace                keep the last 4096 scheduler events and print them in the dump\n"
     "                         of a fatal error or SIGQUIT (a hang's history; --verbose implies it)\n"
@@ -199,10 +195,6 @@ int main(int argc, char **argv)
             const char *v = VALUE();
             if (!parseDuration(v, &tsSkew))
                 usage("--skew wants a duration like 50us, not '%s'", v);
-        } else if (strcmp(a, "--debug-startm-delay") == 0) {
-            const char *v = VALUE();
-            if (!parseDuration(v, &debugStartmDelay) || debugStartmDelay < 0)
-                usage("--debug-startm-delay wants a duration like 1ms, not '%s'", v);
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             verbose = true;
         } else if (strcmp(a, "--trace") == 0) {

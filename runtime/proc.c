@@ -213,23 +213,6 @@ static void usleep_model(uint32_t us)
     nanosleep(&ts, NULL);
 }
 
-/* debugDelay: the test-only delay of --debug-startm-delay.  Sleeps for long
- * waits, spins for short ones (nanosleep rarely sleeps less than ~100us). */
-void debugDelay(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    if (ns >= 100000) {
-        struct timespec ts = {.tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
-        return;
-    }
-    int64_t end = nanotime() + ns;
-    while (nanotime() < end) {
-    }
-}
-
 static uint32_t fastrand(void)
 {
     m *mp = g_m;
@@ -1005,7 +988,6 @@ void startm(p *pp, bool spinning)
         pp = pidleget();
         if (pp == NULL) {
             unlock(&sched.lock);
-            debugDelay(debugStartmDelay);
             if (spinning) {
                 if ((int32_t)atomic_fetch_sub(&sched.nmspinning, 1) - 1 < 0)
                     throw("startm: negative nmspinning");
@@ -1020,7 +1002,6 @@ void startm(p *pp, bool spinning)
         if (fixOn(FIX_40368))
             id = mReserveID();
         unlock(&sched.lock);
-        debugDelay(debugStartmDelay);
         void (*fn)(void) = NULL;
         if (spinning)
             fn = mspinning;
@@ -1028,7 +1009,6 @@ void startm(p *pp, bool spinning)
         return;
     }
     unlock(&sched.lock);
-    debugDelay(debugStartmDelay);
     if (atomic_load(&mp->spinning))
         throw("startm: m is spinning");
     if (atomic_load(&mp->nextp) != NULL)

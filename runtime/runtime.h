@@ -208,10 +208,6 @@ struct fix {
 extern struct fix fixes[NFIXES];
 static inline bool fixOn(int f) { return fixes[f].on; }
 
-/* Test-only delay after every unlock in startm (--debug-startm-delay). */
-extern int64_t debugStartmDelay;
-void debugDelay(int64_t ns);
-
 /* proc.c: the scheduler, under Go's names. */
 int64_t nanotime(void);
 void schedinit(int32_t procs, int32_t maxg);
