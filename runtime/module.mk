@@ -10,3 +10,18 @@ $(BUILD)/gosched: $(RUNTIME_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ -lunwind -ldw -lelf
 endif
+
+# Test-only programs built from the same runtime sources (never part of gosched;
+# tests/test_runtime.py runs them):
+#  - gosched-tsan: gosched under ThreadSanitizer, to show the model has no data
+#    races (the racy reads Go makes are relaxed atomics here).
+TEST_PROGS += $(BUILD)/tests/gosched-tsan
+$(BUILD)/tsan/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC tsan $<"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(CFLAGS_runtime) -fsanitize=thread -c $< -o $@
+
+$(BUILD)/tests/gosched-tsan: $(RUNTIME_SRCS:%.c=$(BUILD)/tsan/%.o)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -fsanitize=thread -rdynamic -o $@ $^ -lunwind -ldw -lelf

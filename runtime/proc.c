@@ -351,6 +351,15 @@ m *mget(void)
 
 /* ---- run queues -------------------------------------------------------------- */
 
+/* sched.runqsize and sched.pidle are written under sched.lock but read without
+ * it at four places where Go 1.14 reads them racily too (a stale value costs a
+ * lock taken for nothing, or a retry under the lock).  Every access is a
+ * relaxed atomic, so those reads are explicit and not C11 data races; nothing
+ * orders other memory through them (the lock does that). */
+static inline int32_t runqsizeLoad(void) { return atomic_load_explicit(&sched.runqsize, memory_order_relaxed); }
+static inline void runqsizeStore(int32_t n) { atomic_store_explicit(&sched.runqsize, n, memory_order_relaxed); }
+static inline p *pidleLoad(void) { return atomic_load_explicit(&sched.pidle, memory_order_relaxed); }
+
 /* globrunqput: Go 1.14's globrunqput.  sched.lock must be held. */
 void globrunqput(g *gp)
 {
@@ -361,7 +370,7 @@ void globrunqput(g *gp)
     else
         sched.runqhead = gp;
     sched.runqtail = gp;
-    sched.runqsize++;
+    runqsizeStore(runqsizeLoad() + 1);
 }
 
 /* globrunqpop: Go 1.14's sched.runq.pop() (a gQueue method).  sched.lock must be
@@ -374,7 +383,7 @@ static g *globrunqpop(void)
         sched.runqhead = gp->schedlink;
         if (sched.runqhead == NULL)
             sched.runqtail = NULL;
-        sched.runqsize--;
+        runqsizeStore(runqsizeLoad() - 1);
         gp->schedlink = NULL;
     }
     return gp;
@@ -391,11 +400,12 @@ static bool runqputlocal(p *pp, g *gp);
 g *globrunqget(p *pp, int32_t max)
 {
     assert(lockHeld(&sched.lock));
-    if (sched.runqsize == 0)
+    int32_t size = runqsizeLoad();
+    if (size == 0)
         return NULL;
-    int32_t n = sched.runqsize / gomaxprocs + 1;
-    if (n > sched.runqsize)
-        n = sched.runqsize;
+    int32_t n = size / gomaxprocs + 1;
+    if (n > size)
+        n = size;
     if (max > 0 && n > max)
         n = max;
     if (n > RUNQSIZE / 2)
@@ -530,8 +540,8 @@ void pidleput(p *pp)
     assert(lockHeld(&sched.lock));
     if (!runqempty(pp))
         throw("pidleput: P has non-empty run queue");
-    pp->link = sched.pidle;
-    sched.pidle = pp;
+    pp->link = pidleLoad();
+    atomic_store_explicit(&sched.pidle, pp, memory_order_relaxed);
     atomic_fetch_add(&sched.npidle, 1);
 }
 
@@ -540,9 +550,9 @@ void pidleput(p *pp)
 p *pidleget(void)
 {
     assert(lockHeld(&sched.lock));
-    p *pp = sched.pidle;
+    p *pp = pidleLoad();
     if (pp != NULL) {
-        sched.pidle = pp->link;
+        atomic_store_explicit(&sched.pidle, pp->link, memory_order_relaxed);
         atomic_fetch_sub(&sched.npidle, 1);
     }
     return pp;
@@ -1027,7 +1037,8 @@ void startm(p *pp, bool spinning)
 void handoffp(p *pp)
 {
     assert(!lockHeld(&sched.lock));
-    if (!runqempty(pp) || sched.runqsize != 0) {
+    /* Racy read, as in Go 1.14's handoffp: a stale zero is caught below. */
+    if (!runqempty(pp) || runqsizeLoad() != 0) {
         startm(pp, false);
         return;
     }
@@ -1039,7 +1050,7 @@ void handoffp(p *pp)
         }
     }
     lock(&sched.lock);
-    if (sched.runqsize != 0) {
+    if (runqsizeLoad() != 0) {
         unlock(&sched.lock);
         startm(pp, false);
         return;
@@ -1167,8 +1178,9 @@ top:
     g *gp = runqget(pp, inheritTime);
     if (gp != NULL)
         return gp;
-    /* global runq */
-    if (sched.runqsize != 0) {
+    /* global runq; a racy read, as in Go 1.14's findrunnable (the stop path
+     * re-reads it under the lock) */
+    if (runqsizeLoad() != 0) {
         lock(&sched.lock);
         gp = globrunqget(pp, 0);
         unlock(&sched.lock);
@@ -1228,7 +1240,7 @@ stop:;
         delta = pollUntil - now;
 
     lock(&sched.lock);
-    if (sched.runqsize != 0) {
+    if (runqsizeLoad() != 0) {
         gp = globrunqget(pp, 0);
         unlock(&sched.lock);
         *inheritTime = false;
@@ -1344,7 +1356,9 @@ static void schedule(void)
     checkTimers(pp, 0, &pollUntil, &ran);
     g *gp = NULL;
     bool inheritTime = false;
-    if (atomic_load(&pp->schedtick) % 61 == 0 && sched.runqsize > 0) {
+    /* Fairness: every 61st tick take a G from the global queue first.  The
+     * size is read racily, as in Go 1.14's schedule. */
+    if (atomic_load(&pp->schedtick) % 61 == 0 && runqsizeLoad() > 0) {
         lock(&sched.lock);
         gp = globrunqget(pp, 1);
         unlock(&sched.lock);
@@ -1516,7 +1530,9 @@ static bool exitsyscallfast(p *oldp)
             return true;
         }
     }
-    if (sched.pidle != NULL) {
+    /* A racy read, as in Go 1.14's exitsyscallfast: exitsyscallfast_pidle
+     * re-checks under the lock. */
+    if (pidleLoad() != NULL) {
         if (exitsyscallfast_pidle())
             return true;
     }

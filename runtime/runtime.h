@@ -7,6 +7,9 @@
  *   [sched]   sched.lock          [owner] only the M that owns the G/P/M
  *   [atomic]  C11 atomic, seq_cst unless noted   [runq] p.runqlock
  *   [timers]  p.timersLock        [init]  written before the threads start
+ *   [sched, racy reads]  written only under sched.lock, but also read without
+ *             it where Go reads it racily; every access is a relaxed atomic
+ *             so that those reads are explicit (proc.c names each one)
  */
 #ifndef GOSCHED_RUNTIME_H
 #define GOSCHED_RUNTIME_H
@@ -166,11 +169,11 @@ typedef struct schedt {
     int32_t maxmcount;   /* [init] */
     int32_t nmsys;       /* [sched] system Ms (sysmon) not counted for deadlock */
     int64_t nmfreed;     /* [sched] cumulative freed Ms (always 0: Ms never exit) */
-    p *pidle;            /* [sched] idle Ps */
+    p *_Atomic pidle;    /* [sched, racy reads] idle Ps */
     _Atomic uint32_t npidle;     /* [atomic] */
     _Atomic uint32_t nmspinning; /* [atomic] */
     g *runqhead, *runqtail;      /* [sched] global run queue */
-    int32_t runqsize;            /* [sched] */
+    _Atomic int32_t runqsize;    /* [sched, racy reads] */
     _Atomic uint32_t sysmonwait; /* [atomic, written under sched] */
     note sysmonnote;
     _Atomic int64_t lastpoll;    /* [atomic] 0 means an M is blocked in netpoll */
