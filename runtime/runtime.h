@@ -122,7 +122,6 @@ struct m {
     void (*mstartfn)(void);     /* [init] sysmon or mspinning */
     int locks;                  /* [owner] */
     _Atomic int throwing;       /* [atomic] 1 throwing, -1 deadlock throw */
-    int dying;                  /* [owner] */
     uint32_t syscalltick;       /* [owner] */
     _Atomic(const char *) throwmsg; /* [atomic] a throw that lost the race to print */
     uint64_t fastrand;          /* [owner] */

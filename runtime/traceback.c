@@ -248,7 +248,13 @@ static void sampleOthers(m *self)
 
 static int64_t mid(m *mp) { return mp != NULL ? mp->id : -1; }
 
-/* schedtrace: Go's schedtrace(detailed=true), without sched.lock. */
+/* schedtrace: Go 1.14's schedtrace(detailed=true), without sched.lock.  It
+ * prints only what the model keeps: Go's fields for GC, stop-the-world, locked
+ * Ms and Gs, the G free list, malloc and preemption (gcwaiting, stopwait,
+ * gfreecnt, mallocing, preemptoff, dying, lockedg, lockedm) are left out, not
+ * printed as constants.  Added, from the model's state: the M counts checkdead
+ * uses (nmidle, nmsys, mnext, nmfreed), whether an M polls (lastpoll), each P's
+ * first timer and idle-list membership, each M's nextp and idle-list membership. */
 static void schedtrace(void)
 {
     p **ps = allp;
@@ -260,21 +266,21 @@ static void schedtrace(void)
     for (m *mp = sched.midle; mp != NULL && idlem < 100000; mp = mp->schedlink)
         idlem++;
     rprint("SCHED %lldus: gomaxprocs=%d idleprocs=%u threads=%lld spinningthreads=%u idlethreads=%d "
-           "runqueue=%d gcwaiting=0 nmidlelocked=%d stopwait=0 sysmonwait=%u nmidle=%d nmsys=%d "
+           "runqueue=%d nmidlelocked=%d sysmonwait=%u nmidle=%d nmsys=%d "
            "mnext=%lld nmfreed=%lld lastpoll=%s\n",
            (long long)((nanotime() - runtimeInitTime) / 1000), gomaxprocs, atomic_load(&sched.npidle),
-           (long long)mcount(), atomic_load(&sched.nmspinning), idlem, sched.runqsize, sched.nmidlelocked,
+           (long long)mcount(), atomic_load(&sched.nmspinning), idlem, atomic_load(&sched.runqsize), sched.nmidlelocked,
            atomic_load(&sched.sysmonwait), sched.nmidle, sched.nmsys, (long long)sched.mnext,
            (long long)sched.nmfreed, atomic_load(&sched.lastpoll) == 0 ? "0(polling)" : "set");
     for (int32_t i = 0; i < gomaxprocs; i++) {
         p *pp = ps[i];
         bool onidle = false;
         int k = 0; /* racy read: bound the walk, as for midle below */
-        for (p *q = sched.pidle; q != NULL && k < 100000; q = q->link, k++)
+        for (p *q = atomic_load(&sched.pidle); q != NULL && k < 100000; q = q->link, k++)
             if (q == pp)
                 onidle = true;
         int64_t t0 = atomic_load(&pp->timer0When);
-        rprint("  P%d: status=%u schedtick=%u syscalltick=%u m=%lld runqsize=%u gfreecnt=0 timerslen=%d "
+        rprint("  P%d: status=%u schedtick=%u syscalltick=%u m=%lld runqsize=%u timerslen=%d "
                "timer0when=%s%lldus onidlelist=%s\n",
                i, atomic_load(&pp->status), atomic_load(&pp->schedtick), atomic_load(&pp->syscalltick),
                (long long)mid(atomic_load(&pp->m)), runqlenForDump(pp), pp->ntimers,
@@ -290,10 +296,10 @@ static void schedtrace(void)
         for (m *q = sched.midle; q != NULL && k < 100000; q = q->schedlink, k++)
             if (q == mp)
                 onidle = true;
-        rprint("  M%lld: p=%d curg=%lld mallocing=0 throwing=%d preemptoff= locks=%d dying=%d spinning=%s "
-               "blocked=%s lockedg=-1 nextp=%d idle=%s%s%s\n",
+        rprint("  M%lld: p=%d curg=%lld throwing=%d locks=%d spinning=%s "
+               "blocked=%s nextp=%d idle=%s%s%s\n",
                (long long)mp->id, pp ? pp->id : -1, cg ? (long long)cg->goid : -1LL,
-               atomic_load(&mp->throwing), mp->locks, mp->dying, atomic_load(&mp->spinning) ? "true" : "false",
+               atomic_load(&mp->throwing), mp->locks, atomic_load(&mp->spinning) ? "true" : "false",
                atomic_load(&mp->blocked) ? "true" : "false", np ? np->id : -1, onidle ? "true" : "false",
                mp->issysmon ? " (sysmon)" : "", mp == m0 ? " (m0)" : "");
     }
@@ -302,7 +308,7 @@ static void schedtrace(void)
         g *gp = allgs[i];
         uint32_t s = atomic_load(&gp->atomicstatus);
         m *gm = atomic_load(&gp->m);
-        rprint("  G%lld: status=%u(%s) m=%lld lockedm=-1\n", (long long)gp->goid, s,
+        rprint("  G%lld: status=%u(%s) m=%lld\n", (long long)gp->goid, s,
                s == Gwaiting && gp->waitreason ? gp->waitreason : "", (long long)mid(gm));
     }
 }
