@@ -13,9 +13,18 @@ endif
 
 # Test-only programs built from the same runtime sources (never part of gosched;
 # tests/test_runtime.py runs them):
+#  - gosched-throwcases: runtime/test/throwcases.c compiles proc.c in and builds,
+#    case by case, the state in which each Go throw fires.
 #  - gosched-tsan: gosched under ThreadSanitizer, to show the model has no data
 #    races (the racy reads Go makes are relaxed atomics here).
-TEST_PROGS += $(BUILD)/tests/gosched-tsan
+THROWCASES_OBJS := $(BUILD)/obj/runtime/test/throwcases.o $(BUILD)/obj/runtime/traceback.o \
+                   $(BUILD)/obj/runtime/fixes.o
+TEST_PROGS += $(BUILD)/tests/gosched-throwcases $(BUILD)/tests/gosched-tsan
+$(BUILD)/tests/gosched-throwcases: $(THROWCASES_OBJS)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -rdynamic -Wl,--wrap=calloc -o $@ $^ -lunwind -ldw -lelf
+
 $(BUILD)/tsan/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC tsan $<"

@@ -296,7 +296,9 @@ static void checkmcount(void)
 int64_t mReserveID(void)
 {
     assert(lockHeld(&sched.lock));
-    if (sched.mnext + 1 < sched.mnext)
+    /* Go's test is mnext+1 < mnext, which wraps in Go; in C a signed overflow
+     * is undefined and the compiler may drop the test, so compare first. */
+    if (sched.mnext == INT64_MAX)
         throw("runtime: thread ID overflow");
     int64_t id = sched.mnext;
     sched.mnext++;
@@ -1739,11 +1741,15 @@ void newmSysmon(void) { newm(sysmon, NULL, -1); }
 
 /* ---- channels ------------------------------------------------------------------ */
 
+/* makechan: Go 1.14's makechan for a buffered channel of pointers (chan.go);
+ * an allocation that fails throws, as Go's mallocgc does. */
 chan *makechan(int cap)
 {
     chan *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        throw("makechan: out of memory");
     c->buf = calloc((size_t)cap, sizeof *c->buf);
-    if (c == NULL || c->buf == NULL)
+    if (c->buf == NULL)
         throw("makechan: out of memory");
     c->cap = cap;
     mutexinit(&c->lock);

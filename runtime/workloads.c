@@ -346,6 +346,27 @@ static void deadlockMain(g *gp)
     }
 }
 
+/* ---- goexit: main calls runtime.Goexit ------------------------------------------
+ * main (G1) starts goroutines G2..Gn that compute briefly and return, then calls
+ * runtime.Goexit: main.main never returns, so the program runs on until the
+ * last goroutine has exited, and then the last M to park (or sysmon, if it
+ * starts last) finds no goroutine at all: checkdead throws "no goroutines
+ * (main called runtime.Goexit) - deadlock!", as Go 1.14 does. */
+
+static void geWorker(g *gp)
+{
+    (void)gp;
+    spin(20 * 1000);
+}
+
+static void geMain(g *gp)
+{
+    (void)gp;
+    for (int32_t i = 1; i < wl.goroutines; i++)
+        newproc(geWorker, NULL, 0);
+    goexit1();
+}
+
 const struct workload workloads[] = {
     {"timer-syscall",
      "the golang/go#40368 shape: main blocks in a syscall that returns as the other goroutines' "
@@ -364,5 +385,9 @@ const struct workload workloads[] = {
      "so that a spinning M passes main's P just before its timer is queued (default --procs 2 "
      "--goroutines 41: 40 rounds)",
      2, 41, tiMain},
+    {"goexit",
+     "main starts goroutines that finish, then calls runtime.Goexit: must throw 'no goroutines "
+     "(main called runtime.Goexit) - deadlock!' (default --procs 1 --goroutines 3)",
+     1, 3, geMain},
 };
 const int nworkloads = sizeof workloads / sizeof workloads[0];
