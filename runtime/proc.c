@@ -805,6 +805,7 @@ void checkdead(void)
         return;
     int32_t run0 = 0;
     int64_t run = mcount() - sched.nmidle - sched.nmidlelocked - sched.nmsys;
+    traceEvent("checkdead: running Ms (mcount - nmidle - nmidlelocked - nmsys)", run);
     if (run > run0)
         return;
     if (run < 0) {
@@ -978,6 +979,7 @@ m *allocm(p *pp, void (*fn)(void), int64_t id)
 void newm(void (*fn)(void), p *pp, int64_t id)
 {
     m *mp = allocm(pp, fn, id);
+    traceEvent("newm: new M", mp->id);
     atomic_store(&mp->nextp, pp);
     newosproc(mp);
 }
@@ -1041,12 +1043,14 @@ void handoffp(p *pp)
     assert(!lockHeld(&sched.lock));
     /* Racy read, as in Go 1.14's handoffp: a stale zero is caught below. */
     if (!runqempty(pp) || runqsizeLoad() != 0) {
+        traceEvent("handoffp: work queued; startm(P, false) for P", pp->id);
         startm(pp, false);
         return;
     }
     if (atomic_load(&sched.nmspinning) + atomic_load(&sched.npidle) == 0) {
         uint32_t zero = 0;
         if (atomic_compare_exchange_strong(&sched.nmspinning, &zero, 1)) {
+            traceEvent("handoffp: no spinning M, no idle P; startm(P, true) for P", pp->id);
             startm(pp, true);
             return;
         }
@@ -1054,12 +1058,14 @@ void handoffp(p *pp)
     lock(&sched.lock);
     if (runqsizeLoad() != 0) {
         unlock(&sched.lock);
+        traceEvent("handoffp: global work; startm(P, false) for P", pp->id);
         startm(pp, false);
         return;
     }
     /* The last running P, and nobody polls: someone must poll. */
     if (atomic_load(&sched.npidle) == (uint32_t)(gomaxprocs - 1) && atomic_load(&sched.lastpoll) != 0) {
         unlock(&sched.lock);
+        traceEvent("handoffp: the last P and nobody polls; startm(P, false) for P", pp->id);
         startm(pp, false);
         return;
     }
@@ -1142,6 +1148,7 @@ static void execute(g *gp, bool inheritTime)
     p *pp = atomic_load(&mp->p);
     if (!inheritTime)
         atomic_fetch_add(&pp->schedtick, 1);
+    traceEvent("execute: g", gp->goid);
     if (gp->syscallsp)
         exitsyscallTail(gp);
     gp->fn(gp);
@@ -1252,6 +1259,7 @@ stop:;
         throw("findrunnable: wrong p");
     pidleput(pp);
     unlock(&sched.lock);
+    traceEvent("findrunnable: nothing to run; P to the idle list", pp->id);
 
     /* The delicate dance: stop spinning first, then re-check every queue. */
     bool wasSpinning = atomic_load(&mp->spinning);
@@ -1364,6 +1372,8 @@ static void schedule(void)
         lock(&sched.lock);
         gp = globrunqget(pp, 1);
         unlock(&sched.lock);
+        if (gp != NULL)
+            traceEvent("schedule: schedtick % 61 == 0; from the global queue, g", gp->goid);
     }
     if (gp == NULL)
         gp = runqget(pp, &inheritTime);
@@ -1425,6 +1435,7 @@ static void gosched_m(g *gp)
     lock(&sched.lock);
     globrunqput(gp);
     unlock(&sched.lock);
+    traceEvent("gosched: to the global queue, g", gp->goid);
     schedule();
 }
 
@@ -1455,6 +1466,7 @@ g *newproc(void (*fn)(g *), void *obj, int64_t arg)
     allgadd(gp);
     p *pp = g_m != NULL ? atomic_load(&g_m->p) : allp[0];
     runqput(pp, gp, true);
+    traceEvent("newproc: g", gp->goid);
     if (atomic_load(&sched.npidle) != 0 && atomic_load(&sched.nmspinning) == 0 && mainStarted)
         wakep();
     return gp;
@@ -1553,6 +1565,7 @@ static void exitsyscall0(g *gp)
     dropg();
     lock(&sched.lock);
     p *pp = pidleget();
+    traceEvent("exitsyscall0: found an idle P", pp != NULL);
     if (pp == NULL) {
         globrunqput(gp);
     } else if (atomic_load(&sched.sysmonwait) != 0) {

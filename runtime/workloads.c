@@ -73,12 +73,16 @@ static int64_t seedFor(int64_t goid)
 
 /* ---- timer-syscall: the shape of golang/go#40368 --------------------------------
  * main (G1) starts goroutines G2..Gn that sleep until a shared deadline D,
- * yields so that they arm their timers, then makes one blocking system call
- * that returns at D + skew.  With GOMAXPROCS=1: sysmon retakes P0 from the
- * syscall and hands it to a new spinning M1, which finds nothing, idles P0
- * and blocks in netpoll until D; every P is idle, so sysmon deep-sleeps
- * until D.  At D sysmon sees the overdue timer and calls startm(nil, false);
- * M1 wakes; G1's syscall returns.  See README.md. */
+ * yields, then makes one blocking system call that returns at D + skew.  With
+ * GOMAXPROCS=1, as a --trace shows it (README.md tells it step by step):
+ * P0's schedtick is still 0 when main yields, so schedule's every-61st-tick
+ * check takes main back off the global queue before G2 runs, and main enters
+ * its syscall with G2 queued on P0.  Sysmon (M1) retakes P0; handoffp sees G2
+ * queued and starts a new M (M2, not spinning), which runs G2 (its timer goes
+ * on P0), idles P0 and blocks in netpoll until D; every P is idle, so sysmon
+ * deep-sleeps until D.  At D sysmon sees the overdue timer and calls
+ * startm(nil, false), and M2 and M0 (main's syscall returning) both park
+ * while it is in the window: whichever parks second throws. */
 static void tsSleeper(g *gp)
 {
     switch (gp->pc) {
