@@ -154,8 +154,8 @@ def test_every_throw_comes_through_a_known_path(repro):
     # runtime/README.md: M0 leaving its syscall parks last (exitsyscall0 -> stopm), or the M
     # that polled for the timer does (findrunnable -> stopm).  Which one is a race between the
     # two wake-ups at the deadline; both are common (measured, exitsyscall0 / findrunnable:
-    # 131/211 of 342 throws, 134/151 of 285 with one run at a time, 37/144 of 181 with two
-    # busy loops beside them).
+    # 131/211 of 342 throws and 62/135 of 197, 134/151 of 285 with one run at a time, 37/144
+    # of 181 with two busy loops beside them).
     r, summary, out = repro
     job = the_job(summary)
     dirs = kept_dirs(out, "checkdead-runnable-g")
