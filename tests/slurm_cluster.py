@@ -19,8 +19,9 @@ How it is built, and why:
    (PR_SET_PDEATHSIG), a safety net for a test runner killed outright.
 3. Started in order, each checked before the next: munged (a credential round
    trip through its socket), slurmctld (`scontrol ping`), slurmd (`sinfo` shows
-   the node idle).  A daemon that exits or does not come up in time is an error
-   naming it, its exit status and the tail of its log.
+   the node idle); then, unless smoke=False, one job (`sbatch --wrap true`) must
+   complete, which proves jobs can run here.  A daemon that exits or does not come
+   up in time is an error naming it, its exit status and the tail of its log.
 4. Stopped in reverse: the jobs still queued or running are cancelled, then
    slurmd, slurmctld and munged get SIGTERM, SIGKILL after a grace period, and
    are waited for.  Job processes that outlived their slurmd (slurmstepd and the
@@ -116,8 +117,9 @@ class SlurmCluster:
     environment with SLURM_CONF), host, node_line, pids ({daemon: pid}),
     start_seconds ({daemon: seconds to come up}), and log() for diagnostics."""
 
-    def __init__(self, name="schedrace"):
+    def __init__(self, name="schedrace", smoke=True):
         self.name = name
+        self.smoke = smoke
         self.daemons = {}          # name -> Popen, in start order
         self.start_seconds = {}
         self.stop_report = []
@@ -284,6 +286,21 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
                                + self.log("slurmd") + "\n" + self.log("slurmctld"))
         return state == "idle", (state or (r.stdout + r.stderr).strip())
 
+    def _smoke(self):
+        """Run one job: proves slurmd can launch jobs here (slurmstepd, credentials),
+        and lets slurmctld make its first scheduling pass, which comes about 2 s
+        after it starts, before a test's clock runs."""
+        t0 = time.monotonic()
+        out = self.dir / "log" / "smoke-job.out"
+        job = self.run(self.bin["sbatch"], "--parsable", "-o", out, "--wrap", "true").stdout
+        rec = self.wait([job.strip().split(";")[0]], timeout=START_TIMEOUT)[0]
+        if (rec.get("JobState"), rec.get("ExitCode")) != ("COMPLETED", "0:0"):
+            raise ClusterError(f"a test job (sbatch --wrap true) did not run: JobState="
+                               f"{rec.get('JobState')} ExitCode={rec.get('ExitCode')} "
+                               f"Reason={rec.get('Reason')}\n--- {out} ---\n{_tail(out)}\n"
+                               + self.log("slurmd") + "\n" + self.log("slurmctld"))
+        self.start_seconds["first job"] = time.monotonic() - t0
+
     def start(self):
         t0 = time.monotonic()
         self._programs()
@@ -299,6 +316,8 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
             self._wait_up("slurmctld", self._ctld_ready, "scontrol ping")
             self._spawn("slurmd", [self.bin["slurmd"], "-D", "-f", str(self.conf)])
             self._wait_up("slurmd", self._node_ready, f"sinfo to show {self.host} idle")
+            if self.smoke:
+                self._smoke()
         except BaseException:
             try:
                 self.stop()
@@ -316,7 +335,9 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
         s = self.start_seconds
         return (f"slurm: cluster {self.name} on {self.host} up in {s.get('total', 0):.2f} s "
                 f"(munged {s.get('munged', 0):.2f} s, slurmctld {s.get('slurmctld', 0):.2f} s, "
-                f"slurmd {s.get('slurmd', 0):.2f} s): "
+                f"slurmd {s.get('slurmd', 0):.2f} s"
+                + (f", a first job {s['first job']:.2f} s" if "first job" in s else "")
+                + "): "
                 + ", ".join(f"{n} pid {p}" for n, p in self.pids.items())
                 + f"; ports {self.ports[0]}/{self.ports[1]}; SLURM_CONF={self.conf}\n"
                 f"slurm: {self.node_line}")

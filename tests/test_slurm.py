@@ -228,7 +228,7 @@ def test_cluster_stops_everything_when_the_test_fails(tmp_path, crash):
     daemons and the job's processes (slurmstepd, the script, its sleep), by pid;
     the job is cancelled, or, when slurmctld has crashed and cannot cancel it, its
     processes are found by our SLURM_CONF in their environment and killed."""
-    c = SlurmCluster()
+    c = SlurmCluster(smoke=False)
     with pytest.raises(RuntimeError, match="the test failed"):
         with c:
             print(c.describe())
