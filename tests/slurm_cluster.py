@@ -26,8 +26,10 @@ How it is built, and why:
    slurmd, slurmctld and munged get SIGTERM, SIGKILL after a grace period, and
    are waited for.  Job processes that outlived their slurmd (slurmstepd and the
    job scripts: slurmd double-forks them, so they are not our children) are found
-   by our SLURM_CONF path in their environment, which they inherit, and killed by
-   pid.  Every pid is checked gone; if one is not, stopping is an error.
+   and killed by pid: a slurmstepd whose environment has our SLURM_CONF path (it
+   inherits slurmd's), a process with our SLURM_CONF and a SLURM_JOB_ID, and their
+   descendants; a shell that only exported our SLURM_CONF is left alone.  Every
+   pid is checked gone; if one is not, stopping is an error.
 The node's line comes from `slurmd -C` (this host's name, CPUs, sockets, cores,
 memory); SelectType=select/cons_tres with CR_Core lets array tasks share the node,
 one CPU each.  SlurmUser and SlurmdUser are root, hence root is required.
@@ -391,23 +393,44 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
     # -- teardown ------------------------------------------------------------
 
     def _strays(self):
-        """Pids of processes (slurmstepd, job scripts) carrying our SLURM_CONF."""
+        """Pids of our cluster's job processes: a slurmstepd with our SLURM_CONF in
+        its environment (inherited from our slurmd), a process with our SLURM_CONF
+        and a SLURM_JOB_ID (a job's, even one that left its slurmstepd's tree), and
+        every descendant of those.  A process that merely has our SLURM_CONF (a
+        shell where someone exported it to use the cluster) is not one."""
         if not self.dir:
             return []
         mark = f"SLURM_CONF={self.conf}".encode()
-        mine = {os.getpid(), os.getppid()} | {p.pid for p in self.daemons.values()}
-        found = []
+        keep = {os.getpid(), os.getppid()} | {p.pid for p in self.daemons.values()}
+        parent, roots = {}, set()
         for e in os.scandir("/proc"):
-            if not e.name.isdigit() or int(e.name) in mine:
+            if not e.name.isdigit():
                 continue
+            pid = int(e.name)
             try:
-                with open(f"/proc/{e.name}/environ", "rb") as f:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{pid}/environ", "rb") as f:
                     env = f.read().split(b"\0")
-            except OSError:
+                with open(f"/proc/{pid}/comm") as f:
+                    comm = f.read().strip()
+            except (OSError, IndexError):
                 continue
-            if mark in env and not _pid_gone(int(e.name)):
-                found.append(int(e.name))
-        return sorted(found)
+            if fields[0] == "Z":
+                continue
+            parent[pid] = int(fields[1])
+            if mark in env and (comm == "slurmstepd"
+                                or any(v.startswith(b"SLURM_JOB_ID=") for v in env)):
+                roots.add(pid)
+        found = set()
+        for pid in parent:
+            p, seen = pid, 0
+            while p > 1 and seen < 1000:          # walk up to a root, or to init
+                if p in roots:
+                    found.add(pid)
+                    break
+                p, seen = parent.get(p, 0), seen + 1
+        return sorted(found - keep)
 
     def stop(self):
         """Cancel the jobs, stop the daemons and the strays by pid; raise if one stays."""

@@ -227,7 +227,8 @@ def test_cluster_stops_everything_when_the_test_fails(tmp_path, crash):
     """A test that fails with a job still running: leaving the with-block stops the
     daemons and the job's processes (slurmstepd, the script, its sleep), by pid;
     the job is cancelled, or, when slurmctld has crashed and cannot cancel it, its
-    processes are found by our SLURM_CONF in their environment and killed."""
+    processes are found by our SLURM_CONF in their environment and killed.  A
+    process that only has our SLURM_CONF (not a job's) is left alone."""
     c = SlurmCluster(smoke=False)
     with pytest.raises(RuntimeError, match="the test failed"):
         with c:
@@ -243,11 +244,18 @@ def test_cluster_stops_everything_when_the_test_fails(tmp_path, crash):
                 time.sleep(0.1)
             strays = [strays["slurmstepd"], strays["sleep"]]
             daemons = dict(c.pids)
+            # Someone using the cluster by hand: SLURM_CONF exported, no job.
+            user = subprocess.Popen(["sleep", "60"], env=c.env)
             if crash:
                 c.daemons["slurmctld"].kill()
                 c.daemons["slurmctld"].wait()
             raise RuntimeError("the test failed")
     print("\n".join("slurm: " + l for l in c.stop_report))
+    try:
+        assert user.poll() is None, "the stop killed a process that only had SLURM_CONF"
+    finally:
+        user.kill()
+        user.wait()
     assert set(daemons) == {"munged", "slurmctld", "slurmd"}
     for pid in [*daemons.values(), *strays]:
         assert _pid_gone(pid), f"pid {pid} survived: {c.stop_report}"
