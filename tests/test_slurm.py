@@ -181,6 +181,40 @@ def test_a_dead_shard_is_named_and_the_merge_still_runs(slurm_cluster, fake, tmp
     assert "no results (summary.json) from shard(s) 3 of 4" in (rundir / "logs" / "merge.out").read_text()
 
 
+def test_shards_refused_by_slurm_is_a_harness_error(slurm_cluster, fake, tmp_path):
+    """More shards than the cluster's MaxArraySize (1001 by default): sbatch says
+    why, submit.sh passes that on in one line and exits 125."""
+    exe, camp = fake
+    r = submit(dict(slurm_cluster.env, STRESS=str(exe)), "-N", 5000, "--campaign", camp,
+               "--results", tmp_path)
+    assert r.returncode == 125 and r.stdout == "", r
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("submit.sh: sbatch refused the shards: sbatch: error: "), r.stderr
+    assert "array" in r.stderr.lower(), r.stderr
+    assert slurm_cluster.run("squeue", "-h").stdout == ""
+
+
+def test_merge_refused_cancels_the_shards(fake, tmp_path):
+    """sbatch accepts the array, then refuses the merge job: the array is cancelled
+    (no shards left running with nothing to merge them) and the exit is 125."""
+    exe, camp = fake
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    (bin_ / "sbatch").write_text(
+        "#!/bin/sh\nfor a; do case $a in --dependency=*) "
+        "echo 'sbatch: error: Batch job submission failed: (test)' >&2; exit 1;; esac; done\n"
+        "echo '77;cluster'\n")
+    (bin_ / "scancel").write_text(f"#!/bin/sh\necho \"$@\" > {tmp_path}/scancelled\n")
+    for f in ("sbatch", "scancel"):
+        (bin_ / f).chmod(0o755)
+    env = dict(os.environ, STRESS=str(exe), PATH=f"{bin_}:{os.environ['PATH']}")
+    r = submit(env, "-N", 3, "--campaign", camp, "--results", tmp_path / "res")
+    assert (r.returncode, r.stdout) == (125, ""), r
+    assert r.stderr == ("submit.sh: sbatch refused the merge job (sbatch: error: Batch job "
+                        "submission failed: (test) ); shard job 77 cancelled\n"), r.stderr
+    assert (tmp_path / "scancelled").read_text() == "77\n"
+
+
 @pytest.mark.parametrize("args,message", [
     ([], "-N SHARDS is required"),
     (["-N", "0", "--campaign", "{camp}"], 'bad -N "0"'),

@@ -99,22 +99,30 @@ while ! mkdir "$rundir" 2>/dev/null; do
 done
 mkdir "$rundir/logs"
 
-# sbatch --parsable prints "JOBID" or "JOBID;CLUSTER".
+# sbatch --parsable prints "JOBID" or "JOBID;CLUSTER" on stdout; its warnings and
+# errors go to stderr, kept in logs/sbatch.err.
+err=$rundir/logs/sbatch.err
+jobid() {
+	id=${1%%;*}
+	case $id in '' | *[!0-9]*) return 1 ;; esac
+	echo "$id"
+}
 set -f  # --sbatch OPTS are split into words, never globbed
 if ! out=$(sbatch --parsable --array="0-$((n - 1))" --job-name="stress-$name" \
 	--chdir="$root" --output="$rundir/logs/task-%a.out" $sbopts \
-	"$root/stress/slurm/stress-array.sbatch" "$n" "$rundir" "$campaign" "$@" 2>&1); then
-	fail "sbatch refused the shards: $out"
+	"$root/stress/slurm/stress-array.sbatch" "$n" "$rundir" "$campaign" "$@" 2>>"$err") ||
+	! array=$(jobid "$out"); then
+	fail "sbatch refused the shards: $(tr '\n' ' ' <"$err")$out"
 fi
 set +f
-array=${out%%;*}
 if ! out=$(sbatch --parsable --dependency="afterany:$array" --job-name="stress-$name-merge" \
 	--chdir="$root" --output="$rundir/logs/merge.out" \
-	"$root/stress/slurm/stress-merge.sbatch" "$n" "$rundir" 2>&1); then
+	"$root/stress/slurm/stress-merge.sbatch" "$n" "$rundir" 2>>"$err") ||
+	! merge=$(jobid "$out"); then
 	scancel "$array" 2>/dev/null || true
-	fail "sbatch refused the merge job ($out); shard job $array cancelled"
+	fail "sbatch refused the merge job ($(tr '\n' ' ' <"$err")$out); shard job $array cancelled"
 fi
-merge=${out%%;*}
+[ -s "$err" ] || rm -f "$err"
 
 {
 	echo "$me: $campaign as $n shards, seed base $seed"
