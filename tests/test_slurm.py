@@ -191,6 +191,8 @@ def test_shards_refused_by_slurm_is_a_harness_error(slurm_cluster, fake, tmp_pat
     assert len(r.stderr.splitlines()) == 1, r.stderr
     assert r.stderr.startswith("submit.sh: sbatch refused the shards: sbatch: error: "), r.stderr
     assert "array" in r.stderr.lower(), r.stderr
+    # no run folder left behind: nothing was submitted
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-stress", "tiny.ini"]
     assert slurm_cluster.run("squeue", "-h").stdout == ""
 
 

@@ -32,7 +32,7 @@ fail() {
 	exit 125
 }
 
-n= campaign= results=results sbopts=
+n='' campaign='' results=results sbopts=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	-N | --campaign | --results | --sbatch)
@@ -56,7 +56,9 @@ done
 [ -n "$n" ] || usage "-N SHARDS is required"
 case $n in *[!0-9]* | 0*) usage "bad -N \"$n\": want a whole number from 1" ;; esac
 [ -n "$campaign" ] || usage "--campaign FILE is required"
-[ -f "$campaign" ] && [ -r "$campaign" ] || usage "cannot read campaign \"$campaign\""
+if ! [ -f "$campaign" ] || ! [ -r "$campaign" ]; then
+	usage "cannot read campaign \"$campaign\""
+fi
 [ -n "$results" ] || usage "--results needs a folder"
 
 # The stress flags are the shards' own; the ones this script sets may not be in them.
@@ -108,11 +110,14 @@ jobid() {
 	echo "$id"
 }
 set -f  # --sbatch OPTS are split into words, never globbed
+# shellcheck disable=SC2086
 if ! out=$(sbatch --parsable --array="0-$((n - 1))" --job-name="stress-$name" \
 	--chdir="$root" --output="$rundir/logs/task-%a.out" $sbopts \
 	"$root/stress/slurm/stress-array.sbatch" "$n" "$rundir" "$campaign" "$@" 2>>"$err") ||
 	! array=$(jobid "$out"); then
-	fail "sbatch refused the shards: $(tr '\n' ' ' <"$err")$out"
+	why=$(tr '\n' ' ' <"$err")
+	rm -rf "$rundir"  # nothing was submitted
+	fail "sbatch refused the shards: $why$out"
 fi
 set +f
 if ! out=$(sbatch --parsable --dependency="afterany:$array" --job-name="stress-$name-merge" \
