@@ -25,9 +25,16 @@ endif
 
 # The Debian packages the project needs: compiler, libraries, test tools.
 # tools/deps.sh installs them (as root) or prints the apt-get command.
+# munge and the Slurm daemons are for the test that starts a private single-node
+# Slurm (tests/slurm_cluster.py): it runs its own munged, slurmctld and slurmd on
+# its own socket, ports and files, so it needs no system service and ignores one.
+# Installing them starts nothing without systemd (invoke-rc.d finds no runlevel);
+# under systemd munge.service starts, harmlessly, and slurmctld/slurmd stay down
+# (their units need /etc/slurm/slurm.conf, which we never write).
 DEB_PACKAGES := gcc binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
                 libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib \
-                xz-utils pigz coreutils procps
+                xz-utils pigz coreutils procps \
+                munge slurmctld slurmd slurm-client
 
 BINS :=
 LIBS :=
