@@ -262,7 +262,9 @@ static void __attribute__((noreturn, format(printf, 1, 2))) stress_usage(const c
 
 int campaign(const char *label, int phase, const struct wv *flags, long count)
 {
-	H.where = label;
+	static char where[64];
+	snprintf(where, sizeof where, "%s", label);
+	H.where = where;
 	if (stopping())
 		finish_early(0);
 	char record[PATH_MAX + 64], sdir[PATH_MAX + 16], logf[PATH_MAX + 16];

@@ -110,6 +110,11 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 	} else {
 		control(c);
 	}
+	c->p_suff = fisher_greater(c->only_f, c->only_n, c->ctrl_f, c->ctrl_n);
+	/* A set never delayed in its own runs cannot have caused their failures. */
+	c->sufficient = c->only_f > 0 && c->only_delayed > 0 &&
+			bonferroni(c->p_suff, H.conf_tests) < H.alpha;
+	c->tested = 1;
 	c->p_need = 1;
 	if (with_except) {
 		char except[sizeof c->sites + 8 * 2];
@@ -130,10 +135,7 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 		c->p_need = fisher_greater(c->only_f, c->only_n, c->except_f, c->except_n);
 		c->needed = c->only_f > 0 && bonferroni(c->p_need, H.conf_tests) < H.alpha;
 	}
-	c->p_suff = fisher_greater(c->only_f, c->only_n, c->ctrl_f, c->ctrl_n);
-	/* A set never delayed in its own runs cannot have caused their failures. */
-	c->sufficient = c->only_f > 0 && c->only_delayed > 0 &&
-			bonferroni(c->p_suff, H.conf_tests) < H.alpha;
+	c->done = 1;
 	progress("confirm: only %s %ld/%ld, delayed in %ld (sufficient: %s, p=%.2g vs control "
 		 "%ld/%ld)", c->sites, c->only_f, c->only_n, c->only_delayed,
 		 c->sufficient ? "yes" : "no", c->p_suff, c->ctrl_f, c->ctrl_n);

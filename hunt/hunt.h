@@ -62,6 +62,7 @@ struct confirm {
 	int sufficient, needed, exact;	/* exact: a single exact site */
 	int only_phase, except_phase, ctrl_phase;
 	const struct confirm *ctrl_of;	/* control borrowed from (narrowing) */
+	int tested, done;	/* sufficiency tested; every campaign of it ran */
 };
 
 #define MAX_CONF 16
@@ -99,6 +100,7 @@ struct hunt {
 	char abort_reason[1024];
 	int stop_sig;
 	const char *where;	/* the campaign running, for "interrupted in" */
+	int blind_done;		/* screening ended (stop_reason is final) */
 };
 
 extern struct hunt H;

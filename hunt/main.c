@@ -369,7 +369,8 @@ void finish_early(int rc)
 	}
 	H.culprit = NULL;
 	H.exact_site = NULL;
-	H.stop_reason = H.abort_verdict;
+	if (!H.blind_done)
+		H.stop_reason = H.abort_verdict;
 	const char *werr = NULL;
 	if (H.dir[0]) {
 		if (!H.blind_s)

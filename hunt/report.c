@@ -46,6 +46,8 @@ static const char *conf_word(const struct confirm *c)
 {
 	if (!c)
 		return "-";
+	if (!c->done)
+		return c->tested ? "incomplete (sufficiency only)" : "incomplete";
 	if (c->except_n == 0)
 		return c->sufficient ? "sufficient" : "not sufficient";
 	if (c->sufficient && c->needed)
@@ -173,7 +175,7 @@ static json_t *jconf(const struct confirm *c)
 	double clo, chi;
 	wilson(c->ctrl_f, c->ctrl_n, &clo, &chi);
 	json_t *o = json_pack("{s:o, s:b, s:{s:I, s:I, s:I, s:f, s:[f,f]},"
-			      " s:{s:I, s:I, s:f, s:[f,f], s:o}, s:f, s:b}",
+			      " s:{s:I, s:I, s:f, s:[f,f], s:o}, s:o, s:b}",
 			      "set", set, "exact_sites", c->exact,
 			      "only", "runs", (json_int_t)c->only_n, "failures", (json_int_t)c->only_f,
 			      "set_delayed_runs", (json_int_t)c->only_delayed,
@@ -182,7 +184,10 @@ static json_t *jconf(const struct confirm *c)
 			      "failures", (json_int_t)c->ctrl_f,
 			      "rate", c->ctrl_n ? (double)c->ctrl_f / c->ctrl_n : 0.0, "ci95", clo, chi,
 			      "borrowed_from", c->ctrl_of ? json_str(c->ctrl_of->sites) : json_null(),
-			      "p_sufficient", c->p_suff, "sufficient", c->sufficient);
+			      "p_sufficient", c->tested ? json_real(c->p_suff) : json_null(),
+			      "sufficient", c->sufficient);
+	if (o)
+		json_object_set_new(o, "complete", json_boolean(c->done));
 	if (o && c->except_n > 0) {
 		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
 			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
@@ -430,8 +435,11 @@ int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 			const struct confirm *c = &H.conf[i];
 			fprintf(o, "  only %-28s ", c->sites);
 			rate(o, c->only_f, c->only_n);
-			fprintf(o, " vs control %ld/%ld%s: p=%.2g", c->ctrl_f, c->ctrl_n,
-				c->ctrl_of ? " (its function's)" : "", c->p_suff);
+			if (c->tested)
+				fprintf(o, " vs control %ld/%ld%s: p=%.2g", c->ctrl_f, c->ctrl_n,
+					c->ctrl_of ? " (its function's)" : "", c->p_suff);
+			else
+				fprintf(o, " (its control did not finish)");
 			if (c->except_n) {
 				fprintf(o, "\n  except %-26s ", c->sites);
 				rate(o, c->except_f, c->except_n);

@@ -92,6 +92,7 @@ void baseline(void)
 		H.no_sites = 1;
 		H.stop_reason = "no lock-release site";
 		progress("baseline: no lock-release site to delay; nothing to screen");
+		H.blind_done = 1;
 		return;
 	}
 	if (H.prob_auto) {
@@ -176,4 +177,5 @@ void blind(void)
 		}
 	}
 	H.blind_delayed = delayed_runs(PH_BLIND);
+	H.blind_done = 1;
 }

@@ -110,6 +110,9 @@ def test_stress_error_in_any_phase_ends_hunt_with_its_status(fake_stress, tmp_pa
     d, j = hunt_json(r)
     assert (j["verdict"], j["exit"], j["culprit"], j["plan"]) == (verdict, code, None, None), j
     assert say in j["reason"], j
+    if phase.startswith("confirm-"):
+        # The confirmation the error cut short is shown as such, not as a refutation.
+        assert not j["confirmations"][-1]["complete"], j
     txt = (d / "hunt.txt").read_text()
     assert f"verdict: {verdict}: " in txt and "plan:" not in txt, txt
     assert not (d / "plan.sh").exists()
