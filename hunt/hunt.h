@@ -147,7 +147,7 @@ void blind(void);
  * number of sites listed, 0 when no site is left. */
 int subset_list(char *const *set, int nset, int exact, char *buf, size_t n);
 int significant(const struct row *w);
-/* Runs of PHASE in which at least one delay was injected. */
+/* Runs of PHASE (excluded ones too) in which at least one delay was injected. */
 long delayed_runs(int phase);
 
 /* confirm.c: step 4. */

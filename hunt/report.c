@@ -317,8 +317,8 @@ static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc
 	if (f + p == 0) {
 		snprintf(why, n, "no screening run can be counted (%ld ran, %ld excluded: %s), so "
 			 "nothing can be said about the race", f + p + x, x, H.R.fail_on ?
-			 "failures with another signature than --fail-on" : H.R.count_timeouts ?
-			 "-" : "timeouts, see --count-timeouts");
+			 "failures with another signature than --fail-on" :
+			 "timeouts, see --count-timeouts");
 		return "inconclusive";
 	}
 	if (H.blind_delayed == 0) {
@@ -335,9 +335,13 @@ static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc
 	if (f == 0) {
 		double lo, hi;
 		wilson(0, f + p, &lo, &hi);
-		snprintf(why, n, "0 failures in %ld screening runs with random delays (a delay was "
-			 "injected in %ld of them; failure rate below %.1f%% at 95%%)", f + p,
-			 H.blind_delayed, 100 * hi);
+		char more[128] = "";
+		if (x)
+			snprintf(more, sizeof more, "; %ld more runs were excluded (%s)", x, H.R.fail_on ?
+				 "other signatures than --fail-on" : "timeouts");
+		snprintf(why, n, "0 failures in %ld screening runs with random delays (failure rate "
+			 "below %.1f%% at 95%%; a delay was injected in %ld of all %ld)%s", f + p,
+			 100 * hi, H.blind_delayed, f + p + x, more);
 		return "nothing reproduces";
 	}
 	if (H.ncand == 0) {
