@@ -366,6 +366,9 @@ void finish_early(int rc)
 			 "the tables cover the %ld runs that finished", nm ? nm : "?",
 			 H.where ? "in " : "before its first run", H.where ? H.where : "", f + p + x);
 		rc = 128 + H.stop_sig;
+		/* A closed pipe on stdout must not turn the signal's ending
+		 * into a SIGPIPE one. */
+		signal(SIGPIPE, SIG_IGN);
 	}
 	H.culprit = NULL;
 	H.exact_site = NULL;
