@@ -1,7 +1,9 @@
 /* hunt: find the lock-release site whose delay makes a program fail.
  *
- * The method, as numbered steps (main.c drives them; README.md has the
- * user's view):
+ * The method, as numbered steps (README.md has the user's view):
+ *   0. Check.  Before anything is made, every option is validated as stress
+ *      and inject will read it (durations by stress's parser, the inject
+ *      flags by `inject --check`): a bad value is a usage error (64).
  *   1. Baseline.  `stress` runs the command a few times under the shim with
  *      probability 0: the injection logs list every lock-release site the
  *      program visits, and the runs give the failure rate without delays.
@@ -17,17 +19,25 @@
  *      not, 95% Wilson intervals, a one-sided Fisher exact test,
  *      Bonferroni-corrected across the units tested.  Screening stops as
  *      soon as the top function is significant (or the budget runs out).
- *   4. Confirmation, on fresh runs: for the top candidates, delay only the
- *      set (`--sites F`) and delay everything except it (`--sites '!F'`).
- *      Sufficient: only-set runs fail more than screening runs in which the
- *      set was not delayed.  Needed: only-set runs fail more than
- *      except-set runs.  Both one-sided Fisher, Bonferroni across the sets
- *      tried.  The set grows greedily, in rank order, until it is needed;
- *      the culprit is the set when it is also sufficient.  A function
- *      culprit is then narrowed to its top exact site when that alone is
- *      sufficient.
+ *   4. Confirmation, on fresh runs only (never the screening runs that chose
+ *      the candidate): for each candidate set, three campaigns.  Only: delay
+ *      the set alone (`--sites F`).  Control: the set at probability 0 and
+ *      everything else as in screening (batches with fresh random subsets
+ *      of the other sites).  Except: delay everything but the set
+ *      (`--sites '!F'`).  Sufficient: only-set runs fail more than the
+ *      control's, and the set was delayed in them.  Needed: only-set runs
+ *      fail more than except-set runs.  Both one-sided Fisher, Bonferroni
+ *      across the tests made.  The set grows greedily, in rank order, until
+ *      it is needed; the culprit is the set when it is also sufficient.  A
+ *      function culprit is then narrowed to its top exact site when that
+ *      alone is sufficient against the function's control (which delays no
+ *      site of the function).
  *   5. Report: ranked table with DWARF file:line, the plan as a ready
  *      `inject` command line, hunt.txt, hunt.json, failure-rate.svg.
+ * A verdict states only what runs showed: no site visited or no delay ever
+ * injected is "injection never reached the program"; a stress or inject
+ * refusal is a harness (125) or usage (64) error; a signal stops every
+ * child and leaves a report marked interrupted.
  */
 #ifndef HUNT_H
 #define HUNT_H
@@ -46,10 +56,13 @@ struct confirm {
 	int nset;
 	char *set[8];
 	long only_n, only_f, except_n, except_f;
-	long ref_n, ref_f;	/* screening runs without the set delayed */
+	long only_delayed;	/* only-set runs in which the set got a delay */
+	long ctrl_n, ctrl_f;	/* the fresh control: the set at probability 0 */
 	double p_suff, p_need;
 	int sufficient, needed, exact;	/* exact: a single exact site */
-	int only_phase, except_phase;
+	int only_phase, except_phase, ctrl_phase;
+	const struct confirm *ctrl_of;	/* control borrowed from (narrowing) */
+	int tested, done;	/* sufficiency tested; every campaign of it ran */
 };
 
 #define MAX_CONF 16
@@ -59,6 +72,8 @@ struct hunt {
 	/* options */
 	int procs, quiet, prob_auto, top;
 	const char *timeout, *delay, *results, *name, *extra, *binary, *stress, *inject;
+	char **extra_argv;	/* --inject-flags split as stress splits --inject */
+	int nextra;
 	char prob[32];
 	double target_delays, fraction, alpha, time_limit, blind_share;
 	long batch, min_runs, max_runs, baseline, confirm;
@@ -78,6 +93,14 @@ struct hunt {
 	struct confirm *culprit, *exact_conf;
 	const char *exact_site;
 	int no_sites;	/* the baseline visited no site hunt can delay */
+	long blind_delayed;	/* screening runs in which some delay was injected */
+	/* an ending that is not a verdict: "harness error", "usage error" or
+	 * "interrupted"; why, and the signal that interrupted */
+	const char *abort_verdict;
+	char abort_reason[1024];
+	int stop_sig;
+	const char *where;	/* the campaign running, for "interrupted in" */
+	int blind_done;		/* screening ended (stop_reason is final) */
 };
 
 extern struct hunt H;
@@ -85,5 +108,49 @@ extern struct hunt H;
 double now_s(void);
 double elapsed(void);
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t rng(void);
+double urand(void);
+
+/* main.c: write the report of what is known so far, marked with
+ * H.abort_verdict, and end: exit RC, or die of H.stop_sig. */
+void finish_early(int rc) __attribute__((noreturn));
+
+/* A growable list of words (inject flags). */
+struct wv {
+	char **v;
+	int n, cap;
+};
+void wv_push(struct wv *w, const char *s);
+void wv_free(struct wv *w);
+/* --prob PROB --delay D and the --inject-flags words. */
+void base_words(struct wv *w, const char *prob);
+
+/* campaign.c: the child processes. */
+void signals_init(void);
+/* The stopping signal that arrived (SIGINT, SIGTERM, SIGHUP), or 0. */
+int signal_pending_stop(void);
+/* Run `inject --check FLAGS...`; a refusal is a usage error (64). */
+void check_inject_flags(const struct wv *flags);
+/* One stress campaign of COUNT runs with the inject words FLAGS; its records
+ * are loaded with PHASE.  Returns the number of runs loaded.  A stress
+ * refusal or failure ends hunt (64/125); a signal ends it as interrupted. */
+int campaign(const char *label, int phase, const struct wv *flags, long count);
+void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* screen.c: steps 1 and 2. */
+int targetable(const char *name);
+void baseline(void);
+void blind(void);
+/* A screening-like subset into BUF as a --sites list: each targetable site,
+ * except those in SET (by function, or with EXACT by exact name), in with
+ * chance --fraction, and one at random should none be drawn.  Returns the
+ * number of sites listed, 0 when no site is left. */
+int subset_list(char *const *set, int nset, int exact, char *buf, size_t n);
+int significant(const struct row *w);
+/* Runs of PHASE (excluded ones too) in which at least one delay was injected. */
+long delayed_runs(int phase);
+
+/* confirm.c: step 4. */
+void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites);
 
 #endif

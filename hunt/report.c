@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hunt.h"
 #include "../common/resultio.h"
 #include "srcline.h"
+#include "sutil.h"
 #include "stats.h"
 
 static void fill_where(struct row *funcs, int nf, struct row *sites, int ns)
@@ -44,6 +46,8 @@ static const char *conf_word(const struct confirm *c)
 {
 	if (!c)
 		return "-";
+	if (!c->done)
+		return c->tested ? "incomplete (sufficiency only)" : "incomplete";
 	if (c->except_n == 0)
 		return c->sufficient ? "sufficient" : "not sufficient";
 	if (c->sufficient && c->needed)
@@ -57,25 +61,16 @@ static const char *conf_word(const struct confirm *c)
 
 static void shell_word(FILE *o, const char *w)
 {
-	if (*w && !strpbrk(w, " \t\n'\"\\$`!*?[]{}()<>|&;#~"))
-		fputs(w, o);
-	else {
-		fputc('\'', o);
-		for (; *w; w++)
-			if (*w == '\'')
-				fputs("'\\''", o);
-			else
-				fputc(*w, o);
-		fputc('\'', o);
-	}
+	char *q = shquote(w);
+	fputs(q, o);
+	free(q);
 }
 
-static char *plan_line(const char **sites_out)
+static char *plan_line(void)
 {
 	if (!H.culprit)
 		return NULL;
 	const char *sites = H.exact_site ? H.exact_site : H.culprit->sites;
-	*sites_out = sites;
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *o = open_memstream(&buf, &n);
@@ -87,8 +82,10 @@ static char *plan_line(const char **sites_out)
 	shell_word(o, H.delay);
 	fputs(" --sites ", o);
 	shell_word(o, sites);
-	if (H.extra)
-		fprintf(o, " %s", H.extra);
+	for (int i = 0; i < H.nextra; i++) {
+		fputc(' ', o);
+		shell_word(o, H.extra_argv[i]);
+	}
 	fputs(" --", o);
 	for (int i = 0; i < H.ncmd; i++) {
 		fputc(' ', o);
@@ -175,14 +172,22 @@ static json_t *jconf(const struct confirm *c)
 	double lo, hi, elo, ehi;
 	wilson(c->only_f, c->only_n, &lo, &hi);
 	wilson(c->except_f, c->except_n, &elo, &ehi);
-	json_t *o = json_pack("{s:o, s:b, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I},"
-			      " s:f, s:b}",
+	double clo, chi;
+	wilson(c->ctrl_f, c->ctrl_n, &clo, &chi);
+	json_t *o = json_pack("{s:o, s:b, s:{s:I, s:I, s:I, s:f, s:[f,f]},"
+			      " s:{s:I, s:I, s:f, s:[f,f], s:o}, s:o, s:b}",
 			      "set", set, "exact_sites", c->exact,
 			      "only", "runs", (json_int_t)c->only_n, "failures", (json_int_t)c->only_f,
+			      "set_delayed_runs", (json_int_t)c->only_delayed,
 			      "rate", c->only_n ? (double)c->only_f / c->only_n : 0.0, "ci95", lo, hi,
-			      "reference_undelayed", "runs", (json_int_t)c->ref_n,
-			      "failures", (json_int_t)c->ref_f,
-			      "p_sufficient", c->p_suff, "sufficient", c->sufficient);
+			      "control", "runs", (json_int_t)c->ctrl_n,
+			      "failures", (json_int_t)c->ctrl_f,
+			      "rate", c->ctrl_n ? (double)c->ctrl_f / c->ctrl_n : 0.0, "ci95", clo, chi,
+			      "borrowed_from", c->ctrl_of ? json_str(c->ctrl_of->sites) : json_null(),
+			      "p_sufficient", c->tested ? json_real(c->p_suff) : json_null(),
+			      "sufficient", c->sufficient);
+	if (o)
+		json_object_set_new(o, "complete", json_boolean(c->done));
 	if (o && c->except_n > 0) {
 		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
 			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
@@ -278,65 +283,134 @@ static void save(const char *name, const char *text, int mode)
 			 text ? strerror(errno) : "its text could not be built (a value jansson refused)");
 }
 
-int report(struct row *funcs, int nf, struct row *sites, int ns)
+const char *report_write_error(void)
+{
+	return write_error[0] ? write_error : NULL;
+}
+
+/* The verdict the runs support, its reason and the exit status. */
+static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc)
+{
+	long f, p, x, bf, bp, bx;
+	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
+	rank_outcomes(&H.R, PH_BASE, &bf, &bp, &bx);
+	*rc = 1;
+	if (H.no_sites) {
+		/* /bin/true, /bin/false, a program without pthread mutexes: the
+		 * shim ran and found nothing to delay, so the runs tested nothing
+		 * and support no claim about the race. */
+		snprintf(why, n, "COMMAND visited no lock-release site hunt can delay in %ld runs "
+			 "without delays (%ld of them failed), so no delay could be injected and the "
+			 "runs test nothing%s", bf + bp + bx, bf, bf ? "; its failures happen "
+			 "without any delay" : "");
+		return "injection never reached the program";
+	}
+	if (H.culprit) {
+		*rc = 0;
+		snprintf(why, n, "delaying only %s reproduces the failure (%ld/%ld runs, against "
+			 "%ld/%ld in a fresh control without a delay there)%s", H.culprit->sites,
+			 H.culprit->only_f, H.culprit->only_n, H.culprit->ctrl_f, H.culprit->ctrl_n,
+			 H.culprit->needed ? ", and delaying everything else does not" :
+			 "; other sites can also trigger it (not needed)");
+		return "culprit";
+	}
+	if (f + p == 0) {
+		snprintf(why, n, "no screening run can be counted (%ld ran, %ld excluded: %s), so "
+			 "nothing can be said about the race", f + p + x, x, H.R.fail_on ?
+			 "failures with another signature than --fail-on" :
+			 "timeouts, see --count-timeouts");
+		return "inconclusive";
+	}
+	if (H.blind_delayed == 0) {
+		snprintf(why, n, "no delay was injected in any of the %ld screening runs (%ld failed), "
+			 "so they test nothing", f + p + x, f);
+		return "injection never reached the program";
+	}
+	if (H.nanalyze && nf > 0 && funcs[0].padj < H.alpha && funcs[0].a > 0) {
+		*rc = 0;
+		snprintf(why, n, "%s's delays predict failure (p=%.2g, Bonferroni); not confirmed "
+			 "(--analyze runs no campaigns)", funcs[0].unit, funcs[0].padj);
+		return "candidate";
+	}
+	if (f == 0) {
+		double lo, hi;
+		wilson(0, f + p, &lo, &hi);
+		char more[128] = "";
+		if (x)
+			snprintf(more, sizeof more, "; %ld more runs were excluded (%s)", x, H.R.fail_on ?
+				 "other signatures than --fail-on" : "timeouts");
+		snprintf(why, n, "0 failures in %ld screening runs with random delays (failure rate "
+			 "below %.1f%% at 95%%; a delay was injected in %ld of all %ld)%s", f + p,
+			 100 * hi, H.blind_delayed, f + p + x, more);
+		return "nothing reproduces";
+	}
+	if (H.ncand == 0) {
+		snprintf(why, n, "%ld failures in %ld screening runs, but no site's delays predict "
+			 "them (best: %s, p=%.2g after Bonferroni)", f, f + p, nf ? funcs[0].unit : "-",
+			 nf ? funcs[0].padj : 1.0);
+		return "no culprit";
+	}
+	snprintf(why, n, "%d candidate(s) from screening, none confirmed on fresh runs%s%s",
+		 H.ncand, H.conf_note ? ": " : "", H.conf_note ? H.conf_note : "");
+	return "no culprit";
+}
+
+/* plan.sh: the plan, run from the folder hunt ran in (its paths are
+ * relative to it), as stress's replay.sh does. */
+static char *plan_script(const char *plan)
+{
+	char *sh = NULL, *cwd = getcwd(NULL, 0);
+	size_t sn = 0;
+	FILE *s = open_memstream(&sh, &sn);
+	fprintf(s, "#!/bin/sh\n# hunt's plan: delay only the culprit (paths are relative to the "
+		"folder hunt ran in)\ncd ");
+	shell_word(s, cwd ? cwd : ".");
+	fprintf(s, " || exit 125\nexec %s\n", plan);
+	fclose(s);
+	free(cwd);
+	return sh;
+}
+
+/* hunt.json's text, with the seed spliced in as the exact unsigned 64-bit
+ * number (jansson's integers stop at 2^63-1).  The key is at the top level,
+ * so its line is "\n  \"seed\": 0," where the placeholder 0 was packed; no
+ * string can hold that (JSON escapes a newline inside a string). */
+static char *with_seed(char *text)
+{
+	static const char key[] = "\n  \"seed\": 0,";
+	char *at = text ? strstr(text, key) : NULL;
+	if (!at) {
+		free(text);
+		return NULL;
+	}
+	*at = 0;
+	char *out = xasprintf("%s\n  \"seed\": %llu,%s", text, (unsigned long long)H.seed,
+			      at + strlen(key));
+	free(text);
+	return out;
+}
+
+int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 {
 	fill_where(funcs, nf, sites, ns);
 	long f, p, x;
 	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
 	long bf, bp, bx;
 	rank_outcomes(&H.R, PH_BASE, &bf, &bp, &bx);
-	const char *plan_sites = NULL;
-	char *plan = plan_line(&plan_sites);
-	const char *culprit_site = H.exact_site;
+	char *plan = abort_rc ? NULL : plan_line();
+	const char *culprit_site = abort_rc ? NULL : H.exact_site;
 
 	const char *verdict, *reason;
 	char why[8192];
 	int rc;
-	if (H.no_sites && bf > 0) {
-		/* /bin/false: it fails, but with no site to delay no site can explain
-		 * the failures; that is an answer about COMMAND, not a harness fault. */
-		verdict = "no culprit";
-		rc = 1;
-		snprintf(why, sizeof why, "%ld of %ld runs failed without delays, and COMMAND visits "
-			 "no lock-release site hunt can delay: failures that no site explains", bf,
-			 bf + bp);
-	} else if (H.no_sites) {
-		verdict = "nothing reproduces";
-		rc = 1;
-		snprintf(why, sizeof why, "0 failures in %ld runs without delays, and COMMAND visits "
-			 "no lock-release site hunt can delay: there is nothing to screen", bf + bp);
-	} else if (H.culprit) {
-		verdict = "culprit";
-		rc = 0;
-		snprintf(why, sizeof why, "delaying only %s reproduces the failure (%ld/%ld runs)%s",
-			 H.culprit->sites, H.culprit->only_f, H.culprit->only_n,
-			 H.culprit->needed ? ", and delaying everything else does not" :
-			 "; other sites can also trigger it (not needed)");
-	} else if (H.nanalyze && nf > 0 && funcs[0].padj < H.alpha && funcs[0].a > 0) {
-		verdict = "candidate";
-		rc = 0;
-		snprintf(why, sizeof why, "%s's delays predict failure (p=%.2g, Bonferroni); "
-			 "not confirmed (--analyze runs no campaigns)", funcs[0].unit, funcs[0].padj);
-	} else if (f == 0) {
-		double lo, hi;
-		wilson(0, f + p, &lo, &hi);
-		verdict = "nothing reproduces";
-		rc = 1;
-		snprintf(why, sizeof why, "0 failures in %ld screening runs with random delays "
-			 "(failure rate below %.1f%% at 95%%)", f + p, 100 * hi);
-	} else if (H.ncand == 0) {
-		verdict = "no culprit";
-		rc = 1;
-		snprintf(why, sizeof why, "%ld failures in %ld screening runs, but no site's delays "
-			 "predict them (best: %s, p=%.2g after Bonferroni)", f, f + p,
-			 nf ? funcs[0].unit : "-", nf ? funcs[0].padj : 1.0);
+	if (abort_rc) {
+		verdict = H.abort_verdict;
+		reason = H.abort_reason;
+		rc = abort_rc;
 	} else {
-		verdict = "no culprit";
-		rc = 1;
-		snprintf(why, sizeof why, "%d candidate(s) from screening, none confirmed on fresh "
-			 "runs%s%s", H.ncand, H.conf_note ? ": " : "", H.conf_note ? H.conf_note : "");
+		verdict = judge(funcs, nf, why, sizeof why, &rc);
+		reason = why;
 	}
-	reason = why;
 
 	char *text = NULL;
 	size_t tn = 0;
@@ -347,14 +421,15 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 		fputc(' ', o);
 		shell_word(o, H.cmd[i]);
 	}
-	fprintf(o, "\nscreening: %ld runs (%ld failed, %ld excluded), stopped on %s; "
-		"delays --prob %s --delay %s, each site in a batch's subset with chance %.2f; "
+	fprintf(o, "\nscreening: %ld runs (%ld failed, %ld excluded, %ld with a delay), stopped "
+		"on %s; delays --prob %s --delay %s, each site in a batch's subset with chance %.2f; "
 		"baseline without delays: %ld/%ld failed\n",
-		f + p, f, x, H.nanalyze ? "input" : H.stop_reason, H.prob[0] ? H.prob : "?",
-		H.delay, H.fraction, bf, bf + bp);
+		f + p, f, x, H.blind_delayed, H.nanalyze ? "input" : H.stop_reason ? H.stop_reason :
+		"-", H.prob[0] ? H.prob : "?", H.delay, H.fraction, bf, bf + bp);
 	fprintf(o, "test: one-sided Fisher exact (delayed runs fail more), Bonferroni over %d "
-		"functions / %d sites; confirmation: one-sided Fisher on fresh runs, Bonferroni "
-		"over %d tests; alpha %.3g\n\n", H.tested_funcs, H.tested_sites, H.conf_tests, H.alpha);
+		"functions / %d sites; confirmation: one-sided Fisher on fresh runs (only-set "
+		"against a fresh control, and against except-set), Bonferroni over %d tests; alpha "
+		"%.3g\n\n", H.tested_funcs, H.tested_sites, H.conf_tests, H.alpha);
 	table(o, "by function:", funcs, nf, 0, 15);
 	fputc('\n', o);
 	table(o, "by site:", sites, ns, 1, 15);
@@ -364,7 +439,11 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 			const struct confirm *c = &H.conf[i];
 			fprintf(o, "  only %-28s ", c->sites);
 			rate(o, c->only_f, c->only_n);
-			fprintf(o, " vs undelayed %ld/%ld: p=%.2g", c->ref_f, c->ref_n, c->p_suff);
+			if (c->tested)
+				fprintf(o, " vs control %ld/%ld%s: p=%.2g", c->ctrl_f, c->ctrl_n,
+					c->ctrl_of ? " (its function's)" : "", c->p_suff);
+			else
+				fprintf(o, " (its control did not finish)");
 			if (c->except_n) {
 				fprintf(o, "\n  except %-26s ", c->sites);
 				rate(o, c->except_f, c->except_n);
@@ -374,7 +453,7 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 		}
 	}
 	fprintf(o, "\nverdict: %s: %s\n", verdict, reason);
-	if (H.culprit) {
+	if (H.culprit && !abort_rc) {
 		fprintf(o, "culprit: %s", H.culprit->sites);
 		if (culprit_site)
 			fprintf(o, " (site %s", culprit_site);
@@ -389,14 +468,11 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 	fprintf(o, "runs: %ld in %ld stress campaigns, %.1f s (screening %.1f s)\n", H.total_runs,
 		H.stress_calls, elapsed(), H.blind_s);
 	fclose(o);
-	fputs(text, stdout);
+	/* The files first: a closed stdout (a hung-up terminal) must not cost
+	 * the report. */
 	save("hunt.txt", text, 0644);
 	if (plan) {
-		char *sh = NULL;
-		size_t sn = 0;
-		FILE *s = open_memstream(&sh, &sn);
-		fprintf(s, "#!/bin/sh\n# hunt's plan: delay only the culprit\nexec %s\n", plan);
-		fclose(s);
+		char *sh = plan_script(plan);
 		save("plan.sh", sh, 0755);
 		free(sh);
 	}
@@ -414,29 +490,31 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 	for (int i = 0; jc && i < H.nconf; i++)
 		push(jc, jconf(&H.conf[i]), &bad);
 	json_t *culp = json_null();
-	if (H.culprit)
+	if (H.culprit && !abort_rc)
 		culp = json_pack("{s:o, s:o, s:b, s:b}",
 				 "functions", strv_json(H.culprit->set, H.culprit->nset),
 				 "site", json_str(culprit_site),
 				 "sufficient", H.culprit->sufficient, "needed", H.culprit->needed);
-	json_t *root = json_pack("{s:s, s:o, s:i, s:o, s:o, s:I, s:o, s:o, s:f, s:f}",
+	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f}",
 				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
+				 "interrupted", H.stop_sig != 0,
 				 "command", strv_json(H.cmd, H.ncmd), "binary", json_str(H.binary),
-				 "seed", (json_int_t)(H.seed & 0x7fffffffffffffffULL),
-				 "prob", json_str(H.prob), "delay", json_str(H.delay),
+				 "seed", 0, "prob", json_str(H.prob), "delay", json_str(H.delay),
 				 "fraction", H.fraction, "alpha", H.alpha);
 	const char *keys[] = {"screening", "functions", "sites", "confirmations", "culprit",
 			      "plan", "runs_total", "wall_seconds"};
 	json_t *vals[] = {
-		json_pack("{s:I, s:I, s:I, s:s, s:I, s:I}",
+		json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
 			  "runs", (json_int_t)(f + p), "failures", (json_int_t)f,
-			  "excluded", (json_int_t)x, "stopped", H.nanalyze ? "input" : H.stop_reason,
+			  "excluded", (json_int_t)x, "delayed_runs", (json_int_t)H.blind_delayed,
+			  "stopped", json_str(H.nanalyze ? "input" : H.stop_reason),
 			  "baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf),
 		jf, js, jc, culp, json_str(plan), json_integer(H.total_runs), json_real(elapsed())};
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
 		if (!vals[i] || json_object_set_new(root, keys[i], vals[i]) < 0)
 			bad++;
-	char *js_text = bad ? NULL : json_dumps(root, JSON_INDENT(2));
+	char *js_text = bad || !root ? NULL : with_seed(json_dumps(root, JSON_INDENT(2) |
+								    JSON_PRESERVE_ORDER));
 	json_decref(root);
 	save("hunt.json", js_text, 0644);
 	free(js_text);
@@ -444,14 +522,10 @@ int report(struct row *funcs, int nf, struct row *sites, int ns)
 	char *sv = svg(sites, ns, culprit_site);
 	save("failure-rate.svg", sv, 0644);
 	free(sv);
+	if (!abort_rc || H.stop_sig)
+		fputs(text, stdout);
 	printf("results: %s\n", H.dir);
 	free(plan);
 	free(text);
-	(void)plan_sites;
-	if (write_error[0]) {
-		fflush(stdout);
-		fprintf(stderr, "hunt: HARNESS ERROR: %s\n", write_error);
-		return 125;
-	}
-	return rc;
+	return write_error[0] ? 125 : rc;
 }

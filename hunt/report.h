@@ -1,12 +1,19 @@
-/* report: the ranked table, the verdict and the plan, on stdout and in the
- * results folder (hunt.txt, hunt.json, failure-rate.svg, plan.sh; each written
- * whole or not at all).  Returns hunt's exit status: 0 culprit named, 1 none,
- * 125 when a result file could not be written (the reason on stderr). */
+/* report: the ranked table, the verdict and the plan, in the results folder
+ * (hunt.txt, hunt.json, failure-rate.svg, plan.sh; each written whole or
+ * not at all) and on stdout.  Returns hunt's exit status: 0 culprit named,
+ * 1 none, 125 when a result file could not be written (report_write_error
+ * says which and why; the caller prints it).
+ *
+ * With ABORT_RC non-zero, H.abort_verdict ("harness error", "usage error",
+ * "interrupted") and H.abort_reason are the verdict: the tables show what
+ * the finished runs say, no culprit or plan is named, and only an
+ * interrupted report is printed (an error's one line is the caller's). */
 #ifndef HUNT_REPORT_H
 #define HUNT_REPORT_H
 
 #include "rank.h"
 
-int report(struct row *funcs, int nf, struct row *sites, int ns);
+int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc);
+const char *report_write_error(void);
 
 #endif

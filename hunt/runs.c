@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -62,14 +63,13 @@ static enum outcome classify(const struct runs *r, const char *status, const cha
 	return FAIL;
 }
 
+/* A count from a record: a number from 0 to 1e15 (out of range is
+ * clamped, never cast undefined), else 0. */
 static long jlong(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
-	if (json_is_integer(v))
-		return (long)json_integer_value(v);
-	if (json_is_real(v))
-		return (long)json_real_value(v);
-	return 0;
+	double x = json_is_number(v) ? json_number_value(v) : 0;
+	return x > 1e15 ? (long)1e15 : x > 0 ? (long)x : 0;
 }
 
 static double jreal(json_t *o, const char *key)
@@ -78,26 +78,66 @@ static double jreal(json_t *o, const char *key)
 	return json_is_number(v) ? json_number_value(v) : 0;
 }
 
-int runs_load(struct runs *r, const char *file, int phase)
+/* Why O is not a --record line, or NULL when it is one. */
+static const char *not_record(json_t *o)
 {
-	FILE *fp = fopen(file, "r");
-	if (!fp) {
-		fprintf(stderr, "hunt: %s: %s\n", file, strerror(errno));
+	if (!json_is_object(o))
+		return "not a JSON object";
+	const char *st = json_string_value(json_object_get(o, "status"));
+	if (!st || (strcmp(st, "pass") != 0 && strcmp(st, "fail") != 0))
+		return "no \"status\": \"pass\" or \"fail\"";
+	json_t *sites = json_object_get(o, "sites");
+	if (sites && !json_is_object(sites) && !json_is_null(sites))
+		return "\"sites\" is not an object";
+	return NULL;
+}
+
+/* Undo the appends of a file that turned out not to be a record file. */
+static void rollback(struct runs *r, int nruns, int nsites)
+{
+	while (r->nruns > nruns) {
+		struct run *u = &r->runs[--r->nruns];
+		free(u->signature);
+		free(u->hits);
+	}
+	while (r->nsites > nsites) {
+		struct site *s = &r->sites[--r->nsites];
+		free(s->name);
+		free(s->func);
+	}
+}
+
+int runs_load(struct runs *r, const char *file, int phase, char *err, size_t errsz)
+{
+	FILE *fp = fopen(file, "re");
+	struct stat st;
+	if (!fp || fstat(fileno(fp), &st) < 0 || S_ISDIR(st.st_mode)) {
+		snprintf(err, errsz, "%s: %s", file, fp ? "a directory, not a --record file" :
+			 strerror(errno));
+		if (fp)
+			fclose(fp);
 		return -1;
 	}
+	int nruns0 = r->nruns, nsites0 = r->nsites;
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t len;
 	int n = 0, lineno = 0;
-	while (getline(&line, &cap, fp) >= 0) {
+	*err = 0;
+	while ((len = getline(&line, &cap, fp)) >= 0) {
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == 0)
 			continue;
-		json_error_t err;
-		json_t *o = json_loads(line, 0, &err);
-		if (!json_is_object(o)) {
-			fprintf(stderr, "hunt: %s:%d: not a JSON record: %s\n", file, lineno, err.text);
+		json_error_t jerr;
+		/* Integers as reals: a seed above 2^63 (stress's seeds are
+		 * unsigned 64-bit) is still a number, not a parse error; the
+		 * counts hunt reads stay exact far beyond any real run. */
+		json_t *o = json_loadb(line, (size_t)len, JSON_DECODE_INT_AS_REAL, &jerr);
+		const char *why = o ? not_record(o) : jerr.text;
+		if (why) {
+			snprintf(err, errsz, "%s:%d: not a stress --record line: %s", file, lineno, why);
 			json_decref(o);
-			continue;
+			break;
 		}
 		if (r->nruns == r->capruns) {
 			r->capruns = r->capruns ? 2 * r->capruns : 256;
@@ -110,7 +150,6 @@ int runs_load(struct runs *r, const char *file, int phase)
 		u->outcome = classify(r, json_string_value(json_object_get(o, "status")), sig);
 		u->signature = sig && u->outcome != PASS ? strdup(sig) : NULL;
 		u->seconds = jreal(o, "seconds");
-		u->seed = jlong(o, "seed");
 		json_t *sites = json_object_get(o, "sites");
 		if (json_is_object(sites)) {
 			u->hits = xrealloc(NULL, (json_object_size(sites) + 1) * sizeof *u->hits);
@@ -127,8 +166,14 @@ int runs_load(struct runs *r, const char *file, int phase)
 		json_decref(o);
 		n++;
 	}
+	if (!*err && ferror(fp))
+		snprintf(err, errsz, "%s: %s", file, strerror(errno));
 	free(line);
 	fclose(fp);
+	if (*err) {
+		rollback(r, nruns0, nsites0);
+		return -1;
+	}
 	return n;
 }
 

@@ -27,7 +27,6 @@ struct run {
 	enum outcome outcome;
 	char *signature;	/* NULL for a pass */
 	double seconds;
-	long seed;
 	struct hit *hits;
 	int nhits;
 };
@@ -49,8 +48,13 @@ struct runs {
 int runs_site(struct runs *r, const char *name);
 int runs_find_site(const struct runs *r, const char *name);
 /* Append the records of FILE with the given phase tag; returns how many runs
- * were read, or -1 (message on stderr) when the file cannot be read. */
-int runs_load(struct runs *r, const char *file, int phase);
+ * were read.  -1, with one line in ERR (no "hunt: " prefix) and nothing
+ * appended, when the file cannot be read or holds a line that is not a
+ * record: a JSON object whose "status" is "pass" or "fail" and whose
+ * "sites", when present, is an object.  Blank lines are skipped.  The run's
+ * seed is not kept (hunt states none), so any integer, however large, is
+ * read. */
+int runs_load(struct runs *r, const char *file, int phase, char *err, size_t errsz);
 long runs_delays(const struct run *u, int site);
 void runs_free(struct runs *r);
 char *site_func(const char *name);

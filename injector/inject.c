@@ -2,12 +2,15 @@
  * points.
  *
  *   inject [options] -- PROGRAM ARGS...
+ *   inject --check [options]
  *
  * Sets the INJECT_* variables from the flags, checks every INJECT_* value with
  * the shim's own parser (injector/spec.c) so that a bad value fails here with
  * status 125 before the program runs, puts the shim (found next to this
  * binary) first in LD_PRELOAD and execs.  --list-sites runs the program once
- * with probability 0 and prints its sites, busiest first. */
+ * with probability 0 and prints its sites, busiest first.  --check only says
+ * whether a launch would accept the flags (stress and hunt ask it once,
+ * before their first run). */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -70,6 +73,13 @@ static const char help_text[] =
 	"                                busiest first\n"
 	"  --verbose                     print the seed and the environment set\n"
 	"  --help                        this text\n"
+	"  --check FLAGS...              (first) check FLAGS as a launch would, with\n"
+	"                                the INJECT_* values in the environment, and\n"
+	"                                run nothing: silent and 0 when a launch would\n"
+	"                                accept them, else one line and 64; flags that\n"
+	"                                change the mode (--help, --list-sites) and a\n"
+	"                                program or -- are refused (stress --inject and\n"
+	"                                hunt check their flags this way)\n"
 	"\n"
 	"Examples:\n"
 	"  inject --list-sites -- build/gosched --fix off\n"
@@ -195,27 +205,45 @@ static int list_sites(char **argv)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the flags before the program ask for. */
+struct flags {
+	int list, verbose, help, check;
+	int prog;               /* argv index of PROGRAM (argc when none) */
+	int dashdash;           /* a "--" was given */
+};
+
+/* Parse the flags from argv[start]: set each INJECT_* variable a flag names
+ * and stop at "--", at the first word that is not a flag (the program), or at
+ * --help.  One parser for a launch and for --check, so that --check accepts
+ * exactly what a launch accepts.  Returns 0, or 64 with the one-line message
+ * in err. */
+static int parse_flags(int argc, char **argv, int start, struct flags *f, char *err, size_t n)
 {
-	int list = 0, verbose = 0, i;
-	for (i = 1; i < argc; i++) {
+	int i;
+	memset(f, 0, sizeof *f);
+	for (i = start; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
+			f->dashdash = 1;
 			i++;
 			break;
 		}
 		if (a[0] != '-')
 			break;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			printf("%s\n\n%s", usage_line, help_text);
-			return 0;
+			f->help = 1;
+			break;
 		}
 		if (!strcmp(a, "--list-sites")) {
-			list = 1;
+			f->list = 1;
+			continue;
+		}
+		if (!strcmp(a, "--check")) {
+			f->check = 1;
 			continue;
 		}
 		if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-			verbose = 1;
+			f->verbose = 1;
 			continue;
 		}
 		size_t k;
@@ -227,16 +255,102 @@ int main(int argc, char **argv)
 				break;
 			}
 			if (!strcmp(a, flags[k].flag)) {
-				if (i + 1 >= argc)
-					die(64, "%s needs a value (see inject --help)%s", a, "");
+				/* "--seed -- prog": the value is missing, not "--" (no
+				 * value of any flag starts with "--"). */
+				if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2)) {
+					snprintf(err, n, "inject: %s needs a value (see inject --help)", a);
+					return 64;
+				}
 				val = argv[++i];
 				break;
 			}
 		}
-		if (k == sizeof flags / sizeof flags[0])
-			die(64, "unknown option %s (see inject --help)%s", a, "");
+		if (k == sizeof flags / sizeof flags[0]) {
+			snprintf(err, n, "inject: unknown option %s (see inject --help)", a);
+			return 64;
+		}
 		setenv(flags[k].var, val, 1);
 	}
+	f->prog = i;
+	return 0;
+}
+
+/* inject --check FLAGS...: would a launch accept FLAGS?  The same parser and
+ * the same INJECT_* checks as a launch (with the environment as it is), but
+ * nothing runs and no file is made.  FLAGS are what stress --inject and hunt
+ * put before their own --seed, --log and program, so a flag that changes the
+ * launcher's mode (--help, --list-sites, --check) and a program or "--" are
+ * refused too.  Silent and 0 when accepted; else one line and 64. */
+static int check_flags(int argc, char **argv)
+{
+	char err[2048];
+	struct flags f;
+	int rc = parse_flags(argc, argv, 2, &f, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "%s\n", err);
+		return rc;
+	}
+	const char *mode = f.help ? "--help" : f.list ? "--list-sites" : f.check ? "--check" : NULL;
+	if (mode) {
+		fprintf(stderr, "inject: %s changes what the launcher does (it would not run the "
+			"program under injection); not allowed in injection flags\n", mode);
+		return 64;
+	}
+	if (f.dashdash || f.prog < argc) {
+		if (f.prog < argc)
+			fprintf(stderr, "inject: the injection flags name a program (\"%s\"); give "
+				"only flags: the program comes from the caller\n", argv[f.prog]);
+		else
+			fprintf(stderr, "inject: the injection flags end with --; give only flags: "
+				"the program comes from the caller\n");
+		return 64;
+	}
+	static struct inject_config cfg;
+	if (inject_config_from_env(&cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 64;
+	}
+	if (cfg.log[0]) {
+		/* As a launch would: a file the program can append to; but make
+		 * nothing.  An existing file must be writable, else its directory. */
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof dir, "%s", cfg.log);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			dir[1] = 0;
+		else
+			*slash = 0;
+		int ok = access(cfg.log, F_OK) == 0 ? access(cfg.log, W_OK) == 0
+						    : access(dir, W_OK | X_OK) == 0;
+		if (!ok) {
+			fprintf(stderr, "inject: INJECT_LOG: bad value \"%s\": expected a file the "
+				"program can append to (%s)\n", cfg.log, strerror(errno));
+			return 64;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[2048];
+	struct flags fl;
+	if (argc > 1 && !strcmp(argv[1], "--check"))
+		return check_flags(argc, argv);
+	int rc = parse_flags(argc, argv, 1, &fl, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "%s\n", err);
+		return rc;
+	}
+	if (fl.help) {
+		printf("%s\n       inject --check [options]\n\n%s", usage_line, help_text);
+		return 0;
+	}
+	if (fl.check)
+		die(64, "--check comes first: inject --check FLAGS...%s%s", "", "");
+	int i = fl.prog, list = fl.list, verbose = fl.verbose;
 	if (i >= argc)
 		die(64, "no program given: %s%s", usage_line + 7, "");
 
@@ -250,7 +364,6 @@ int main(int argc, char **argv)
 		setenv("INJECT_SEED", seed, 1);
 	}
 
-	char err[2048];
 	static struct inject_config cfg;
 	if (inject_config_from_env(&cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
