@@ -25,7 +25,7 @@ endif
 
 # The Debian packages the project needs: compiler, libraries, test tools.
 # tools/deps.sh installs them (as root) or prints the apt-get command.
-DEB_PACKAGES := gcc binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
+DEB_PACKAGES := gcc g++ binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
                 libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib \
                 xz-utils pigz coreutils procps
 
