@@ -363,8 +363,8 @@ int campaign_load(const char *file, struct job **jobsp, int *njobsp)
 		}
 		char err[512];
 		if (job_prepare(j, err, sizeof err) < 0) {
-			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", file, j->line,
-			        j->name, err);
+			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", file,
+			        j->inject_line ? j->inject_line : j->line, j->name, err);
 			return -1;
 		}
 	}

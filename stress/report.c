@@ -150,6 +150,19 @@ static void cat(char **s, const char *fmt, ...)
 	*s = u;
 }
 
+/* Why no run was reached: untouched, lost, or both. */
+static void untested_why(const struct job *j, char **v)
+{
+	if (j->inj_untouched == j->runs)
+		cat(v, "injection never reached the program in any of %lld runs", j->runs);
+	else if (j->inj_lost == j->runs)
+		cat(v, "no run left a complete injection log (%lld of %lld lost), so nothing shows "
+		    "that injection reached the program", j->inj_lost, j->runs);
+	else
+		cat(v, "injection reached none of the %lld runs (%lld untouched, %lld without a "
+		    "complete log)", j->runs, j->inj_untouched, j->inj_lost);
+}
+
 /* What injection did, said after the verdict when some runs went untouched
  * or lost their log. */
 static void injection_note(const struct job *j, char **v)
@@ -226,8 +239,10 @@ void judge(struct job *jobs, int njobs)
 					                 : "ignored (unexpected = ignore)", others);
 			} else {
 				cat(v, "NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
-				if (untested(j))
-					cat(v, ": injection never reached the program in any run");
+				if (untested(j)) {
+					cat(v, ": ");
+					untested_why(j, v);
+				}
 				if (unexp && !j->signature && j->nsigs == 1 &&
 				    !strcmp(j->sigs[0].text, "timeout"))
 					cat(v, ": only %lld timeouts", unexp);
@@ -241,8 +256,9 @@ void judge(struct job *jobs, int njobs)
 			long long n = tested_runs(j);
 			if (untested(j)) {
 				j->met = 0;
-				cat(v, "UNTESTED: injection never reached the program in any of %lld runs, so "
-				    "they say nothing about the fix; not a pass", j->runs);
+				cat(v, "UNTESTED: ");
+				untested_why(j, v);
+				cat(v, ", so the runs say nothing about the fix; not a pass");
 				if (j->failures)
 					cat(v, " (%lld failed anyway)", j->failures);
 			} else if (bad == 0 && j->interrupted) {
@@ -279,8 +295,10 @@ void judge(struct job *jobs, int njobs)
 				cat(v, "no failures in %lld runs", j->runs);
 			if (j->signature && j->failures)
 				cat(v, "; %lld %s", j->repros, match);
-			if (untested(j))
-				cat(v, "; UNTESTED: injection never reached the program in any run");
+			if (untested(j)) {
+				cat(v, "; UNTESTED: ");
+				untested_why(j, v);
+			}
 		}
 		if (!untested(j))
 			injection_note(j, v);

@@ -175,6 +175,9 @@ int sentinel_start(void)
 		_exit(127);
 	}
 	close(p[0]);
+	/* Never block a run's start on it: were it stopped (SIGSTOP) and its
+	 * pipe full, a lost line is better than a stalled stress. */
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	sent_fd = p[1];
 	sent_pid = pid;
 	return 0;
@@ -227,7 +230,9 @@ int tmp_claim(const char *tmpdir)
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* Blocking: a stress cleaning up may hold it for an instant (it finds
+	 * the file empty and leaves it). */
+	if (flock(fd, LOCK_EX) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -255,11 +260,14 @@ int clean_abandoned(const char *results)
 		snprintf(tmp, sizeof tmp, "%s/%s/.tmp", results, e->d_name);
 		snprintf(owner, sizeof owner, "%s/.owner", tmp);
 		/* No owner file: not ours to judge (an older stress, or not a
-		 * scratch dir at all). */
+		 * scratch dir at all).  An empty one: its stress is starting (it
+		 * writes its pid once it holds the lock). */
 		int fd = open(owner, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && rm_rf(tmp) == 0)
+		struct stat st;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+		    rm_rf(tmp) == 0)
 			cleaned++;
 		close(fd);
 	}

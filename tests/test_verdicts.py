@@ -363,9 +363,13 @@ def test_all_untouched_is_not_a_pass(tmp_path, fake):
     # Without an expectation: no failures, but not ok either.
     r = fake_job(tmp_path, fake, [OLD_NOSITE], count=3).expect(1)
     assert "UNTESTED" in summary(r)[1]["jobs"][0]["verdict"]
+    # Every log lost: nothing shows injection reached the program, so no pass either.
+    r = fake_job(tmp_path, fake, [None], "--expect", "pass", count=2).expect(1)
+    assert summary(r)[1]["jobs"][0]["verdict"].startswith(
+        "UNTESTED: no run left a complete injection log (2 of 2 lost)"), r
     # An expect-fail job that never reproduced says why.
     r = fake_job(tmp_path, fake, [UNTOUCHED], "--expect", "fail", count=2).expect(1)
-    assert "NOT REPRODUCED in 2 runs" in r.out and "never reached the program in any run" in r.out
+    assert "NOT REPRODUCED in 2 runs" in r.out and "never reached the program in any of 2 runs" in r.out
 
 
 def test_some_untouched_and_lost_are_said(tmp_path, fake):
