@@ -324,6 +324,8 @@ CUT = log(" sites=1 matched=1 matched_visits=0 full=0", ended=False)
 
 def fake_job(tmp_path, fake, logs_by_run, *args, count=None):
     exe, logs = fake
+    for old in logs.iterdir():
+        old.unlink()
     for i, text in enumerate(logs_by_run):
         if text is not None:
             (logs / str(i)).write_text(text)
