@@ -380,6 +380,8 @@ static void finish_run(struct slot *s, int w)
 			J->inj_fielded++;
 			if (ev.matched > J->inj_matched_max)
 				J->inj_matched_max = ev.matched;
+			if (ev.sites > J->inj_sites_max)
+				J->inj_sites_max = ev.sites;
 		}
 		if (ev.full) {
 			J->inj_full_runs++;

@@ -186,10 +186,14 @@ static void warnings_of(struct job *j)
 	j->nwarnings = 0;
 	if (!j->inject_argv || !j->runs)
 		return;
-	if (j->inj_fielded && !j->inj_matched_max)
-		add_warning(j, xasprintf("the plan's site filter matched no site the program visited, "
-		                         "in any of the %lld runs whose log says (inject %s)",
-		                         j->inj_fielded, j->inject));
+	if (j->inj_fielded && !j->inj_sites_max)
+		add_warning(j, xasprintf("the program reached no injection point (no lock-release "
+		                         "site at the enabled points) in any of the %lld runs whose "
+		                         "log says (inject %s)", j->inj_fielded, j->inject));
+	else if (j->inj_fielded && !j->inj_matched_max)
+		add_warning(j, xasprintf("the plan's site filter matched none of the sites the "
+		                         "program visited, in any of the %lld runs whose log says "
+		                         "(inject %s)", j->inj_fielded, j->inject));
 	if (j->inj_full_runs)
 		add_warning(j, xasprintf("the shim's site table was full in %llu of %lld runs: %llu "
 		                         "visits to sites past it were not recorded and never delayed",

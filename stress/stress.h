@@ -97,7 +97,7 @@ struct job {
 	/* Injected jobs: what each run's injection log says (evidence.c). */
 	long long inj_reached, inj_untouched, inj_lost;
 	long long inj_fielded;  /* runs whose log has the matched= fields */
-	unsigned long long inj_matched_max, inj_full_runs, inj_full_visits;
+	unsigned long long inj_matched_max, inj_sites_max, inj_full_runs, inj_full_visits;
 	struct sig *sigs;
 	int nsigs;
 	double *dur_ms;

@@ -388,9 +388,13 @@ def test_some_untouched_and_lost_are_said(tmp_path, fake):
 def test_plan_that_matched_nothing_and_full_table_are_loud(tmp_path, fake):
     r = fake_job(tmp_path, fake, [NOMATCH], "--expect", "pass", count=3).expect(1)
     job = summary(r)[1]["jobs"][0]
-    assert job["warnings"] and "matched no site" in job["warnings"][0], job
-    assert "WARNING: the plan's site filter matched no site" in job["verdict"]
+    assert len(job["warnings"]) == 1 and "filter matched none" in job["warnings"][0], job
+    assert "WARNING: the plan's site filter matched none of the sites" in job["verdict"]
     assert job["injection"]["matched_sites_max"] == 0
+    nosite = log(" sites=0 matched=0 matched_visits=0 full=0")
+    r = fake_job(tmp_path, fake, [nosite], "--expect", "pass", count=2).expect(1)
+    job = summary(r)[1]["jobs"][0]
+    assert "WARNING: the program reached no injection point" in job["verdict"], job
     r = fake_job(tmp_path, fake, [FULL], "--expect", "pass", count=3).expect(0)
     job = summary(r)[1]["jobs"][0]
     assert job["injection"]["full_runs"] == 3 and job["injection"]["full_visits"] == 120
@@ -404,6 +408,8 @@ def test_real_shim_on_a_program_without_locks_is_untested(tmp_path):
                "--", EXIT, "0").expect(1)
     job = summary(r)[1]["jobs"][0]
     assert job["injection"]["untouched"] == 6 and job["verdict"].startswith("UNTESTED"), job
+    if job["injection"]["matched_sites_max"] is not None:     # a shim with matched= fields
+        assert any("reached no injection point" in w for w in job["warnings"]), job
 
 
 def test_real_shim_targeted_plan_reaches_every_run(tmp_path):
@@ -426,7 +432,7 @@ def test_real_shim_filter_that_matches_nothing_is_loud(tmp_path):
                "--sites no_such_function", "--", GOSCHED).expect(1)
     job = summary(r)[1]["jobs"][0]
     assert job["verdict"].startswith("UNTESTED") and job["injection"]["untouched"] == 4, job
-    assert any("matched no site" in w for w in job["warnings"]), job
+    assert any("filter matched none" in w for w in job["warnings"]), job
 
 
 # ---- 7 (issue 11 item 2). a C++ program's uncaught exception ----
