@@ -540,7 +540,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (engine_init() < 0) {
-		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
+		        strerror(errno));
 		return EX_HARNESS;
 	}
 

@@ -98,7 +98,8 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	}
 	S.tmpdir = tmpl;
 	if (engine_init() < 0) {
-		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
+		        strerror(errno));
 		return EX_HARNESS;
 	}
 	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,

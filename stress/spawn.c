@@ -142,39 +142,59 @@ int sentinel_main(void)
 
 int sentinel_start(void)
 {
-	int p[2];
+	/* p: runs for the sentinel; st: the sentinel's exec failure (its errno),
+	 * or EOF when the exec worked (close-on-exec). */
+	int p[2], st[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0) {
+	if (pipe2(st, O_CLOEXEC) < 0) {
 		close(p[0]);
 		close(p[1]);
 		return -1;
 	}
-	exe[n] = 0;
 	pid_t pid = fork();
 	if (pid < 0) {
+		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		close(st[0]);
+		close(st[1]);
+		errno = e;
 		return -1;
 	}
 	if (pid == 0) {
-		/* Nothing of ours but the pipe: not the caller's output pipes
+		/* Nothing of ours but the pipes: not the caller's output pipes
 		 * (a reader would wait for us), not the scratch dir's lock. */
 		int nul = open("/dev/null", O_RDWR);
-		if (dup2(p[0], 3) < 0 || nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
-		    dup2(nul, 2) < 0)
+		if (dup2(p[0], 3) < 0 || dup2(st[1], 4) < 0 || nul < 0 || dup2(nul, 0) < 0 ||
+		    dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
 			_exit(127);
-		close_range(4, ~0U, 0);
+		fcntl(4, F_SETFD, FD_CLOEXEC);
+		close_range(5, ~0U, 0);
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Our own binary even if its file was replaced or deleted since. */
 		char *argv[] = {"stress", "--sentinel", NULL};
-		execve(exe, argv, environ);
+		execve("/proc/self/exe", argv, environ);
+		int e = errno;
+		(void)!write(4, &e, sizeof e);
 		_exit(127);
 	}
 	close(p[0]);
+	close(st[1]);
+	int e = 0;
+	ssize_t r;
+	while ((r = read(st[0], &e, sizeof e)) < 0 && errno == EINTR)
+		;
+	close(st[0]);
+	if (r > 0) {
+		close(p[1]);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		errno = e ? e : ENOEXEC;
+		return -1;
+	}
 	/* Never block a run's start on it: were it stopped (SIGSTOP) and its
 	 * pipe full, a lost line is better than a stalled stress. */
 	fcntl(p[1], F_SETFL, O_NONBLOCK);

@@ -371,7 +371,8 @@ def test_all_untouched_is_not_a_pass(tmp_path, fake):
         "UNTESTED: no run left a complete injection log (2 of 2 lost)"), r
     # An expect-fail job that never reproduced says why.
     r = fake_job(tmp_path, fake, [UNTOUCHED], "--expect", "fail", count=2).expect(1)
-    assert "NOT REPRODUCED in 2 runs" in r.out and "never reached the program in any of 2 runs" in r.out
+    assert "NOT REPRODUCED in 2 runs" in r.out, r
+    assert "never reached the program in any of 2 runs" in r.out, r
 
 
 def test_some_untouched_and_lost_are_said(tmp_path, fake):
