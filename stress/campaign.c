@@ -9,16 +9,24 @@
  *   control = repro-40368    ; (pass jobs) the fail job whose rate states the confidence
  *   procs   = 2
  *   keep    = 5
+ *   signature = ^checkdead   ; the failure it is after (POSIX ERE)
+ *   unexpected = fail        ; or ignore: may other failures pass?
  *
  * Parsed with inih through a line-counting reader, so that every problem
- * is reported as one line naming FILE:LINE.  Unset keys take the command
- * line's values (-p, --timeout, --keep, ...).
+ * is reported as one line naming FILE:LINE: the reader itself refuses what
+ * inih would silently take (a NUL byte, whose line inih reads up to it; an
+ * unclosed '[', which inih reports but whose keys then land in the previous
+ * job; an indented line, which inih passes as a new value for the last key),
+ * and a key given twice is an error, not last-wins.  Unset keys take the
+ * command line's values (-p, --timeout, --keep, ...).  --scale multiplies
+ * every job's count (rounding up), or its time when it has no count.
  */
 #include "stress.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +37,10 @@ struct secline {
 	char *name;
 	int line;
 };
+
+static const char *const keys[] = {"command", "inject", "count", "time", "timeout", "expect",
+                                   "control", "procs", "keep", "signature", "unexpected"};
+#define NKEYS (int)(sizeof keys / sizeof keys[0])
 
 struct cstate {
 	FILE *f;
@@ -41,6 +53,9 @@ struct cstate {
 	char err[600];
 	int errline;
 	bool *count_set, *time_set;
+	int (*keyline)[NKEYS];  /* per job: the line each key was given on */
+	bool prev_key;          /* a key since the last section line */
+	int cont_line;          /* an indented line inih takes as a continuation */
 };
 
 static void fail(struct cstate *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -68,6 +83,8 @@ static char *reader(char *str, int num, void *stream)
 		return NULL;
 	}
 	c->line++;
+	if (memchr(line, 0, (size_t)n))
+		fail(c, c->line, "a NUL byte in the line (the text after it would be ignored)");
 	if (n >= num) {
 		fail(c, c->line, "line too long (at most %d characters)", num - 2);
 		line[num - 2] = '\n';
@@ -77,8 +94,13 @@ static char *reader(char *str, int num, void *stream)
 	const char *p = line;
 	while (isspace((unsigned char)*p))
 		p++;
+	if (p > line && *p && *p != ';' && *p != '#' && *p != '[' && c->prev_key)
+		c->cont_line = c->line;
 	if (*p == '[') {
+		c->prev_key = false;
 		const char *e = strchr(p, ']');
+		if (!e)
+			fail(c, c->line, "unclosed '[' (want [job])");
 		if (e) {
 			char *name = strndup(p + 1, (size_t)(e - p - 1));
 			char *s = name, *t = name + strlen(name);
@@ -120,12 +142,15 @@ static int job_index(struct cstate *c, const char *section)
 			return i;
 	c->jobs = xrealloc(c->jobs, sizeof *c->jobs * (size_t)(c->njobs + 1));
 	c->count_set = xrealloc(c->count_set, sizeof *c->count_set * (size_t)(c->njobs + 1));
+	c->keyline = xrealloc(c->keyline, sizeof *c->keyline * (size_t)(c->njobs + 1));
+	memset(c->keyline[c->njobs], 0, sizeof *c->keyline);
 	c->time_set = xrealloc(c->time_set, sizeof *c->time_set * (size_t)(c->njobs + 1));
 	struct job *j = &c->jobs[c->njobs];
 	*j = campaign_defaults;
 	j->name = xstrdup(section);
 	j->argv = NULL;
 	j->inject = NULL;
+	j->inject_line = 0;
 	j->line = c->line;
 	for (int i = 0; i < c->nsecs; i++)
 		if (!strcmp(c->secs[i].name, section))
@@ -145,8 +170,24 @@ static int handler(void *user, const char *section, const char *name, const char
 		fail(c, ln, "key \"%s\" outside a [job] section", name);
 		return 0;
 	}
+	if (ln == c->cont_line) {
+		fail(c, ln, "an indented line would replace the value of \"%s\" (inih reads it as a "
+		     "continuation); write each key on one line, unindented", name);
+		return 0;
+	}
+	c->prev_key = true;
 	int ji = job_index(c, section);
 	struct job *j = &c->jobs[ji];
+	int ki;
+	for (ki = 0; ki < NKEYS && strcmp(keys[ki], name); ki++)
+		;
+	if (ki < NKEYS && c->keyline[ji][ki]) {
+		fail(c, ln, "key \"%s\" given twice in [%s] (first at line %d)", name, section,
+		     c->keyline[ji][ki]);
+		return 0;
+	}
+	if (ki < NKEYS)
+		c->keyline[ji][ki] = ln;
 	long long v;
 	double d;
 	char err[512];
@@ -161,6 +202,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 	} else if (!strcmp(name, "inject")) {
 		j->inject = *value ? xstrdup(value) : NULL;
+		j->inject_line = ln;
 		if (j->inject) {
 			char **av;
 			int ac;
@@ -178,8 +220,9 @@ static int handler(void *user, const char *section, const char *name, const char
 		c->count_set[ji] = true;
 	} else if (!strcmp(name, "time") || !strcmp(name, "timeout")) {
 		bool t = !strcmp(name, "time");
-		if (parse_duration(value, &d) < 0 || (t && d <= 0)) {
-			fail(c, ln, "bad %s \"%s\": want a duration such as 30s or 5m", name, value);
+		if (parse_duration(value, &d) < 0 || d <= 0) {
+			fail(c, ln, "bad %s \"%s\": want a duration above 0 and at most a year, such as "
+			     "30s or 5m", name, value);
 			return 0;
 		}
 		if (t) {
@@ -211,9 +254,28 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 0;
 		}
 		j->keep = (int)v;
+	} else if (!strcmp(name, "signature")) {
+		regex_t *re = xmalloc(sizeof *re);
+		int e = regcomp(re, value, REG_EXTENDED | REG_NOSUB);
+		if (e || !*value) {
+			char m[256] = "empty";
+			if (e)
+				regerror(e, re, m, sizeof m);
+			fail(c, ln, "bad signature \"%s\": %s (want a POSIX extended regular "
+			     "expression)", value, m);
+			return 0;
+		}
+		j->signature = xstrdup(value);
+		j->signature_re = re;
+	} else if (!strcmp(name, "unexpected")) {
+		if (strcmp(value, "fail") && strcmp(value, "ignore")) {
+			fail(c, ln, "bad unexpected \"%s\": want fail or ignore", value);
+			return 0;
+		}
+		j->unexpected_ignore = !strcmp(value, "ignore");
 	} else {
 		fail(c, ln, "unknown key \"%s\" (want command, inject, count, time, timeout, expect, "
-		     "control, procs, keep)", name);
+		     "control, procs, keep, signature, unexpected)", name);
 		return 0;
 	}
 	return 1;
@@ -230,12 +292,17 @@ int campaign_load(const char *file, struct job **jobsp, int *njobsp)
 	}
 	int rc = ini_parse_stream(reader, &c, handler, &c);
 	fclose(c.f);
+	/* The first problem by line: inih's own (rc) or ours. */
+	if (rc > 0 && (!c.err[0] || rc < c.errline)) {
+		fprintf(stderr, "stress: %s:%d: syntax error (want [job] or key = value)\n", file, rc);
+		return -1;
+	}
 	if (c.err[0]) {
 		fprintf(stderr, "stress: %s:%d: %s\n", file, c.errline, c.err);
 		return -1;
 	}
 	if (rc) {
-		fprintf(stderr, "stress: %s:%d: syntax error (want [job] or key = value)\n", file, rc);
+		fprintf(stderr, "stress: %s: cannot read: %s\n", file, strerror(errno));
 		return -1;
 	}
 	/* Sections with no keys never reach the handler. */
@@ -286,10 +353,18 @@ int campaign_load(const char *file, struct job **jobsp, int *njobsp)
 				return -1;
 			}
 		}
+		/* --scale: a job's size is its count; its time is a cap, unless it
+		 * has no count. */
+		if (S.scale > 0) {
+			if (j->count)
+				j->count = (long long)ceil((double)j->count * S.scale - 1e-9);
+			else
+				j->time_s *= S.scale;
+		}
 		char err[512];
 		if (job_prepare(j, err, sizeof err) < 0) {
-			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", file, j->line,
-			        j->name, err);
+			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", file,
+			        j->inject_line ? j->inject_line : j->line, j->name, err);
 			return -1;
 		}
 	}

@@ -6,11 +6,21 @@
  * always fails.  The failure's signature is, first match wins:
  *   1. timeout                     the run hit --timeout (we sent SIGQUIT)
  *   2. the text after "fatal error: " on the first such line (Go's throw)
- *   3. "panic: ..." on the first such line, or an assertion failure text
- *   4. the signal's name ("SIGSEGV") when it was killed by a signal
- *   5. "exit N"
- * Exit status 125 with a line starting "inject:" is the launcher refusing
- * its flags: a harness error, never a failure of the program.
+ *   3. "panic: ..." on the first such line
+ *   4. a C++ program's uncaught exception: libstdc++'s "terminate called
+ *      after throwing an instance of 'X'", with ": " and the first line of
+ *      its "what():" text when there is one (or "terminate called without
+ *      an active exception")
+ *   5. an assertion failure text
+ *   6. the signal's name ("SIGSEGV") when it was killed by a signal
+ *   7. "exit N"
+ * Exit status 125 with a line starting "inject:" is the launcher (or the
+ * shim) refusing its flags, and so is 64 with such a line under the
+ * launcher: a harness error, never a failure of the program.
+ *
+ * A failure reproduces what the job is after when its signature matches the
+ * job's --signature (POSIX ERE, searched in the signature text); without
+ * one, every failure but a timeout does.
  */
 #include "stress.h"
 
@@ -91,13 +101,47 @@ const char *signame(int sig)
 	return buf;
 }
 
+/* libstdc++'s words for std::terminate (__gnu_cxx::__verbose_terminate_handler). */
+static bool cxx_terminate(const char *out, char *sig, size_t sigsz)
+{
+	size_t n;
+	const char *p = line_with(out, "terminate called ", &n);
+	if (!p)
+		return false;
+	char buf[SIG_MAX * 2 + 16];
+	snprintf(buf, sizeof buf, "%.*s", (int)(n < SIG_MAX ? n : SIG_MAX), p);
+	/* The next line, when it is "  what():  TEXT". */
+	const char *w = p[n] ? p + n + 1 : NULL;
+	while (w && (*w == ' ' || *w == '\t'))
+		w++;
+	if (w && !strncmp(w, "what():", 7)) {
+		w += 7;
+		while (*w == ' ' || *w == '\t')
+			w++;
+		const char *e = strchr(w, '\n');
+		size_t wl = e ? (size_t)(e - w) : strlen(w);
+		size_t bl = strlen(buf);
+		snprintf(buf + bl, sizeof buf - bl, ": %.*s", (int)(wl < SIG_MAX ? wl : SIG_MAX), w);
+	}
+	put(sig, sigsz, buf, strlen(buf));
+	return true;
+}
+
+bool sig_reproduces(const struct job *j, const char *sig)
+{
+	if (j->signature_re)
+		return regexec(j->signature_re, sig, 0, NULL, 0) == 0;
+	return strcmp(sig, "timeout") != 0;
+}
+
 enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz)
 {
 	const char *p;
 	size_t n;
 
 	sig[0] = 0;
-	if (r->exited && r->code == EX_HARNESS && (p = line_with(r->out, "inject:", &n))) {
+	if (r->exited && (r->code == EX_HARNESS || (r->code == EX_USAGE_ && j->inject_argv)) &&
+	    (p = line_with(r->out, "inject:", &n))) {
 		put(sig, sigsz, p, n);
 		return OUT_HARNESS;
 	}
@@ -118,6 +162,8 @@ enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, s
 		put(sig, sigsz, p + 13, n - 13);
 	else if ((p = line_with(r->out, "panic: ", &n)))
 		put(sig, sigsz, p, n);
+	else if (cxx_terminate(r->out, sig, sigsz))
+		;
 	else if ((p = assertion(r->out, &n)))
 		put(sig, sigsz, p, n);
 	else if (!r->exited)

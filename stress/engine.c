@@ -4,9 +4,11 @@
  *
  *   free -> running -> exited -> (output drained) -> finished -> free
  *
- * 1. Start: a pipe (both ends close-on-exec), posix_spawn with stdout and
- *    stderr dup'ed onto the pipe's write end, stdin from /dev/null, its own
- *    process group, an empty signal mask and default dispositions.  No shell.
+ * 1. Start: a pipe (both ends close-on-exec), spawn_run (spawn.c) with stdout
+ *    and stderr dup'ed onto the pipe's write end, stdin from /dev/null, its
+ *    own process group, an empty signal mask, default dispositions and
+ *    SIGKILL should stress die.  No shell.  The group is told to the
+ *    sentinel, which kills it if stress dies first.
  * 2. Wait: poll() on the signalfd (SIGCHLD, SIGINT, SIGTERM are blocked and
  *    read from it) and on every running slot's pipe.  Output goes into a
  *    bounded buffer: the first part (head) and a ring of the last part (tail);
@@ -32,7 +34,6 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -67,7 +68,6 @@ struct slot {
 	char **argv, **envp;
 };
 
-static posix_spawnattr_t attr;
 static char **base_env;
 static size_t nbase_env;
 
@@ -94,19 +94,8 @@ int engine_init(void)
 	if (S.sfd < 0)
 		return -1;
 
-	posix_spawnattr_init(&attr);
-	sigset_t empty, def;
-	sigemptyset(&empty);
-	sigemptyset(&def);
-	int defs[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGCHLD, SIGHUP, SIGUSR1, SIGUSR2};
-	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-		sigaddset(&def, defs[i]);
-	posix_spawnattr_setsigmask(&attr, &empty);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-	                                 POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_USEVFORK);
-
+	if (sentinel_start() < 0)
+		return -1;
 	/* The environment every run inherits, minus the variables we set per run. */
 	size_t n = 0;
 	for (char **e = environ; *e; e++)
@@ -211,7 +200,7 @@ static int sweep(uint64_t seed, bool all)
 		bool run = false;
 		for (int i = 0; i < nslots && !run; i++)
 			run = slots[i].busy && !slots[i].exited && slots[i].pid == pid;
-		if (run || pid <= 0)
+		if (run || pid <= 0 || sentinel_is(pid))
 			continue;
 		bool mine = all;
 		if (!mine) {
@@ -297,14 +286,8 @@ static void start_run(struct slot *s, int w)
 		harness_error(m);
 		return;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
 	s->start = now_mono();
-	int err = posix_spawn(&s->pid, inj ? S.launcher : J->path, &fa, &attr, s->argv, s->envp);
-	posix_spawn_file_actions_destroy(&fa);
+	int err = spawn_run(inj ? S.launcher : J->path, s->argv, s->envp, p[1], &s->pid);
 	close(p[1]);
 	if (err) {
 		close(p[0]);
@@ -313,6 +296,7 @@ static void start_run(struct slot *s, int w)
 		harness_error(m);
 		return;
 	}
+	sentinel_add(s->pid);
 	s->fd = p[0];
 	s->busy = true;
 	s->exited = s->discard = s->timed_out = s->killed = false;
@@ -333,6 +317,7 @@ static struct sig *find_sig(const char *text)
 	memset(g, 0, sizeof *g);
 	g->text = xstrdup(text);
 	g->slug = slugify(text);
+	g->repro = sig_reproduces(J, text);
 	/* Two signatures with one slug would share a directory: tell them apart. */
 	for (int i = 0; i < J->nsigs - 1; i++)
 		if (!strcmp(J->sigs[i].slug, g->slug)) {
@@ -376,10 +361,32 @@ static void finish_run(struct slot *s, int w)
 	enum outcome o = classify(J, &r, sig, sizeof sig);
 	if (o == OUT_HARNESS) {
 		char m[512];
-		snprintf(m, sizeof m, "the inject launcher refused to run (exit 125): %s", sig);
+		snprintf(m, sizeof m, "the inject launcher refused to run (exit %d): %s", r.code, sig);
 		harness_error(m);
 		free(text);
 		return;
+	}
+	/* What the injection log says, read before a kept failure takes it. */
+	const char *reach = NULL;
+	if (r.logpath) {
+		struct evidence ev;
+		read_evidence(r.logpath, &ev);
+		enum reach rc = reach_of(&ev);
+		reach = reach_name(rc);
+		J->inj_reached += rc == REACH_REACHED;
+		J->inj_untouched += rc == REACH_UNTOUCHED;
+		J->inj_lost += rc == REACH_LOST;
+		if (rc != REACH_LOST && ev.fields) {
+			J->inj_fielded++;
+			if (ev.matched > J->inj_matched_max)
+				J->inj_matched_max = ev.matched;
+			if (ev.sites > J->inj_sites_max)
+				J->inj_sites_max = ev.sites;
+		}
+		if (ev.full) {
+			J->inj_full_runs++;
+			J->inj_full_visits += ev.full;
+		}
 	}
 	J->runs++;
 	J->cpu_s += r.cpu_s;
@@ -392,9 +399,17 @@ static void finish_run(struct slot *s, int w)
 		J->failures++;
 		struct sig *g = find_sig(sig);
 		g->count++;
+		double t = now_mono() - t0;
 		if (J->first_run < 0) {
 			J->first_run = r.run;
-			J->first_s = now_mono() - t0;
+			J->first_s = t;
+		}
+		if (g->repro) {
+			J->repros++;
+			if (J->first_repro_run < 0) {
+				J->first_repro_run = r.run;
+				J->first_repro_s = t;
+			}
 		}
 		if (!J->first_trace) {
 			size_t n = len < 65536 ? len : 65536;
@@ -421,7 +436,7 @@ static void finish_run(struct slot *s, int w)
 		if (J->failfast)
 			stop(true);
 	}
-	if (S.record && record_run(J, &r, o == OUT_FAIL, sig) < 0) {
+	if (S.record_fd >= 0 && record_run(J, &r, o == OUT_FAIL, sig, reach) < 0) {
 		char m[256];
 		snprintf(m, sizeof m, "cannot write the --record file: %s", strerror(errno));
 		harness_error(m);
@@ -446,6 +461,7 @@ static void reap(void)
 		kill(-s->pid, SIGKILL);
 		while (wait4(s->pid, &s->wstatus, 0, &s->ru) < 0 && errno == EINTR)
 			;
+		sentinel_del(s->pid);
 		s->exited = true;
 		s->end = now_mono();
 		s->drain_until = s->end + 1.0;
@@ -488,6 +504,7 @@ void engine_run(struct job *j)
 	stopping = false;
 	j->ran = true;
 	j->first_run = -1;
+	j->first_repro_run = -1;
 	nslots = j->procs;
 	slots = calloc((size_t)nslots, sizeof *slots);
 	bool inj = j->inject_argv != NULL;

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +34,25 @@ static const char usage_text[] =
 	"the first traces of each, and writes summary.json, junit.xml and report.md.\n"
 	"\n"
 	"  -p N                 workers (default: the number of CPUs)\n"
-	"  --count N            stop after N runs (default: no limit)\n"
-	"  --time DURATION      stop starting runs after DURATION (e.g. 30s, 5m)\n"
+	"  --count N            stop after N runs, N >= 1 (default: no limit)\n"
+	"  --time DURATION      stop starting runs after DURATION (e.g. 30s, 5m; above 0)\n"
 	"  --max-failures N     stop after N failures\n"
 	"  --failfast           stop at the first failure, killing the runs in flight\n"
-	"  --timeout DURATION   per run: SIGQUIT, then SIGKILL after --grace (default 10m)\n"
+	"  --timeout DURATION   per run, above 0: SIGQUIT, then SIGKILL after --grace\n"
+	"                       (default 10m); durations are at most a year\n"
 	"  --grace DURATION     between SIGQUIT and SIGKILL (default 2s)\n"
 	"  --failure RE         count a run as failed only if its output matches RE\n"
 	"  --ignore RE          do not count a run whose output matches RE\n"
 	"  --ok-status LIST     exit statuses that pass (default 0), e.g. 0,6\n"
 	"  --expect fail|pass   the expectation that sets the exit status\n"
-	"  --seed BASE          run i gets seed BASE+i (default: from the clock, printed)\n"
+	"  --signature RE       the failure the job is after (POSIX ERE on the failure's\n"
+	"                       signature, e.g. 'checkdead', '^timeout$'): only a match\n"
+	"                       reproduces; without it, any failure but a timeout does\n"
+	"  --unexpected fail|ignore\n"
+	"                       whether failures that do not match --signature fail the\n"
+	"                       job (default fail); they are reported either way\n"
+	"  --seed BASE          run i gets seed BASE+i, modulo 2^64 (0 to 2^64-1;\n"
+	"                       default: from the clock, printed)\n"
 	"  --inject \"FLAGS\"     run each run as `inject FLAGS --seed S --log L -- COMMAND`\n"
 	"  --keep N             traces kept per signature (default 5)\n"
 	"  --results DIR        where results go (default results)\n"
@@ -51,7 +60,10 @@ static const char usage_text[] =
 	"  --record FILE.jsonl  one JSON line per run\n"
 	"  --status DURATION    status line interval (default 5s; 0 = none)\n"
 	"  --max-output BYTES   output kept per run, head and tail (default 1048576)\n"
-	"  --campaign FILE.ini  run the jobs of a campaign\n"
+	"  --campaign FILE.ini  run the jobs of a campaign (stress/README.md)\n"
+	"  --scale F            campaign: every job's count times F, rounded up (F > 0;\n"
+	"                       a job with only a time: its time); time caps stay\n"
+	"  --only JOB[,JOB...]  campaign: run only these jobs\n"
 	"  --replay DIR         rerun a kept failure --count times (default 20)\n";
 
 static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -78,6 +90,7 @@ void job_defaults(struct job *j)
 	j->ok_status[0] = 0;
 	j->nok = 1;
 	j->first_run = -1;
+	j->first_repro_run = -1;
 	j->met = -1;
 }
 
@@ -120,10 +133,19 @@ int setup_rundir(void)
 		}
 		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, S.name, stamp, k);
 	}
+	/* Scratch dirs left by a stress that was killed: their owner is dead
+	 * when we can take their lock. */
+	int cleaned = clean_abandoned(abs);
+	if (cleaned)
+		printf("stress: removed %d abandoned scratch dir%s in %s (their stress had died)\n",
+		       cleaned, cleaned == 1 ? "" : "s", abs);
 	free(abs);
 	S.rundir = xstrdup(path);
 	S.tmpdir = xasprintf("%s/.tmp", S.rundir);
-	mkdir(S.tmpdir, 0700);
+	if (tmp_claim(S.tmpdir) < 0) {
+		fprintf(stderr, "stress: cannot set up %s: %s\n", S.tmpdir, strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -142,6 +164,8 @@ static void setup_self(void)
 	S.status_every = 5;
 	S.results = "results";
 	S.max_output = 1 << 20;
+	S.record_fd = -1;
+	S.tmp_lock = -1;
 	utc_stamp(S.started, sizeof S.started, true);
 }
 
@@ -167,10 +191,11 @@ int finish(struct job *jobs, int njobs)
 			S.harness_error = jobs[i].harness_error;
 	int rc = write_reports(jobs, njobs);
 	print_report(jobs, njobs);
+	sentinel_stop();
 	if (S.tmpdir)
 		rm_rf(S.tmpdir);
-	if (S.record)
-		fclose(S.record);
+	if (S.record_fd >= 0)
+		close(S.record_fd);
 	if (S.interrupted)
 		printf("stress: interrupted; the summary covers the runs that finished\n");
 	if (S.harness_error) {
@@ -191,7 +216,7 @@ int finish(struct job *jobs, int njobs)
 enum {
 	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
-	O_MAXOUT, O_CAMPAIGN, O_REPLAY,
+	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -204,6 +229,55 @@ static regex_t *compile(const char *re, const char *flag)
 		usage("bad %s regular expression \"%s\": %s", flag, re, m);
 	}
 	return r;
+}
+
+/* --only a,b: keep those jobs, in the file's order. */
+static void select_jobs(const char *only, struct job *jobs, int *njobs)
+{
+	char *list = xstrdup(only), *save = NULL;
+	bool *keep = calloc((size_t)*njobs, sizeof *keep);
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int k;
+		for (k = 0; k < *njobs && strcmp(jobs[k].name, t); k++)
+			;
+		if (k == *njobs)
+			usage("bad --only: no job [%s] in the campaign", t);
+		keep[k] = true;
+	}
+	int n = 0;
+	for (int i = 0; i < *njobs; i++)
+		if (keep[i])
+			jobs[n++] = jobs[i];
+	if (!n)
+		usage("bad --only \"%s\": no job named", only);
+	*njobs = n;
+	free(keep);
+	free(list);
+}
+
+/* Each job's inject flags, checked once by the launcher itself before
+ * anything runs or any results folder is made: a bad flag is the user's
+ * usage error (64, one line), never a run's failure. */
+static void check_injections(struct job *jobs, int njobs, const char *campaign)
+{
+	for (int i = 0; i < njobs; i++) {
+		struct job *j = &jobs[i];
+		if (!j->inject_argv || j->harness_error)
+			continue;
+		char line[1024];
+		int rc = check_inject(j, line, sizeof line);
+		if (rc == EX_USAGE_) {
+			if (campaign)
+				fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
+				        j->inject_line ? j->inject_line : j->line, j->name, line);
+			else
+				fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
+			exit(EX_USAGE_);
+		}
+		if (rc < 0)
+			j->harness_error = xasprintf("the inject launcher could not check the flags: %s",
+			                             line);
+	}
 }
 
 int main(int argc, char **argv)
@@ -229,16 +303,23 @@ int main(int argc, char **argv)
 		{"max-output", required_argument, 0, O_MAXOUT},
 		{"campaign", required_argument, 0, O_CAMPAIGN},
 		{"replay", required_argument, 0, O_REPLAY},
+		{"signature", required_argument, 0, O_SIGNATURE},
+		{"unexpected", required_argument, 0, O_UNEXPECTED},
+		{"scale", required_argument, 0, O_SCALE},
+		{"only", required_argument, 0, O_ONLY},
 		{"procs", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct job cli;
-	const char *campaign = NULL, *replay = NULL, *record = NULL;
+	const char *campaign = NULL, *replay = NULL, *record = NULL, *only = NULL;
 	bool count_given = false, procs_given = false, timeout_given = false, keep_given = false;
 	long long v;
 	double d;
 
+	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
+	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
+		return sentinel_main();
 	setup_self();
 	job_defaults(&cli);
 	opterr = 0;
@@ -252,14 +333,16 @@ int main(int argc, char **argv)
 			procs_given = true;
 			break;
 		case O_COUNT:
-			if (parse_ll(optarg, 0, &v) < 0)
-				usage("bad --count \"%s\": want a number of runs", optarg);
+			if (parse_ll(optarg, 1, &v) < 0)
+				usage("bad --count \"%s\": want a number of runs from 1 (omit --count for "
+				      "no limit)", optarg);
 			cli.count = v;
 			count_given = true;
 			break;
 		case O_TIME:
-			if (parse_duration(optarg, &d) < 0)
-				usage("bad --time \"%s\": want a duration such as 30s or 5m", optarg);
+			if (parse_duration(optarg, &d) < 0 || d <= 0)
+				usage("bad --time \"%s\": want a duration above 0 and at most a year, such "
+				      "as 30s or 5m", optarg);
 			cli.time_s = d;
 			break;
 		case O_MAXFAIL:
@@ -271,14 +354,16 @@ int main(int argc, char **argv)
 			cli.failfast = true;
 			break;
 		case O_TIMEOUT:
-			if (parse_duration(optarg, &d) < 0)
-				usage("bad --timeout \"%s\": want a duration such as 10s", optarg);
+			if (parse_duration(optarg, &d) < 0 || d <= 0)
+				usage("bad --timeout \"%s\": want a duration above 0 and at most a year, "
+				      "such as 10s", optarg);
 			cli.timeout_s = d;
 			timeout_given = true;
 			break;
 		case O_GRACE:
 			if (parse_duration(optarg, &d) < 0)
-				usage("bad --grace \"%s\": want a duration such as 2s", optarg);
+				usage("bad --grace \"%s\": want a duration such as 2s (0: SIGKILL at once)",
+				      optarg);
 			cli.grace_s = d;
 			break;
 		case O_FAILURE:
@@ -300,10 +385,30 @@ int main(int argc, char **argv)
 				usage("bad --expect \"%s\": want fail or pass", optarg);
 			break;
 		case O_SEED:
-			if (parse_ll(optarg, 0, &v) < 0)
-				usage("bad --seed \"%s\": want a number from 0 to 2^63-1", optarg);
-			S.seed_base = (uint64_t)v;
+			if (parse_u64(optarg, &S.seed_base) < 0)
+				usage("bad --seed \"%s\": want a number from 0 to 2^64-1", optarg);
 			S.seed_given = true;
+			break;
+		case O_SIGNATURE:
+			cli.signature = optarg;
+			cli.signature_re = compile(optarg, "--signature");
+			break;
+		case O_UNEXPECTED:
+			if (!strcmp(optarg, "fail") || !strcmp(optarg, "ignore"))
+				cli.unexpected_ignore = !strcmp(optarg, "ignore");
+			else
+				usage("bad --unexpected \"%s\": want fail or ignore", optarg);
+			break;
+		case O_SCALE:
+			errno = 0;
+			{
+				char *end;
+				d = strtod(optarg, &end);
+				if (end == optarg || *end || errno || !isfinite(d) || d <= 0 || d > 1e6)
+					usage("bad --scale \"%s\": want a factor above 0 such as 0.01",
+					      optarg);
+			}
+			S.scale = d;
 			break;
 		case O_INJECT:
 			cli.inject = optarg;
@@ -341,6 +446,11 @@ int main(int argc, char **argv)
 		case O_CAMPAIGN:
 			campaign = optarg;
 			break;
+		case O_ONLY:
+			if (!*optarg)
+				usage("bad --only: empty (want job names, comma-separated)");
+			only = optarg;
+			break;
 		case O_REPLAY:
 			replay = optarg;
 			break;
@@ -356,6 +466,8 @@ int main(int argc, char **argv)
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
+	if ((S.scale > 0 || only) && !campaign)
+		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
 	if (replay) {
 		if (campaign || ncmd)
 			usage("--replay takes a kept failure's directory and no command");
@@ -382,6 +494,8 @@ int main(int argc, char **argv)
 		(void)keep_given;
 		if (campaign_load(campaign, &jobs, &njobs) < 0)
 			return EX_USAGE_;
+		if (only)
+			select_jobs(only, jobs, &njobs);
 		if (!S.name) {
 			char *b = xstrdup(campaign), *base = basename(b);
 			char *dot = strrchr(base, '.');
@@ -405,6 +519,7 @@ int main(int argc, char **argv)
 		if (job_prepare(&jobs[0], err, sizeof err) < 0)
 			usage("bad --inject: %s", err);
 	}
+	check_injections(jobs, njobs, campaign);
 
 	if (setup_rundir() < 0)
 		return EX_HARNESS;
@@ -419,14 +534,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (record) {
-		S.record = fopen(record, "ae");
-		if (!S.record) {
+		if (record_open(record) < 0) {
 			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
 			return EX_HARNESS;
 		}
 	}
 	if (engine_init() < 0) {
-		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
+		        strerror(errno));
 		return EX_HARNESS;
 	}
 

@@ -21,15 +21,25 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/meta.json", dir);
 	json_error_t je;
-	json_t *m = json_load_file(path, 0, &je);
+	/* Integers as reals: a seed of 2^63 or more is too big for jansson's
+	 * integers; the exact seed is read from env.STRESS_SEED, a string. */
+	json_t *m = json_load_file(path, JSON_DECODE_INT_AS_REAL, &je);
 	if (!m)
 		return bad(dir, "no readable meta.json (want a kept failure's directory)");
 	json_t *cmd = json_object_get(m, "command");
 	const char *sig = json_string_value(json_object_get(m, "signature"));
 	json_t *seed = json_object_get(m, "seed"), *run = json_object_get(m, "run");
-	if (!json_is_array(cmd) || !json_array_size(cmd) || !sig || !json_is_integer(seed) ||
-	    !json_is_integer(run))
+	if (!json_is_array(cmd) || !json_array_size(cmd) || !sig || !json_is_number(seed) ||
+	    !json_is_number(run))
 		return bad(dir, "meta.json lacks command, signature, seed or run");
+	uint64_t seedv;
+	const char *es = json_string_value(json_object_get(json_object_get(m, "env"), "STRESS_SEED"));
+	if (!es || parse_u64(es, &seedv) < 0) {
+		double sv = json_number_value(seed);
+		if (!(sv >= 0 && sv < 9007199254740992.0))
+			return bad(dir, "meta.json: no exact seed (env.STRESS_SEED)");
+		seedv = (uint64_t)sv;
+	}
 
 	struct job j;
 	job_defaults(&j);
@@ -61,14 +71,26 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	if (json_is_number(json_object_get(m, "grace_seconds")))
 		j.grace_s = json_number_value(json_object_get(m, "grace_seconds"));
 	j.fixed_seed = true;
-	j.fixed_run = json_integer_value(run);
-	S.seed_base = (uint64_t)json_integer_value(seed);
+	j.fixed_run = (long long)json_number_value(run);
+	S.seed_base = seedv;
 	S.name = "replay";
 	S.quiet = true;
 	char err[512];
 	if (job_prepare(&j, err, sizeof err) < 0)
 		return bad(dir, err);
+	if (j.inject_argv && !j.harness_error) {
+		char line[1024];
+		int rc = check_inject(&j, line, sizeof line);
+		if (rc == EX_USAGE_)
+			return bad(dir, line);
+		if (rc < 0)
+			j.harness_error = xasprintf("the inject launcher could not check the flags: %s", line);
+	}
 
+	if (j.harness_error) {
+		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
+		return EX_HARNESS;
+	}
 	char tmpl[] = "/tmp/stress-replay.XXXXXX";
 	if (!mkdtemp(tmpl)) {
 		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
@@ -76,13 +98,15 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	}
 	S.tmpdir = tmpl;
 	if (engine_init() < 0) {
-		fprintf(stderr, "stress: cannot set up signals: %s\n", strerror(errno));
+		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
+		        strerror(errno));
 		return EX_HARNESS;
 	}
 	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,
 	       (unsigned long long)S.seed_base, count);
 	fflush(stdout);
 	engine_run(&j);
+	sentinel_stop();
 	rm_rf(tmpl);
 	if (j.harness_error) {
 		printf("\n");

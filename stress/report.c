@@ -96,16 +96,108 @@ static struct job *find_job(struct job *jobs, int n, const char *name)
 	return NULL;
 }
 
-/* Failures that reproduce something: a timeout is a hang we cut short, not
- * the failure a fail job is after, so it neither meets "expect = fail" nor
- * counts toward a control's rate. */
-static long long reproductions(const struct job *j)
+/* Did injection reach no run at all?  Then the runs tested nothing. */
+static bool untested(const struct job *j)
 {
-	long long n = j->failures;
+	return j->inject_argv && j->runs > 0 && j->inj_reached == 0;
+}
+
+/* The runs a pass can speak for: under injection, those it reached. */
+static long long tested_runs(const struct job *j)
+{
+	return j->inject_argv ? j->inj_reached : j->runs;
+}
+
+/* "timeout x10, SIGSEGV x2": the signatures that do (or do not) reproduce. */
+static char *sig_list(const struct job *j, bool repro)
+{
+	struct sig **v = xmalloc(sizeof *v * (size_t)(j->nsigs + 1));
+	int n = 0;
 	for (int i = 0; i < j->nsigs; i++)
-		if (!strcmp(j->sigs[i].text, "timeout"))
-			n -= j->sigs[i].count;
-	return n;
+		if (j->sigs[i].repro == repro)
+			v[n++] = &j->sigs[i];
+	qsort(v, (size_t)n, sizeof *v, by_count);
+	char buf[700] = "";
+	size_t len = 0;
+	for (int i = 0; i < n && i < 4 && len < sizeof buf; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s x%lld", i ? ", " : "",
+		                        v[i]->text, v[i]->count);
+	if (n > 4 && len < sizeof buf)
+		snprintf(buf + len, sizeof buf - len, ", ...");
+	free(v);
+	return xstrdup(buf);
+}
+
+static void add_warning(struct job *j, char *w)
+{
+	j->warnings = xrealloc(j->warnings, sizeof *j->warnings * (size_t)(j->nwarnings + 1));
+	j->warnings[j->nwarnings++] = w;
+}
+
+/* Append to a malloc'd string. */
+static void cat(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cat(char **s, const char *fmt, ...)
+{
+	va_list ap;
+	char *t;
+	va_start(ap, fmt);
+	if (vasprintf(&t, fmt, ap) < 0)
+		t = NULL;
+	va_end(ap);
+	char *u = xasprintf("%s%s", *s ? *s : "", t ? t : "");
+	free(t);
+	free(*s);
+	*s = u;
+}
+
+/* Why no run was reached: untouched, lost, or both. */
+static void untested_why(const struct job *j, char **v)
+{
+	if (j->inj_untouched == j->runs)
+		cat(v, "injection never reached the program in any of %lld runs", j->runs);
+	else if (j->inj_lost == j->runs)
+		cat(v, "no run left a complete injection log (%lld of %lld lost), so nothing shows "
+		    "that injection reached the program", j->inj_lost, j->runs);
+	else
+		cat(v, "injection reached none of the %lld runs (%lld untouched, %lld without a "
+		    "complete log)", j->runs, j->inj_untouched, j->inj_lost);
+}
+
+/* What injection did, said after the verdict when some runs went untouched
+ * or lost their log. */
+static void injection_note(const struct job *j, char **v)
+{
+	if (!j->inject_argv || !j->runs)
+		return;
+	if (j->inj_untouched)
+		cat(v, "; injection never reached the program in %lld of %lld runs (no delay, no visit "
+		    "to a site the plan could delay)", j->inj_untouched, j->runs);
+	if (j->inj_lost)
+		cat(v, "; the injection log was missing or cut short in %lld of %lld runs (no evidence "
+		    "either way)", j->inj_lost, j->runs);
+}
+
+static void warnings_of(struct job *j)
+{
+	for (int i = 0; i < j->nwarnings; i++)
+		free(j->warnings[i]);
+	free(j->warnings);
+	j->warnings = NULL;
+	j->nwarnings = 0;
+	if (!j->inject_argv || !j->runs)
+		return;
+	if (j->inj_fielded && !j->inj_sites_max)
+		add_warning(j, xasprintf("the program reached no injection point (no lock-release "
+		                         "site at the enabled points) in any of the %lld runs whose "
+		                         "log says (inject %s)", j->inj_fielded, j->inject));
+	else if (j->inj_fielded && !j->inj_matched_max)
+		add_warning(j, xasprintf("the plan's site filter matched none of the sites the "
+		                         "program visited, in any of the %lld runs whose log says "
+		                         "(inject %s)", j->inj_fielded, j->inject));
+	if (j->inj_full_runs)
+		add_warning(j, xasprintf("the shim's site table was full in %llu of %lld runs: %llu "
+		                         "visits to sites past it were not recorded and never delayed",
+		                         j->inj_full_runs, j->runs, j->inj_full_visits));
 }
 
 /* Decide each job's expectation and write its verdict and confidence. */
@@ -113,11 +205,11 @@ void judge(struct job *jobs, int njobs)
 {
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		double lo, hi;
-		wilson(j->failures, j->runs, &lo, &hi);
 		free(j->verdict);
 		free(j->confidence);
+		j->verdict = NULL;
 		j->confidence = NULL;
+		warnings_of(j);
 		if (j->harness_error) {
 			j->met = 0;
 			j->verdict = xasprintf("HARNESS ERROR: %s", j->harness_error);
@@ -128,75 +220,130 @@ void judge(struct job *jobs, int njobs)
 			j->verdict = xstrdup("not run");
 			continue;
 		}
+		long long unexp = j->failures - j->repros;
+		bool unexp_counts = unexp > 0 && !j->unexpected_ignore;
+		char *match = j->signature ? xasprintf("matching /%s/", j->signature)
+		                           : xstrdup("(any failure but a timeout: no --signature)");
+		char *others = sig_list(j, false);
+		double lo, hi;
+		char **v = &j->verdict;
 		switch (j->expect) {
 		case EXPECT_FAIL:
-			j->met = reproductions(j) > 0;
-			if (!j->met && j->failures)
-				j->verdict = xasprintf("NOT REPRODUCED in %lld runs (%.1f s): only %lld "
-				                       "timeouts", j->runs, j->wall_s, j->failures);
-			else if (j->met)
-				j->verdict = xasprintf("reproduced: first failure at run %lld after %.2f s; "
-				                       "%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)",
-				                       j->first_run, j->first_s, j->failures, j->runs,
-				                       (double)j->failures / (double)j->runs, lo, hi);
-			else
-				j->verdict = xasprintf("NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
+			j->met = j->repros > 0 && !unexp_counts;
+			wilson(j->repros, j->runs, &lo, &hi);
+			if (j->repros > 0) {
+				cat(v, "%sreproduced: first failure %s at run %lld after %.2f s; %lld of %lld "
+				    "runs reproduced (rate %.3g, 95%% CI %.3g-%.3g)",
+				    unexp_counts ? "UNEXPECTED FAILURES: " : "", match, j->first_repro_run,
+				    j->first_repro_s, j->repros, j->runs, (double)j->repros / (double)j->runs,
+				    lo, hi);
+				if (unexp)
+					cat(v, "; %lld other failure%s %s: %s", unexp, unexp == 1 ? "" : "s",
+					    unexp_counts ? "fail the job (unexpected = fail)"
+					                 : "ignored (unexpected = ignore)", others);
+			} else {
+				cat(v, "NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
+				if (untested(j)) {
+					cat(v, ": ");
+					untested_why(j, v);
+				}
+				if (unexp && !j->signature && j->nsigs == 1 &&
+				    !strcmp(j->sigs[0].text, "timeout"))
+					cat(v, ": only %lld timeouts", unexp);
+				else if (unexp)
+					cat(v, ": %lld failure%s, none %s: %s", unexp, unexp == 1 ? "" : "s",
+					    match, others);
+			}
 			break;
-		case EXPECT_PASS:
-			j->met = j->failures == 0 && !j->interrupted;
-			if (j->failures == 0 && j->interrupted)
-				j->verdict = xasprintf("INTERRUPTED after %lld clean runs: the job did not "
-				                       "finish", j->runs);
-			else if (j->met)
-				j->verdict = xasprintf("passed: %lld clean runs (failure rate below %.3g per run, "
-				                       "95%% upper bound)", j->runs, hi);
-			else
-				j->verdict = xasprintf("FAILED: %lld of %lld runs failed (rate %.3g, 95%% CI "
-				                       "%.3g-%.3g); first at run %lld",
-				                       j->failures, j->runs, (double)j->failures / (double)j->runs,
-				                       lo, hi, j->first_run);
+		case EXPECT_PASS: {
+			long long bad = j->unexpected_ignore ? j->repros : j->failures;
+			long long n = tested_runs(j);
+			if (untested(j)) {
+				j->met = 0;
+				cat(v, "UNTESTED: ");
+				untested_why(j, v);
+				cat(v, ", so the runs say nothing about the fix; not a pass");
+				if (j->failures)
+					cat(v, " (%lld failed anyway)", j->failures);
+			} else if (bad == 0 && j->interrupted) {
+				j->met = 0;
+				cat(v, "INTERRUPTED after %lld clean runs: the job did not finish", j->runs);
+			} else if (bad == 0) {
+				j->met = 1;
+				wilson(0, n, &lo, &hi);
+				cat(v, "passed: %lld clean runs (failure rate below %.3g per run, 95%% upper "
+				    "bound%s)", j->runs, hi,
+				    n != j->runs ? ", over the runs injection reached" : "");
+				if (j->failures)
+					cat(v, "; no failure %s, %lld other%s ignored (unexpected = ignore): %s",
+					    match, unexp, unexp == 1 ? "" : "s", others);
+			} else {
+				j->met = 0;
+				wilson(bad, j->runs, &lo, &hi);
+				cat(v, "FAILED: %lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g); first "
+				    "at run %lld", bad, j->runs, (double)bad / (double)j->runs, lo, hi,
+				    j->first_run);
+				if (j->signature)
+					cat(v, "; %lld %s (the bug is back), %lld other%s%s%s", j->repros, match,
+					    unexp, unexp == 1 ? "" : "s", unexp ? ": " : "", unexp ? others : "");
+			}
 			break;
+		}
 		default:
 			j->met = -1;
+			wilson(j->failures, j->runs, &lo, &hi);
 			if (j->failures)
-				j->verdict = xasprintf("%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)",
-				                       j->failures, j->runs, (double)j->failures / (double)j->runs,
-				                       lo, hi);
+				cat(v, "%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)", j->failures,
+				    j->runs, (double)j->failures / (double)j->runs, lo, hi);
 			else
-				j->verdict = xasprintf("no failures in %lld runs", j->runs);
+				cat(v, "no failures in %lld runs", j->runs);
+			if (j->signature && j->failures)
+				cat(v, "; %lld %s", j->repros, match);
+			if (untested(j)) {
+				cat(v, "; UNTESTED: ");
+				untested_why(j, v);
+			}
 		}
+		if (!untested(j))
+			injection_note(j, v);
+		for (int k = 0; k < j->nwarnings; k++)
+			cat(v, "; WARNING: %s", j->warnings[k]);
+		free(match);
+		free(others);
 	}
-	/* Confidence of each pass job from its control's rate. */
+	/* Confidence of each pass job from its control's rate of reproductions. */
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		if (j->expect != EXPECT_PASS || !j->control || !j->ran || j->harness_error)
 			continue;
 		struct job *c = find_job(jobs, njobs, j->control);
-		char *n = thousands(j->runs);
+		long long tn = tested_runs(j);
+		char *n = thousands(tn);
+		const char *clean = tn == j->runs ? "clean runs" : "clean runs injection reached";
 		if (!c || !c->ran || c->harness_error || !c->runs) {
-			j->confidence = xasprintf("the control %s did not run, so the %s clean runs give no "
-			                          "stated confidence", j->control, n);
-		} else if (j->failures) {
-			j->confidence = xasprintf("not applicable: %lld of %s runs failed", j->failures, n);
-		} else if (!reproductions(c)) {
+			j->confidence = xasprintf("the control %s did not run, so the %s %s give no "
+			                          "stated confidence", j->control, n, clean);
+		} else if (!j->met) {
+			j->confidence = xasprintf("not applicable: %s", j->verdict);
+		} else if (!c->repros) {
 			char *cn = thousands(c->runs);
-			j->confidence = xasprintf("the control %s never failed (0 of %s runs), so %s clean runs "
-			                          "say nothing about the fix", c->name, cn, n);
+			j->confidence = xasprintf("the control %s never reproduced (0 of %s runs), so %s %s "
+			                          "say nothing about the fix", c->name, cn, n, clean);
 			free(cn);
 		} else {
 			double lo, hi;
-			wilson(reproductions(c), c->runs, &lo, &hi);
-			double rate = (double)reproductions(c) / (double)c->runs;
-			double l10 = lo >= 1 ? -INFINITY : (double)j->runs * log10(1 - lo);
+			wilson(c->repros, c->runs, &lo, &hi);
+			double rate = (double)c->repros / (double)c->runs;
+			double l10 = lo >= 1 ? -INFINITY : (double)tn * log10(1 - lo);
 			char p[64];
 			if (l10 < -300)
 				snprintf(p, sizeof p, "below 1e-300");
 			else
 				snprintf(p, sizeof p, "%.2g", pow(10, l10));
-			j->confidence = xasprintf("the %s rate was %.3g per run (95%% lower bound %.3g); %s "
-			                          "clean runs would all pass with probability %s if the bug "
-			                          "were still there",
-			                          c->name, rate, lo, n, p);
+			j->confidence = xasprintf("the %s rate was %.3g per run (95%% lower bound %.3g); "
+			                          "%s %s would all pass with probability %s "
+			                          "if the bug were still there",
+			                          c->name, rate, lo, n, clean, p);
 		}
 		free(n);
 	}
@@ -206,7 +353,7 @@ static bool job_ok(const struct job *j)
 {
 	if (j->harness_error || j->met == 0)
 		return false;
-	if (j->met < 0 && j->ran && (j->failures || j->interrupted))
+	if (j->met < 0 && j->ran && (j->failures || j->interrupted || untested(j)))
 		return false;
 	return true;
 }
@@ -247,7 +394,8 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 	json_object_set_new(o, "finished", json_string(S.finished));
 	json_object_set_new(o, "interrupted", json_boolean(S.interrupted));
 	json_object_set_new(o, "ok", json_boolean(ok));
-	json_object_set_new(o, "seed_base", json_integer((json_int_t)S.seed_base));
+	json_object_set_new(o, "seed_base", json_u64(S.seed_base));
+	json_object_set_new(o, "scale", S.scale > 0 ? json_real(S.scale) : json_null());
 	json_t *ja = json_array();
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
@@ -262,8 +410,13 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 		                                 : j->expect == EXPECT_PASS ? json_string("pass")
 		                                                            : json_null());
 		json_object_set_new(e, "control", jstr(j->control));
+		json_object_set_new(e, "signature", jstr(j->signature));
+		json_object_set_new(e, "unexpected_policy",
+		                    json_string(j->unexpected_ignore ? "ignore" : "fail"));
 		json_object_set_new(e, "runs", json_integer(j->runs));
 		json_object_set_new(e, "failures", json_integer(j->failures));
+		json_object_set_new(e, "reproductions", json_integer(j->repros));
+		json_object_set_new(e, "unexpected", json_integer(j->failures - j->repros));
 		json_object_set_new(e, "rate", json_real(j->runs ? (double)j->failures / (double)j->runs : 0));
 		double lo, hi;
 		wilson(j->failures, j->runs, &lo, &hi);
@@ -274,8 +427,9 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 			json_t *kept = json_array();
 			for (int m = 0; m < v[k]->nkept; m++)
 				json_array_append_new(kept, json_string(v[k]->kept[m]));
-			json_object_set_new(sg, v[k]->text, json_pack("{s:I,s:o}", "count",
-			                                              (json_int_t)v[k]->count, "kept", kept));
+			json_object_set_new(sg, v[k]->text,
+			                    json_pack("{s:I,s:b,s:o}", "count", (json_int_t)v[k]->count,
+			                              "reproduces", v[k]->repro, "kept", kept));
 		}
 		free(v);
 		json_object_set_new(e, "signatures", sg);
@@ -283,6 +437,25 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 		                    j->first_run >= 0 ? json_pack("{s:I,s:f}", "run", (json_int_t)j->first_run,
 		                                                  "seconds", j->first_s)
 		                                      : json_null());
+		json_object_set_new(e, "first_reproduction",
+		                    j->first_repro_run >= 0
+		                        ? json_pack("{s:I,s:f}", "run", (json_int_t)j->first_repro_run,
+		                                    "seconds", j->first_repro_s)
+		                        : json_null());
+		json_t *inj = json_null();
+		if (j->inject_argv)
+			inj = json_pack("{s:I,s:I,s:I,s:o,s:I,s:I}", "reached", (json_int_t)j->inj_reached,
+			                "untouched", (json_int_t)j->inj_untouched, "lost",
+			                (json_int_t)j->inj_lost, "matched_sites_max",
+			                j->inj_fielded ? json_integer((json_int_t)j->inj_matched_max)
+			                               : json_null(),
+			                "full_runs", (json_int_t)j->inj_full_runs, "full_visits",
+			                (json_int_t)j->inj_full_visits);
+		json_object_set_new(e, "injection", inj);
+		json_t *wa = json_array();
+		for (int k = 0; k < j->nwarnings; k++)
+			json_array_append_new(wa, json_str(j->warnings[k]));
+		json_object_set_new(e, "warnings", wa);
 		json_object_set_new(e, "runs_per_second",
 		                    json_real(j->wall_s > 0 ? (double)j->runs / j->wall_s : 0));
 		json_object_set_new(e, "wall_seconds", json_real(j->wall_s));
@@ -291,12 +464,13 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 		json_object_set_new(e, "duration_ms", json_pack("{s:f,s:f,s:f}", "min", mn, "median", md,
 		                                                "max", mx));
 		json_object_set_new(e, "expectation_met", j->met < 0 ? json_null() : json_boolean(j->met));
+		json_object_set_new(e, "verdict", jstr(j->verdict));
 		json_object_set_new(e, "confidence", jstr(j->confidence));
 		json_object_set_new(e, "harness_error", jstr(j->harness_error));
 		json_array_append_new(ja, e);
 	}
 	json_object_set_new(o, "jobs", ja);
-	char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dump_u64(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	char *t = xasprintf("%s\n", s);
 	free(s);
@@ -453,11 +627,14 @@ static char *report_md(struct job *jobs, int njobs, bool ok)
 {
 	struct buf b = {0};
 	bprintf(&b, "# stress: %s\n\n", S.name);
-	bprintf(&b, "%s: started %s, finished %s%s; seed base %llu.\n\n",
-	        ok ? "PASS" : "FAIL", S.started, S.finished, S.interrupted ? " (interrupted)" : "",
-	        (unsigned long long)S.seed_base);
-	bprintf(&b, "| job | expect | runs | failures | rate (95%% CI) | first failure | runs/s | result |\n");
-	bprintf(&b, "|---|---|---:|---:|---|---|---:|---|\n");
+	bprintf(&b, "%s: started %s, finished %s%s; seed base %llu", ok ? "PASS" : "FAIL", S.started,
+	        S.finished, S.interrupted ? " (interrupted)" : "", (unsigned long long)S.seed_base);
+	if (S.scale > 0)
+		bprintf(&b, "; every job's count and time scaled by %g (--scale)", S.scale);
+	bprintf(&b, ".\n\n");
+	bprintf(&b, "| job | expect | runs | failures | reproductions | untouched | rate (95%% CI) | "
+	        "first failure | runs/s | result |\n");
+	bprintf(&b, "|---|---|---:|---:|---:|---:|---|---|---:|---|\n");
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		double lo, hi;
@@ -465,9 +642,13 @@ static char *report_md(struct job *jobs, int njobs, bool ok)
 		char ff[64] = "-";
 		if (j->first_run >= 0)
 			snprintf(ff, sizeof ff, "run %lld, %.2f s", j->first_run, j->first_s);
-		bprintf(&b, "| %s | %s | %lld | %lld | %.3g (%.3g-%.3g) | %s | %.0f | %s |\n", j->name,
-		        j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "-",
-		        j->runs, j->failures, j->runs ? (double)j->failures / (double)j->runs : 0, lo, hi,
+		char un[32] = "-";
+		if (j->inject_argv)
+			snprintf(un, sizeof un, "%lld", j->inj_untouched);
+		bprintf(&b, "| %s | %s | %lld | %lld | %lld | %s | %.3g (%.3g-%.3g) | %s | %.0f | %s |\n",
+		        j->name, j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "-",
+		        j->runs, j->failures, j->repros, un,
+		        j->runs ? (double)j->failures / (double)j->runs : 0, lo, hi,
 		        ff, j->wall_s > 0 ? (double)j->runs / j->wall_s : 0,
 		        j->harness_error ? "harness error" : !j->ran ? "not run" : job_ok(j) ? "ok" : "NOT OK");
 	}
@@ -480,12 +661,17 @@ static char *report_md(struct job *jobs, int njobs, bool ok)
 		bprintf(&b, "`\n");
 		if (j->inject)
 			bprintf(&b, "- inject: `%s`\n", j->inject);
+		if (j->signature)
+			bprintf(&b, "- signature: `%s`%s\n", j->signature,
+			        j->unexpected_ignore ? " (unexpected = ignore)" : "");
 		bprintf(&b, "- %s\n", j->verdict ? j->verdict : "");
 		if (j->confidence)
 			bprintf(&b, "- confidence: %s\n", j->confidence);
 		struct sig **v = sorted_sigs(j);
 		for (int k = 0; k < j->nsigs; k++) {
-			bprintf(&b, "- `%s` x%lld", v[k]->text, v[k]->count);
+			bprintf(&b, "- `%s` x%lld%s", v[k]->text, v[k]->count,
+			        j->expect != EXPECT_NONE || j->signature
+			            ? (v[k]->repro ? " (reproduces)" : " (unexpected)") : "");
 			if (v[k]->nkept)
 				bprintf(&b, ", kept: %s%s", v[k]->kept[0], v[k]->nkept > 1 ? " ..." : "");
 			bprintf(&b, "\n");

@@ -15,9 +15,14 @@
  *               and --record lines
  *   report.c    status lines, summary.json, junit.xml, report.md, Wilson
  *               intervals, the control confidence sentence
+ *   evidence.c  what a run's injection log says: did injection reach it?
+ *   spawn.c     starting a run (clone + exec, with a parent-death signal),
+ *               the sentinel that ends runs whose stress was killed, and the
+ *               results folder's abandoned scratch dirs
  *   campaign.c  --campaign FILE.ini
  *   replay.c    --replay DIR
- *   util.c      durations, time stamps, slugs, atomic writes, word splitting
+ *   util.c      durations, time stamps, slugs, atomic writes, word splitting,
+ *               unsigned 64-bit numbers in JSON
  *
  * Everything runs on one thread; no locks.
  */
@@ -44,6 +49,7 @@ struct sig {
 	char *text;           /* "checkdead: runnable g", "SIGSEGV", "exit 3", "timeout" */
 	char *slug;           /* its directory name */
 	long long count;      /* all failures with this signature */
+	bool repro;           /* it matches the job's --signature: a reproduction */
 	int nkept;
 	char **kept;          /* kept dirs, relative to the results run dir */
 };
@@ -56,6 +62,7 @@ struct job {
 	int argc;
 	char *path;           /* argv[0] resolved through PATH */
 	char *inject;         /* launcher flags as written, or NULL */
+	int inject_line;      /* campaign: the inject key's line */
 	char **inject_argv;   /* the same, split; NULL-terminated */
 	int inject_argc;
 	long long count;      /* runs to start; 0 = no limit */
@@ -69,6 +76,9 @@ struct job {
 	enum expect expect;
 	char *control;
 	regex_t *failure_re, *ignore_re;
+	char *signature;      /* the failure it is after (POSIX ERE), or NULL */
+	regex_t *signature_re;
+	bool unexpected_ignore; /* other failures do not fail the job */
 	int ok_status[32];
 	int nok;
 	int line;             /* campaign: the section's line, for messages */
@@ -81,6 +91,13 @@ struct job {
 	char *reldir;         /* job dir relative to the results run dir ("" or "job/") */
 	bool ran;
 	long long started, runs, failures;
+	long long repros;     /* failures whose signature matches */
+	long long first_repro_run; /* -1 when none */
+	double first_repro_s;
+	/* Injected jobs: what each run's injection log says (evidence.c). */
+	long long inj_reached, inj_untouched, inj_lost;
+	long long inj_fielded;  /* runs whose log has the matched= fields */
+	unsigned long long inj_matched_max, inj_sites_max, inj_full_runs, inj_full_visits;
 	struct sig *sigs;
 	int nsigs;
 	double *dur_ms;
@@ -95,6 +112,8 @@ struct job {
 	int met;              /* expectation met: 1, 0, or -1 (none) */
 	char *confidence;
 	char *verdict;        /* one human line */
+	char **warnings;      /* loud: the plan matched nothing, the site table was full */
+	int nwarnings;
 };
 
 /* Process-wide settings and state. */
@@ -111,13 +130,15 @@ struct stress {
 	double status_every;
 	bool tty;
 	bool quiet;
-	FILE *record;
+	int record_fd;        /* --record, O_APPEND; -1 when none */
 	char started[32], finished[32];
 	bool interrupted;
 	const char *harness_error;
 	char *write_error;    /* the reports could not be written, and why */
 	size_t max_output;    /* bytes of output kept per run (head + tail) */
 	int sfd;              /* signalfd: SIGCHLD, SIGINT, SIGTERM */
+	double scale;         /* --scale: campaign counts and times times this (0: 1) */
+	int tmp_lock;         /* held (flock) while we own tmpdir */
 };
 
 extern struct stress S;
@@ -142,13 +163,28 @@ struct runinfo {
 	unsigned long long total_bytes, dropped_bytes;
 	const char *logpath;  /* the run's injection log, or NULL */
 };
+
+/* evidence.c: what a run's injection log says.  Several process blocks
+ * (forks) are summed. */
+struct evidence {
+	int blocks, ended;    /* "# inject-log" headers, "# end" lines */
+	bool fields;          /* every end line has matched_visits= (newer shims) */
+	unsigned long long delays, slines, sites, matched, matched_visits, full;
+};
+enum reach { REACH_REACHED, REACH_UNTOUCHED, REACH_LOST };
+void read_evidence(const char *path, struct evidence *e);
+enum reach reach_of(const struct evidence *e);
+const char *reach_name(enum reach r);
 enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
+bool sig_reproduces(const struct job *j, const char *sig);
 const char *signame(int sig);
 
 /* keep.c */
 char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
                    const struct sig *s);
-int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig);
+int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig,
+               const char *reach);
+int record_open(const char *path);
 char **build_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* report.c */
@@ -157,6 +193,18 @@ void status_line(const struct job *j, double elapsed, bool final);
 void judge(struct job *jobs, int njobs);
 int write_reports(struct job *jobs, int njobs);
 void print_report(struct job *jobs, int njobs);
+
+/* spawn.c */
+int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
+int sentinel_start(void);
+int sentinel_main(void);
+void sentinel_stop(void);
+void sentinel_add(pid_t pgid);
+void sentinel_del(pid_t pgid);
+bool sentinel_is(pid_t pid);
+int tmp_claim(const char *tmpdir);
+int clean_abandoned(const char *results);
+int check_inject(const struct job *j, char *line, size_t n);
 
 /* campaign.c */
 int campaign_load(const char *file, struct job **jobs, int *njobs);
@@ -186,6 +234,10 @@ double now_mono(void);
 int mkdirs(const char *path);
 int rm_rf(const char *path);
 int parse_ll(const char *s, long long min, long long *out);
+int parse_u64(const char *s, uint64_t *out);
+struct json_t;
+struct json_t *json_u64(uint64_t v);
+char *json_dump_u64(struct json_t *o, size_t flags);
 int parse_ok_list(const char *s, int *codes, int *n, int max);
 char *find_in_path(const char *cmd);
 

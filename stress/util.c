@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,10 @@ double now_mono(void)
 }
 
 /* Go's time.ParseDuration syntax ("1m30s", "200ms", "2s"); a bare number
- * means seconds.  Returns 0 on success. */
+ * means seconds.  Infinite, NaN and overflowing values are refused, and so is
+ * anything above DURATION_MAX (a year: longer is surely a typo, and 1e999s
+ * would otherwise read as infinity).  Returns 0 on success. */
+#define DURATION_MAX (366.0 * 86400)
 int parse_duration(const char *s, double *out)
 {
 	static const struct { const char *u; double mul; } units[] = {
@@ -72,20 +76,24 @@ int parse_duration(const char *s, double *out)
 	};
 	double total = 0;
 	const char *p = s;
-	if (!*p)
+	if (!*p || strpbrk(p, "xXpP"))   /* no hex floats */
 		return -1;
 	char *end;
 	errno = 0;
 	double bare = strtod(p, &end);
-	if (end != p && !*end && !errno && bare >= 0) {
+	if (end != p && !*end) {
+		if (errno || !isfinite(bare) || bare < 0 || bare > DURATION_MAX ||
+		    (!isdigit((unsigned char)*p) && *p != '.'))
+			return -1;
 		*out = bare;
 		return 0;
 	}
 	while (*p) {
 		if (!isdigit((unsigned char)*p) && *p != '.')
 			return -1;
+		errno = 0;
 		double v = strtod(p, &end);
-		if (end == p || v < 0)
+		if (end == p || errno || !isfinite(v) || v < 0)
 			return -1;
 		p = end;
 		size_t best = 0;
@@ -101,6 +109,8 @@ int parse_duration(const char *s, double *out)
 			return -1;
 		p += best;
 		total += v * mul;
+		if (!isfinite(total) || total > DURATION_MAX)
+			return -1;
 	}
 	*out = total;
 	return 0;
@@ -318,6 +328,21 @@ int parse_ll(const char *s, long long min, long long *out)
 	return 0;
 }
 
+/* Decimal digits only, 0 to 2^64-1 (strtoull alone would take "-1" and a
+ * leading blank or '+'). */
+int parse_u64(const char *s, uint64_t *out)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*end || errno)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* "0,6" -> {0, 6} */
 int parse_ok_list(const char *s, int *codes, int *n, int max)
 {
@@ -362,4 +387,60 @@ char *find_in_path(const char *cmd)
 			break;
 	}
 	return NULL;
+}
+
+/* Unsigned 64-bit integers in JSON.  jansson's integers are signed 64-bit,
+ * so a seed of 2^63 or more would be written negative.  json_u64 stands in a
+ * string holding a per-process random mark and the digits; json_dump_u64
+ * dumps and puts the bare digits where each such string was.  The mark
+ * starts with a control character that jansson always escapes, and nobody
+ * else knows its random part, so no string from outside can be taken for one. */
+static char u64_mark[40];
+
+static void u64_init(void)
+{
+	if (u64_mark[0])
+		return;
+	unsigned long long r[2] = {0, 0};
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, r, sizeof r) != (ssize_t)sizeof r) {
+		r[0] = (unsigned long long)now_mono() * 1000003ULL ^ (unsigned long long)getpid();
+		r[1] = (unsigned long long)time(NULL);
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(u64_mark, sizeof u64_mark, "%016llx%016llx", r[0], r[1]);
+}
+
+json_t *json_u64(uint64_t v)
+{
+	u64_init();
+	char s[80];
+	snprintf(s, sizeof s, "\001u64:%s:%llu", u64_mark, (unsigned long long)v);
+	return json_string(s);
+}
+
+char *json_dump_u64(json_t *o, size_t flags)
+{
+	u64_init();
+	char *t = json_dumps(o, flags);
+	if (!t) {
+		fprintf(stderr, "stress: out of memory\n");
+		exit(EX_HARNESS);
+	}
+	char pre[64];
+	int pl = snprintf(pre, sizeof pre, "\"\\u0001u64:%s:", u64_mark);
+	char *w = t;
+	for (const char *r = t; *r;) {
+		if (!strncmp(r, pre, (size_t)pl)) {
+			r += pl;
+			while (isdigit((unsigned char)*r))
+				*w++ = *r++;
+			r++;            /* the closing quote */
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = 0;
+	return t;
 }

@@ -455,7 +455,9 @@ def test_missing_command_is_a_harness_error(tmp_path):
 
 FAKE_INJECT = r"""#!/bin/sh
 # A stand-in for build/inject: logs its argv and environment, writes an
-# injection log with S lines, refuses like inject when FAKE_REFUSE is set.
+# injection log with S lines, refuses like inject when FAKE_REFUSE is set
+# (at launch: --check accepts, as for a value only the program's run finds bad).
+if [ "$1" = --check ]; then exit 0; fi
 log=
 seed=
 args="$*"
@@ -651,3 +653,140 @@ def test_shipped_campaigns_parse(tmp_path, name):
     assert names == ["repro-40368", "fixed-40368", "mixed-blind"] + extra
     assert s["jobs"][1]["control"] == "repro-40368"
     assert "build/gosched" in s["jobs"][0]["harness_error"]
+
+
+# ---- a killed stress leaves nothing running (issue 10 item 3) ----
+
+def _start_stress(tmp_path, mark, argv, procs=2):
+    p = subprocess.Popen([str(STRESS), "--results", str(tmp_path / "results"), "-p", str(procs),
+                          "--status", "0", "--", *map(str, argv)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=clean_env(), cwd=ROOT)
+    p.stdout.readline()                      # the seed line: the loop is running
+    return p
+
+
+def _wait_for(pred, seconds):
+    deadline = time.monotonic() + seconds
+    while not pred() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pred()
+
+
+@pytest.mark.parametrize("shape", ["run", "run-with-children"])
+def test_sigkilled_stress_leaves_no_run_behind(tmp_path, shape):
+    # SIGKILL gives stress no chance to clean up: its in-flight runs used to live on under
+    # init with no timeout.  A run dies with its stress (a parent-death signal set before
+    # exec); what a run forked dies too (the sentinel kills each run's process group).
+    mark = uuid.uuid4().hex
+    if shape == "run":
+        argv = [HANG, mark]
+    else:
+        argv = ["/bin/sh", "-c", f'"$0" {mark} & "$0" {mark} & wait', HANG]
+    p = _start_stress(tmp_path, mark, argv)
+    want = 2 if shape == "run" else 6     # two runs; or two shells with two hangs each
+    assert _wait_for(lambda: len([x for x in marked(mark) if x != p.pid]) >= want, 10), \
+        marked(mark)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=10)
+    assert _wait_for(lambda: not marked(mark), 3), f"runs outlived their stress: {marked(mark)}"
+
+
+def test_next_stress_cleans_abandoned_scratch_dirs_only(tmp_path):
+    # A live stress in the same results folder keeps its scratch dir; a killed one's goes.
+    mark2 = uuid.uuid4().hex
+    live = _start_stress(tmp_path, mark2, [HANG, mark2], procs=1)
+    try:
+        mark = uuid.uuid4().hex
+        killed = _start_stress(tmp_path, mark, [HANG, mark])
+        assert _wait_for(lambda: len([x for x in marked(mark) if x != killed.pid]) == 2, 10)
+        killed.send_signal(signal.SIGKILL)
+        killed.communicate(timeout=10)
+        scratch = sorted((tmp_path / "results").glob("*/.tmp"))
+        assert len(scratch) == 2, scratch
+        r = stress(tmp_path, "--count", "1", "--", EXIT, "0").expect(0)
+        assert "removed 1 abandoned scratch dir" in r.out, r
+        left = list((tmp_path / "results").glob("*/.tmp"))
+        assert len(left) == 1 and left[0] in scratch, left
+        assert (left[0] / ".owner").read_text() == f"{live.pid}\n"
+    finally:
+        live.send_signal(signal.SIGTERM)
+        live.communicate(timeout=15)
+    assert not list((tmp_path / "results").glob("*/.tmp"))
+
+
+# ---- --record lines are whole; seeds are unsigned 64-bit (issue 10 item 4) ----
+
+def _record_lines(path):
+    data = path.read_bytes()
+    assert not data or data.endswith(b"\n"), f"a torn last line: {data[-80:]!r}"
+    return [json.loads(x) for x in data.decode().splitlines()]
+
+
+def test_record_line_whole_or_not_at_all_at_a_file_size_limit(tmp_path):
+    # RLIMIT_FSIZE: a write past the limit is cut short, then fails (EFBIG), as on a full
+    # disk.  The line that does not fit must not be left half-written.
+    rec = tmp_path / "rec.jsonl"
+    p = _stress_small_disk(tmp_path, 1500, "-p", "1", "--count", "40", "--record", rec,
+                           "--", "/bin/true")
+    assert p.returncode == 125 and "cannot write the --record file" in p.stderr, p
+    lines = _record_lines(rec)
+    assert 3 <= len(lines) < 40 and all(x["status"] == "pass" for x in lines), lines
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        # Leave one page free.
+        (mnt / "filler").write_bytes(b"x" * (60 * 1024))
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)])
+
+
+def test_record_line_whole_or_not_at_all_on_a_full_filesystem(tmp_path, tiny_tmpfs):
+    rec = tiny_tmpfs / "rec.jsonl"
+    r = stress(tmp_path, "-p", "2", "--count", "200", "--record", rec, "--", "/bin/true")
+    r.expect(125)
+    assert "cannot write the --record file: No space left on device" in r.err, r
+    lines = _record_lines(rec)
+    assert 5 <= len(lines) < 200, len(lines)
+
+
+def test_record_ends_a_torn_line_before_appending(tmp_path):
+    rec = tmp_path / "rec.jsonl"
+    rec.write_text('{"run": 0, "statu')
+    stress(tmp_path, "--count", "2", "--record", rec, "--", "/bin/true").expect(0)
+    lines = rec.read_text().splitlines()
+    assert lines[0] == '{"run": 0, "statu' and len(lines) == 3
+    assert [json.loads(x)["status"] for x in lines[1:]] == ["pass", "pass"]
+
+
+@pytest.mark.parametrize("base", [18446744073709551615, 9223372036854775807])
+def test_seeds_are_unsigned_64_bit_everywhere(tmp_path, base):
+    # 2^63 was written -9223372036854775808 in the record and meta.json while the
+    # environment and replay.sh said 9223372036854775808; 2^64-1 was refused.
+    rec = tmp_path / "rec.jsonl"
+    r = stress(tmp_path, "-p", "1", "--count", "3", "--seed", base, "--record", rec,
+               "--", EXIT, "1").expect(1)
+    d, s = summary(r)
+    assert s["seed_base"] == base, s["seed_base"]
+    seeds = {x["run"]: x["seed"] for x in _record_lines(rec)}
+    assert seeds == {k: (base + k) % 2**64 for k in range(3)}, seeds
+    kept = s["jobs"][0]["signatures"]["exit 1"]["kept"]
+    assert len(kept) == 3
+    for k in kept:
+        meta = json.loads((d / k / "meta.json").read_text())
+        want = (base + meta["run"]) % 2**64
+        assert meta["seed"] == want and meta["env"]["STRESS_SEED"] == str(want), meta
+        assert f"seed={want} " in (d / k / "output.txt").read_text()
+        assert f"STRESS_SEED={want}\n" in (d / k / "replay.sh").read_text()
+    rp = run([STRESS, "--replay", d / kept[-1], "--count", "2"]).expect(0)
+    assert 'reproduced "exit 1" 2 of 2 times' in rp.out, rp
+    assert f"seed {(base + 2) % 2**64}" in rp.out, rp

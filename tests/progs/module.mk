@@ -14,3 +14,11 @@ $(BUILD)/tests/static_hello: tests/progs/static/static_hello.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@ (static)"
 	$(Q)$(CC) -static -O2 -o $@ $<
+
+# A C++ program (g++, in DEB_PACKAGES): stress names an uncaught exception by
+# libstdc++'s "terminate called after throwing ..." line, not just SIGABRT.
+TEST_PROGS += $(BUILD)/tests/st_throw
+$(BUILD)/tests/st_throw: tests/progs/cxx/st_throw.cc
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CXX     $@"
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -pthread -o $@ $<
