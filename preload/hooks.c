@@ -55,6 +55,8 @@ extern int __pthread_mutex_lock(pthread_mutex_t *);
 extern int __pthread_mutex_unlock(pthread_mutex_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
+extern void *__dso_handle;
 
 void inj_write_err(const char *msg)
 {
@@ -137,6 +139,7 @@ static int lazy_pthread_mutex_lock(pthread_mutex_t *m)
 
 typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static create_fn *real_pthread_create;
+static void (*real_exit)(int);
 static void (*real__exit)(int);
 static void (*real__Exit)(int);
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
@@ -158,6 +161,7 @@ static void resolve_all(void)
 	RELEASE_HOOKS(RESOLVE_ONE)
 	RESOLVE(pthread_mutex_lock, NULL);
 	RESOLVE(pthread_create, NULL);
+	RESOLVE(exit, NULL);
 	RESOLVE(_exit, NULL);
 	RESOLVE(_Exit, NULL);
 	RESOLVE(sigaction, NULL);
@@ -386,6 +390,19 @@ static void in_child(void)
 
 /* ---------------------------------------------------------------- exit and signals */
 
+/* The log is written by our destructor, after the program's own (exit's
+ * work, see inj_fini).  But a thread that calls exit while another thread is
+ * already ending the process must not run ahead to exit_group and cut that
+ * ending's log short: it waits as a second ending does (log.c). */
+EXPORT void exit(int status)
+{
+	if (!real_exit)
+		resolve_all();
+	if (LOAD(&inj_on))
+		inj_log_exit_called();
+	real_exit_now(real_exit, status);
+}
+
 EXPORT void _exit(int status)
 {
 	if (LOAD(&inj_on))
@@ -458,6 +475,16 @@ EXPORT int dlclose(void *handle)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* Main's return from main calls exit inside libc, past our exit hook; exit
+ * first runs the calling thread's thread-local destructors, so this one
+ * (registered for the main thread by the constructor) sees main enter exit. */
+static void main_enters_exit(void *arg)
+{
+	(void)arg;
+	if (LOAD(&inj_on))
+		inj_log_exit_called();
+}
+
 __attribute__((constructor(101))) static void inj_init(void)
 {
 	struct tstate *t = &inj_t;
@@ -510,6 +537,8 @@ __attribute__((constructor(101))) static void inj_init(void)
 	}
 	inj_log_init();
 	pthread_atfork(before_fork, NULL, in_child);
+	if (inj_cfg.log[0])
+		__cxa_thread_atexit_impl(main_enters_exit, NULL, &__dso_handle);
 	inj_signals_install();
 	STORE(&inj_on, 1);
 	STORE_REL(&inj_points, inj_cfg.points);

@@ -68,6 +68,7 @@ enum { END_OPEN, END_WRITING, END_WRITTEN };
 static int end_state;               /* atomic: the log's state */
 static int end_taken;               /* atomic: a thread corrects the reason and ends
 				     * the process its way (at most one) */
+static int exit_first;              /* atomic: the first thread that entered exit */
 static int end_tid;                 /* atomic: the thread that writes or wrote it */
 static int end_kind;                /* atomic: the written reason's END_BY_* */
 /* The end line up to "reason=", and where it is in the file (for a later
@@ -230,6 +231,7 @@ void inj_log_after_fork(void)
 	STORE(&end_state, END_OPEN);
 	STORE(&end_tid, 0);
 	STORE(&end_taken, 0);
+	STORE(&exit_first, 0);
 	end_size = 0;
 	inj_t.exiting = 0;
 	/* Our old slot is free now: nothing to retire (retire() reads inj_t.slot,
@@ -491,6 +493,30 @@ void inj_log_end(int kind, int sig)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
+}
+
+/* Two threads in exit at once run its handlers side by side: the one that
+ * runs our destructor writes the log, and the other, finding nothing left to
+ * run, goes on to exit_group and kills the writer mid-write.  So only the
+ * first thread to enter exit goes on; a later one waits for it to end the
+ * process, at most END_WAIT_NS (its exit may be waiting for this thread:
+ * then both go on, as without the shim). */
+void inj_log_exit_called(void)
+{
+	if (getpid() != LOAD(&inj_pid) || !inj_cfg.log[0])
+		return;
+	int me = (int)syscall(SYS_gettid);
+	if (LOAD_ACQ(&end_state) != END_OPEN) {
+		if (LOAD(&end_tid) != me)
+			inj_log_end(END_BY_EXIT, 0);    /* another ending is under way */
+		return;
+	}
+	int first = 0;
+	if (CAS(&exit_first, &first, me) || first == me)
+		return;
+	uint64_t deadline = inject_now_ns() + END_WAIT_NS;
+	while (inject_now_ns() < deadline)
+		nap();
 }
 
 /* --- fatal signals --- */

@@ -144,6 +144,11 @@ void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64
  * end the process its own way; the log then names the caller's reason. */
 enum { END_BY_EXIT, END_BY__EXIT, END_BY_SIGNAL };
 void inj_log_end(int kind, int sig) HIDDEN;
+/* A thread enters exit (the exit hook; main's return from main through a
+ * thread-local destructor): when another thread is already ending the
+ * process, or is in exit before it, wait for that (log.c); else return at
+ * once (the destructor writes the log). */
+void inj_log_exit_called(void) HIDDEN;
 void inj_log_after_fork(void) HIDDEN;
 /* A thread we created starts (trampoline): register its slot cleanup. */
 void inj_log_thread_start(void) HIDDEN;

@@ -106,8 +106,8 @@ def test_seed_decides_under_load_long(tmp_path):
 
 # What the other thread does, the status it ends the process with, and the
 # reason the log must then give; main's own ending is status 0, "exit".
-ENDINGS = {"abort": (-6, "signal 6"), "_exit": (3, "_exit"), "segv": (-11, "signal 11"),
-           "kill": (-15, "signal 15")}
+ENDINGS = {"abort": (-6, "signal 6"), "_exit": (3, "_exit"), "exit": (4, "exit"),
+           "segv": (-11, "signal 11"), "kill": (-15, "signal 15")}
 
 
 def check_endings(tmp_path, mode, runs):

@@ -1,13 +1,13 @@
 /* inj_exitrace: another thread ends the process while main returns from
  * main, for the test that the injection log survives any ending.
  *
- *   inj_exitrace abort|_exit|segv|kill SPIN_US
+ *   inj_exitrace abort|_exit|exit|segv|kill SPIN_US
  *
  * Two threads lock and unlock at race_site without end (the shim delays
  * them, so the log has events to write).  Once each has unlocked 50 times,
  * main sets a flag and returns 0; a third thread, waiting for that flag,
  * busy-waits SPIN_US microseconds and then ends the process its way: abort(),
- * _exit(3), a NULL store (SIGSEGV), or kill(getpid(), SIGTERM).  A negative
+ * _exit(3), exit(4), a NULL store (SIGSEGV), or kill(getpid(), SIGTERM).  A negative
  * SPIN_US makes main busy-wait that long after setting the flag instead, so
  * the other thread acts first.  Depending on SPIN_US the ending lands before,
  * inside or after exit's work, the shim's log writing included.
@@ -93,6 +93,8 @@ static void *ender(void *arg)
 		abort();
 	if (!strcmp(mode, "_exit"))
 		_exit(3);
+	if (!strcmp(mode, "exit"))
+		exit(4);
 	if (!strcmp(mode, "segv"))
 		*(volatile int *)arg = 1;       /* arg is NULL */
 	if (!strcmp(mode, "kill"))
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strncmp(argv[1], "stuck", 5))
 		return stuck(!strcmp(argv[1], "stuck-abort"));
 	if (argc != 3) {
-		fputs("usage: inj_exitrace abort|_exit|segv|kill SPIN_US | stuck|stuck-abort\n",
+		fputs("usage: inj_exitrace abort|_exit|exit|segv|kill SPIN_US | stuck|stuck-abort\n",
 		      stderr);
 		return 1;
 	}
