@@ -91,9 +91,10 @@ def test_seed_decides_under_load(tmp_path):
     """Same seed, same decisions for every thread, on a CPU shared with two
     busy loops.  The old shim let a visitor wait only about a millisecond for
     the thread naming a new site, then pass its visit through undecided;
-    there, runs differed in 60 of 60 (8 threads) and 36 of 60 (4 threads)
-    measured on this 2-CPU machine: so 20 runs find it with probability
-    above 1 - 0.4^20 (the 4-thread rate, the lower)."""
+    there, in this very setup, 78 of 100 runs decided otherwise than the
+    first (machine load 6) and 60 of 60 (load 25), measured on this 2-CPU
+    machine.  The new shim must never differ, so 20 runs: the old one passes
+    with probability 0.22^19 < 1e-12 (at a rate as low as 0.3, 0.7^19 < 0.002)."""
     check_same_plans(lineage_plans(tmp_path, 20))
 
 
