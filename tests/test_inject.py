@@ -561,15 +561,16 @@ def test_event_after_slot_retired_keeps_its_thread(tmp_path):
     assert [e[1] for e in dtor] == ["0.1"], dtor
 
 
-@pytest.mark.parametrize("mode", ["park", "jump"])
+@pytest.mark.parametrize("mode", ["park", "jump", "cancel"])
 def test_a_namer_that_never_finishes_delays_nobody(tmp_path, mode):
     """Thread 0.1 starts naming a new site and is stopped inside the shim (a
     seccomp trap on its open of the program raises SIGSYS there): park, its
     handler waits there until main is done, then lets the open fail; jump, its
-    handler longjmps out and the thread lives on.  Main's visits to the site
-    meanwhile must not wait for it, and must be counted and decided as in any
-    run: main names the site itself.  (The old shim waited about a millisecond
-    and then passed main's 5 visits through undecided: unnamed=5.)"""
+    handler longjmps out and the thread lives on; cancel, main cancels it
+    there.  Main's visits to the site meanwhile must not wait for it, and must
+    be counted and decided as in any run: main names the site itself.  (The
+    old shim waited about a millisecond and then passed main's 5 visits
+    through undecided, unnamed=5, unless the namer's thread was gone.)"""
     r, (b,) = injected(tmp_path, [EDGE, "stall", mode], timeout=20, prob=1,
                        delay="fixed:1us")
     if r.out.startswith("unsupported"):
@@ -583,8 +584,8 @@ def test_a_namer_that_never_finishes_delays_nobody(tmp_path, mode):
         assert fn(e[3]) == "stall_site", e
         by_thread[e[1]].append(e[4])
     # park: thread 0.1's naming failed (no open) after main had published the
-    # name, so it used main's name, and all its 5 visits count too; jump: its
-    # first visit never came back, and it made no other.
+    # name, so it used main's name, and all its 5 visits count too; jump and
+    # cancel: its first visit never came back, and it made no other.
     want = {"0": [1, 2, 3, 4, 5], "0.1": [1, 2, 3, 4, 5]} if mode == "park" else \
         {"0": [1, 2, 3, 4, 5]}
     assert dict(by_thread) == want, b["events"]

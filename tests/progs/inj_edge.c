@@ -13,13 +13,15 @@
  *   inj_edge reload A B dlopen A, call its lib_work, dlclose it; then the
  *                       same with B; prints "reused" when B's lib_work has
  *                       A's address (the loader reused the unmapped range)
- *   inj_edge stall jump|park
+ *   inj_edge stall jump|park|cancel
  *                       thread 0.1 turns its own openat calls into SIGSYS
  *                       (a seccomp filter on that thread alone) and calls
  *                       stall_site, whose new site the shim starts to name:
  *                       its open of the program raises SIGSYS inside the
  *                       shim.  jump: the handler longjmps out of the shim;
- *                       park: the handler waits there until main is done.
+ *                       park: the handler waits there until main is done;
+ *                       cancel: it waits there until main cancels the thread
+ *                       (usleep is a cancellation point) and joins it.
  *                       Meanwhile main calls stall_site 5 times (prints
  *                       "waited N ms"); then thread 0.1 is let go (park: the
  *                       open fails with EACCES, the shim goes on) and, in
@@ -106,7 +108,7 @@ static void *load(const char *lib)
 
 #if defined(__x86_64__)
 static sigjmp_buf stall_env;
-static volatile int stall_parked, stall_release, stall_jumped, stall_jump;
+static volatile int stall_parked, stall_release, stall_jumped, stall_jump, stall_cancel;
 
 __attribute__((noinline)) void stall_site(void)
 {
@@ -171,6 +173,7 @@ static void *stall_thread(void *arg)
 static void stall(const char *mode)
 {
 	stall_jump = !strcmp(mode, "jump");
+	stall_cancel = !strcmp(mode, "cancel");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_sigsys;
@@ -193,6 +196,11 @@ static void stall(const char *mode)
 		puts("unsupported");
 		exit(0);
 	}
+	if (stall_cancel) {
+		void *r;
+		if (pthread_cancel(t) || pthread_join(t, &r) || r != PTHREAD_CANCELED)
+			fail("thread 0.1 was not cancelled");
+	}
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < 5; i++)
@@ -201,7 +209,8 @@ static void stall(const char *mode)
 	printf("waited %ld ms\n", (long)((b.tv_sec - a.tv_sec) * 1000 +
 					  (b.tv_nsec - a.tv_nsec) / 1000000));
 	stall_release = 1;
-	pthread_join(t, NULL);
+	if (!stall_cancel)
+		pthread_join(t, NULL);
 }
 #else
 static void stall(const char *mode)
