@@ -55,6 +55,8 @@ extern int __pthread_mutex_lock(pthread_mutex_t *);
 extern int __pthread_mutex_unlock(pthread_mutex_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
+extern void *__dso_handle;
 
 void inj_write_err(const char *msg)
 {
@@ -137,6 +139,7 @@ static int lazy_pthread_mutex_lock(pthread_mutex_t *m)
 
 typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static create_fn *real_pthread_create;
+static void (*real_exit)(int);
 static void (*real__exit)(int);
 static void (*real__Exit)(int);
 static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
@@ -158,6 +161,7 @@ static void resolve_all(void)
 	RELEASE_HOOKS(RESOLVE_ONE)
 	RESOLVE(pthread_mutex_lock, NULL);
 	RESOLVE(pthread_create, NULL);
+	RESOLVE(exit, NULL);
 	RESOLVE(_exit, NULL);
 	RESOLVE(_Exit, NULL);
 	RESOLVE(sigaction, NULL);
@@ -192,16 +196,19 @@ static void set_unknown_lineage(struct tstate *t)
 }
 
 /* Maybe delay: count the visit, decide, log, wait.  Guard is set. */
-static void decide_and_wait(struct tstate *t, int point, struct site *s)
+static void decide_and_wait(struct tstate *t, int point, struct site *s,
+			    const struct site_rec *r)
 {
 	int idx = (int)(s - inj_sites);
 	ADD(&s->visits, 1);
-	if (!s->match || !(inj_cfg.prob > 0))
+	if (!r->match || !(inj_cfg.prob > 0))
 		return;
-	uint32_t visit = ++t->visits[idx];
+	uint32_t visit = inj_visit(idx);
+	if (!visit)
+		return;
 	if (!t->lineage[0])
 		set_unknown_lineage(t);
-	uint64_t d = inject_decide(&inj_cfg, LOAD(&inj_seed), t->lhash, s->hash, visit);
+	uint64_t d = inject_decide(&inj_cfg, LOAD(&inj_seed), t->lhash, r->hash, visit);
 	if (!d || LOAD(&inj_stop))
 		return;
 	if (inj_cfg.max != UINT64_MAX && ADD(&inj_ndelays, 1) >= inj_cfg.max)
@@ -221,9 +228,10 @@ static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t 
 		return;
 	int saved = errno;
 	t->guard = 1;
-	struct site *s = inj_site(ra);
+	const struct site_rec *r;
+	struct site *s = inj_site(ra, &r);
 	if (s)
-		decide_and_wait(t, pt, s);
+		decide_and_wait(t, pt, s, r);
 	t->guard = 0;
 	errno = saved;
 }
@@ -277,7 +285,8 @@ static void *trampoline(void *p)
 	if (site >= 0 && ENABLED(t, PT_THREAD_START) && !LOAD(&inj_stop)) {
 		int saved = errno;
 		t->guard = 1;
-		decide_and_wait(t, PT_THREAD_START, &inj_sites[site]);
+		decide_and_wait(t, PT_THREAD_START, &inj_sites[site],
+				LOAD_ACQ(&inj_sites[site].rec));
 		t->guard = 0;
 		errno = saved;
 	}
@@ -335,7 +344,8 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	tr->site = -1;
 	if (LOAD(&inj_points) & (1u << PT_THREAD_START)) {
 		int saved = errno;
-		struct site *s = inj_site((uintptr_t)__builtin_return_address(0));
+		const struct site_rec *r;
+		struct site *s = inj_site((uintptr_t)__builtin_return_address(0), &r);
 		errno = saved;
 		if (s)
 			tr->site = (int)(s - inj_sites);
@@ -364,7 +374,10 @@ static void in_child(void)
 	t->children = 0;
 	t->forks = 0;
 	t->slot = NULL;
-	memset(t->visits, 0, sizeof t->visits);
+	/* Fresh visit counters: its own, and a new uid for the shared ones. */
+	memset(t->counts, 0, sizeof t->counts);
+	t->ncounts = 0;
+	t->uid = 0;
 	for (size_t i = 0; i < sizeof tramps / sizeof tramps[0]; i++)
 		STORE(&tramps[i].busy, 0);
 	STORE(&inj_ndelays, 0);
@@ -377,17 +390,30 @@ static void in_child(void)
 
 /* ---------------------------------------------------------------- exit and signals */
 
+/* The log is written by our destructor, after the program's own (exit's
+ * work, see inj_fini).  But a thread that calls exit while another thread is
+ * already ending the process must not run ahead to exit_group and cut that
+ * ending's log short: it waits as a second ending does (log.c). */
+EXPORT void exit(int status)
+{
+	if (!real_exit)
+		resolve_all();
+	if (LOAD(&inj_on))
+		inj_log_exit_called();
+	real_exit_now(real_exit, status);
+}
+
 EXPORT void _exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_flush("_exit");
+		inj_log_end(END_BY__EXIT, 0);
 	real_exit_now(real__exit, status);
 }
 
 EXPORT void _Exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_flush("_exit");
+		inj_log_end(END_BY__EXIT, 0);
 	real_exit_now(real__Exit ? real__Exit : real__exit, status);
 }
 
@@ -449,6 +475,16 @@ EXPORT int dlclose(void *handle)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* Main's return from main calls exit inside libc, past our exit hook; exit
+ * first runs the calling thread's thread-local destructors, so this one
+ * (registered for the main thread by the constructor) sees main enter exit. */
+static void main_enters_exit(void *arg)
+{
+	(void)arg;
+	if (LOAD(&inj_on))
+		inj_log_exit_called();
+}
+
 __attribute__((constructor(101))) static void inj_init(void)
 {
 	struct tstate *t = &inj_t;
@@ -495,9 +531,14 @@ __attribute__((constructor(101))) static void inj_init(void)
 	inj_pid = getpid();
 	if (inj_cfg.skip.n)     /* we unwind only for INJECT_SKIP; no global cache lock then */
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-	inj_sites_init();
+	if (inj_sites_init() != 0) {
+		inj_write_err("inject: cannot map the shim's site table (mmap failed)");
+		real_exit_now(real__exit, 125);
+	}
 	inj_log_init();
 	pthread_atfork(before_fork, NULL, in_child);
+	if (inj_cfg.log[0])
+		__cxa_thread_atexit_impl(main_enters_exit, NULL, &__dso_handle);
 	inj_signals_install();
 	STORE(&inj_on, 1);
 	STORE_REL(&inj_points, inj_cfg.points);
@@ -506,5 +547,5 @@ __attribute__((constructor(101))) static void inj_init(void)
 __attribute__((destructor)) static void inj_fini(void)
 {
 	if (LOAD(&inj_on))
-		inj_log_flush("exit");
+		inj_log_end(END_BY_EXIT, 0);
 }

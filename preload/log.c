@@ -1,4 +1,4 @@
-/* log.c: the INJECT_LOG event rings, the writer, and fatal-signal handling.
+/* log.c: the INJECT_LOG event rings, the writer, and how the process ends.
  *
  * Each thread that delays claims a slot of static storage (no malloc) and
  * appends its events to the slot's ring; the writer reads every ring.  A slot
@@ -6,24 +6,40 @@
  * kept) -> LIVE again when a new thread finds no FREE slot and reclaims the
  * RETIRED slot whose last event is oldest (its events count as dropped).
  *
- * The log is written once per process, with write(2), by whichever comes
- * first: the destructor (exit), the _exit/_Exit hooks, or a fatal signal
- * whose action is the default.  Writing first sets inj_stop, so threads that
- * keep running (a Go-style throw calls exit(2) while others unlock) stop
+ * The end: the log is written once per process, with write(2), by the first
+ * of the destructor (exit), the _exit/_Exit hooks, or a fatal signal whose
+ * action is the default; the thread that wins (end_state, by CAS) writes with
+ * every blockable signal blocked.  Starting the end sets inj_stop, so threads
+ * that keep running (a Go-style throw calls exit(2) while others unlock) stop
  * recording and delaying; a ring's head is published with a release store
  * after its event is filled in, so the writer reads only complete events.
  *
- * Signals: for SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT,
- * SIGQUIT, SIGTERM, SIGINT and SIGHUP our handler stays installed; the
+ * The log must be whole and name what really ended the process, but two
+ * threads can end it at once (main returns from main while a worker calls
+ * abort).  So an ending thread that lost the race does not end the process
+ * its own way: it waits while the log is written, and then until the
+ * writer's ending takes the process (a fatal signal or _exit does at once).
+ * Only when the writer's ending is exit, which still runs the rest of libc's
+ * exit code, is the wait bounded (END_WAIT_NS): should exit hang there, the
+ * waiter puts its own reason in the end line (rewritten in place while the
+ * block is still the file's last) and ends the process its way.  A fatal
+ * signal that reaches the writer's own thread after the log is written
+ * (its signals are unblocked again) does the same.
+ *
+ * Signals: for every signal whose default action ends the process (the
+ * standard ones: see fatal[]) our handler stays installed; the
  * sigaction/signal hooks (hooks.c) record what the program asks for and
  * report it back, so the program's handler is the one that runs.  Our handler
  * writes the log only when the program's action is the default (the process
- * is about to die), then restores the default and lets the signal kill us. */
+ * is about to die), then restores the default and sends the signal again,
+ * which kills us as soon as the handler returns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -35,8 +51,7 @@ enum { SLOT_FREE, SLOT_LIVE, SLOT_RETIRED };
 struct event {
 	uint64_t t, delay;
 	uint32_t visit;
-	uint16_t site;
-	uint8_t point;
+	uint32_t site_point;        /* site index << 8 | point */
 };
 
 struct tslot {
@@ -49,7 +64,18 @@ struct tslot {
 
 static struct tslot slots[NSLOTS];
 static uint64_t dropped;            /* atomic: events lost (no slot, reclaimed) */
-static int flushed;                 /* atomic: the log has been written */
+enum { END_OPEN, END_WRITING, END_WRITTEN };
+static int end_state;               /* atomic: the log's state */
+static int end_taken;               /* atomic: a thread corrects the reason and ends
+				     * the process its way (at most one) */
+static int exit_first;              /* atomic: the first thread that entered exit */
+static int end_tid;                 /* atomic: the thread that writes or wrote it */
+static int end_kind;                /* atomic: the written reason's END_BY_* */
+/* The end line up to "reason=", and where it is in the file (for a later
+ * correction of the reason, see rewrite_reason). */
+static char end_line[512];
+static size_t end_prefix;
+static off_t end_at, end_size;
 static pthread_key_t slot_key;
 static int have_key;
 /* glibc keeps the values of keys 0..31 in the thread descriptor and
@@ -176,8 +202,7 @@ void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64
 	e->t = inject_now_ns() - inj_t0;
 	e->delay = delay;
 	e->visit = visit;
-	e->site = (uint16_t)site;
-	e->point = (uint8_t)point;
+	e->site_point = (uint32_t)site << 8 | (uint32_t)point;
 	s->last_t = e->t;
 	STORE_REL(&s->head, h + 1);
 	if (t->exiting) {
@@ -203,7 +228,11 @@ void inj_log_after_fork(void)
 		slots[i].lineage[0] = 0;
 	}
 	STORE(&dropped, 0);
-	STORE(&flushed, 0);
+	STORE(&end_state, END_OPEN);
+	STORE(&end_tid, 0);
+	STORE(&end_taken, 0);
+	STORE(&exit_first, 0);
+	end_size = 0;
 	inj_t.exiting = 0;
 	/* Our old slot is free now: nothing to retire (retire() reads inj_t.slot,
 	 * so a marker left in place for a high key is harmless). */
@@ -217,6 +246,8 @@ static char out[1 << 16];
 static size_t outn;
 static int outfd = -1;
 
+static int write_failed;            /* some of the block did not reach the file */
+
 static void emit_flush(void)
 {
 	size_t off = 0;
@@ -224,8 +255,10 @@ static void emit_flush(void)
 		ssize_t w = inj_write(outfd, out + off, outn - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			write_failed = 1;
 			break;
+		}
 		off += (size_t)w;
 	}
 	outn = 0;
@@ -241,24 +274,27 @@ static void emit(const char *line, size_t n)
 
 #define LINE_END (line + sizeof line - 2)
 
-void inj_log_flush(const char *reason)
+static char *fmt_reason(char *p, char *end, int kind, int sig)
 {
-	/* A vfork child shares our memory and has no pid of its own in inj_pid:
-	 * its _exit must not write (or end) the parent's log. */
-	if (getpid() != LOAD(&inj_pid))
-		return;
-	STORE(&inj_stop, 1);
-	if (!inj_cfg.log[0] || __atomic_exchange_n(&flushed, 1, __ATOMIC_ACQ_REL))
-		return;
-	int saved = errno;
+	if (kind == END_BY_SIGNAL) {
+		p = inj_fmt_str(p, "signal ", end);
+		return inj_fmt_u64(p, (uint64_t)sig);
+	}
+	return inj_fmt_str(p, kind == END_BY__EXIT ? "_exit" : "exit", end);
+}
+
+static void write_log(int kind, int sig)
+{
 	outfd = inj_open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (outfd < 0) {
 		inj_write_err("inject: INJECT_LOG: cannot open the log at exit");
-		errno = saved;
 		return;
 	}
-	flock(outfd, LOCK_EX);      /* blocks of processes sharing the file stay whole */
+	/* Blocks of processes sharing the file stay whole (raw: glibc's flock
+	 * is not a cancellation point today, and we need it never to be one). */
+	syscall(SYS_flock, outfd, LOCK_EX);
 	outn = 0;
+	write_failed = 0;
 	char line[1024], *p;
 	const struct inject_config *c = &inj_cfg;
 	static const char *const actions[] = { "sleep", "yield", "spin" };
@@ -280,6 +316,7 @@ void inj_log_flush(const char *reason)
 	*p++ = '\n';
 	emit(line, (size_t)(p - line));
 
+	struct site_rec buf;
 	uint64_t kept = 0, lost = LOAD(&dropped);
 	for (int i = 0; i < NSLOTS; i++) {
 		struct tslot *s = &slots[i];
@@ -291,16 +328,17 @@ void inj_log_flush(const char *reason)
 		lost += h - n;
 		for (uint64_t j = h - n; j < h; j++) {
 			const struct event *e = &s->ev[j % RING];
-			if (e->site > NSITES || e->point >= PT_COUNT)
+			uint32_t site = e->site_point >> 8, point = e->site_point & 0xff;
+			if (site >= SITE_SLOTS || point >= PT_COUNT)
 				continue;
 			p = inj_fmt_str(line, "E ", LINE_END);
 			p = inj_fmt_u64(p, e->t);
 			*p++ = ' ';
 			p = inj_fmt_str(p, s->lineage[0] ? s->lineage : "?", LINE_END);
 			*p++ = ' ';
-			p = inj_fmt_str(p, inject_point_names[e->point], LINE_END);
+			p = inj_fmt_str(p, inject_point_names[point], LINE_END);
 			*p++ = ' ';
-			p = inj_fmt_str(p, inj_sites[e->site].name, LINE_END);
+			p = inj_fmt_str(p, inj_site_rec((int)site, &buf)->name, LINE_END);
 			*p++ = ' ';
 			p = inj_fmt_u64(p, e->visit);
 			*p++ = ' ';
@@ -310,13 +348,23 @@ void inj_log_flush(const char *reason)
 			kept++;
 		}
 	}
-	for (int i = 0; i <= NSITES; i++) {
+	uint64_t nsites = 0, matched = 0, matched_visits = 0;
+	for (uint32_t u = 0, nu = inj_used_count(); u < nu; u++) {
+		int i = inj_used_site(u);
+		if (i < 0)
+			continue;       /* its claimer was stopped between two stores */
 		struct site *st = &inj_sites[i];
 		uint64_t v = LOAD(&st->visits);
-		if (!v || LOAD_ACQ(&st->state) != SITE_READY)
+		if (!v)
 			continue;
+		const struct site_rec *r = inj_site_rec(i, &buf);
+		nsites++;
+		if (r->match) {
+			matched++;
+			matched_visits += v;
+		}
 		p = inj_fmt_str(line, "S ", LINE_END);
-		p = inj_fmt_str(p, st->name, LINE_END);
+		p = inj_fmt_str(p, r->name, LINE_END);
 		*p++ = ' ';
 		p = inj_fmt_u64(p, v);
 		*p++ = ' ';
@@ -326,28 +374,158 @@ void inj_log_flush(const char *reason)
 		*p++ = '\n';
 		emit(line, (size_t)(p - line));
 	}
-	p = inj_fmt_str(line, "# end pid=", LINE_END);
+	char *e = end_line + sizeof end_line - 40;
+	p = inj_fmt_str(end_line, "# end pid=", e);
 	p = inj_fmt_u64(p, (uint64_t)getpid());
-	p = inj_fmt_str(p, " events=", LINE_END);
+	p = inj_fmt_str(p, " events=", e);
 	p = inj_fmt_u64(p, kept);
-	p = inj_fmt_str(p, " dropped=", LINE_END);
+	p = inj_fmt_str(p, " dropped=", e);
 	p = inj_fmt_u64(p, lost);
-	p = inj_fmt_str(p, " unnamed=", LINE_END);
-	p = inj_fmt_u64(p, LOAD(&inj_unnamed));
-	p = inj_fmt_str(p, " reason=", LINE_END);
-	p = inj_fmt_str(p, reason, LINE_END);
+	p = inj_fmt_str(p, " unnamed=0 sites=", e);
+	p = inj_fmt_u64(p, nsites);
+	p = inj_fmt_str(p, " matched=", e);
+	p = inj_fmt_u64(p, matched);
+	p = inj_fmt_str(p, " matched_visits=", e);
+	p = inj_fmt_u64(p, matched_visits);
+	p = inj_fmt_str(p, " full=", e);
+	p = inj_fmt_u64(p, LOAD(&inj_full));
+	p = inj_fmt_str(p, " reason=", e);
+	end_prefix = (size_t)(p - end_line);
+	p = fmt_reason(p, end_line + sizeof end_line - 1, kind, sig);
 	*p++ = '\n';
-	emit(line, (size_t)(p - line));
+	emit(end_line, (size_t)(p - end_line));
 	emit_flush();
+	/* O_APPEND left the offset at the end of what we wrote. */
+	end_size = write_failed ? -1 : lseek(outfd, 0, SEEK_CUR);
+	end_at = end_size - (p - end_line);
 	inj_close(outfd);           /* also drops the flock */
 	outfd = -1;
+}
+
+/* The process ends otherwise than the written end line says: correct its
+ * reason in place, if our block is still the file's last (a process sharing
+ * the log may have appended its own since; then it stays).  One pwrite: a
+ * process killed meanwhile keeps the old line or gets the new one whole (a
+ * shorter reason leaves the old line's last byte as an empty line). */
+static void rewrite_reason(int kind, int sig)
+{
+	if (end_size <= 0 || end_at < 0)
+		return;
+	int fd = inj_open(inj_cfg.log, O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	syscall(SYS_flock, fd, LOCK_EX);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size == end_size) {
+		char *p = fmt_reason(end_line + end_prefix, end_line + sizeof end_line - 1, kind, sig);
+		*p++ = '\n';
+		size_t n = (size_t)(p - end_line);
+		if (syscall(SYS_pwrite64, fd, end_line, n, end_at) == (long)n &&
+		    end_at + (off_t)n < end_size) {
+			syscall(SYS_ftruncate, fd, end_at + (off_t)n);
+		}
+		end_size = end_at + (off_t)n;
+		STORE(&end_kind, kind);
+	}
+	inj_close(fd);
+}
+
+static void nap(void);
+
+/* End the process otherwise than the log says: only one thread may (it
+ * corrects the reason and goes on); any other waits for it to. */
+static void take_over(int kind, int sig)
+{
+	int no = 0;
+	if (CAS(&end_taken, &no, 1)) {
+		rewrite_reason(kind, sig);
+		return;
+	}
+	for (;;)
+		nap();
+}
+
+static void nap(void)
+{
+	struct timespec ts = { 0, 200000 };
+	syscall(SYS_nanosleep, &ts, NULL);     /* raw: not a cancellation point */
+}
+
+/* How long a thread that is ending the process waits for an exit already
+ * under way (its log written) to finish, before it ends the process itself:
+ * long enough for the rest of exit on a loaded machine, short enough that a
+ * fatal signal still ends an exit that hangs (stdio flushing into a full pipe). */
+#define END_WAIT_NS 5000000000ULL
+
+void inj_log_end(int kind, int sig)
+{
+	/* A vfork child shares our memory and has no pid of its own in inj_pid:
+	 * its _exit must not write (or end) the parent's log. */
+	if (getpid() != LOAD(&inj_pid))
+		return;
+	STORE(&inj_stop, 1);
+	if (!inj_cfg.log[0])
+		return;
+	int saved = errno;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int me = (int)syscall(SYS_gettid);
+	int st = END_OPEN;
+	if (CAS(&end_state, &st, END_WRITING)) {
+		STORE(&end_tid, me);
+		write_log(kind, sig);
+		STORE(&end_kind, kind);
+		STORE_REL(&end_state, END_WRITTEN);
+	} else if (LOAD(&end_tid) == me) {
+		/* This thread wrote the log and now ends the process another way
+		 * (a signal that arrived while it wrote, or a fault after). */
+		if (LOAD_ACQ(&end_state) == END_WRITTEN)
+			take_over(kind, sig);
+	} else {
+		/* Another thread ends the process: let it. */
+		while (LOAD_ACQ(&end_state) != END_WRITTEN)
+			nap();
+		uint64_t deadline = inject_now_ns() + END_WAIT_NS;
+		while (LOAD(&end_kind) != END_BY_EXIT || inject_now_ns() < deadline)
+			nap();
+		take_over(kind, sig);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
+}
+
+/* Two threads in exit at once run its handlers side by side: the one that
+ * runs our destructor writes the log, and the other, finding nothing left to
+ * run, goes on to exit_group and kills the writer mid-write.  So only the
+ * first thread to enter exit goes on; a later one waits for it to end the
+ * process, at most END_WAIT_NS (its exit may be waiting for this thread:
+ * then both go on, as without the shim). */
+void inj_log_exit_called(void)
+{
+	if (getpid() != LOAD(&inj_pid) || !inj_cfg.log[0])
+		return;
+	int me = (int)syscall(SYS_gettid);
+	if (LOAD_ACQ(&end_state) != END_OPEN) {
+		if (LOAD(&end_tid) != me)
+			inj_log_end(END_BY_EXIT, 0);    /* another ending is under way */
+		return;
+	}
+	int first = 0;
+	if (CAS(&exit_first, &first, me) || first == me)
+		return;
+	uint64_t deadline = inject_now_ns() + END_WAIT_NS;
+	while (inject_now_ns() < deadline)
+		nap();
 }
 
 /* --- fatal signals --- */
 
+/* Every standard signal whose default action ends the process. */
 static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT,
-			     SIGQUIT, SIGTERM, SIGINT, SIGHUP };
+			     SIGQUIT, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGALRM, SIGUSR1,
+			     SIGUSR2, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
+			     SIGSTKFLT };
 static struct sigaction prog[NSIG];   /* what the program asked for */
 static unsigned char watched[NSIG];
 
@@ -378,21 +556,15 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 			run.sa_handler(sig);
 		return;
 	}
-	char reason[24], *p = inj_fmt_str(reason, "signal ", reason + 16);
-	p = inj_fmt_u64(p, (uint64_t)sig);
-	*p = 0;
-	inj_log_flush(reason);
+	inj_log_end(END_BY_SIGNAL, sig);
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	inj_real_sigaction(sig, &dfl, NULL);
-	/* A fault the kernel raised recurs when we return; anything else we send
-	 * again, pending until this handler returns. */
-	int sync = si && si->si_code > 0 &&
-		   (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-		    sig == SIGTRAP || sig == SIGSYS);
-	if (!sync)
-		raise(sig);
+	/* Pending (blocked while this handler runs) until it returns, then fatal.
+	 * Sent for a fault too: not every fault recurs when we return (int3's
+	 * SIGTRAP, a seccomp SIGSYS). */
+	raise(sig);
 	errno = saved;
 }
 

@@ -50,47 +50,63 @@ static inline ssize_t inj_write(int fd, const void *buf, size_t n)
 }
 
 /* --- sites.c ---
- * A site entry's state: EMPTY (key 0) -> RESOLVING (key claimed by CAS, its
- * claimer is naming it) -> READY.  A fork can leave an entry RESOLVING with no
- * thread to finish it; the child marks those ORPHAN and the next visitor
- * claims them (ORPHAN -> RESOLVING by CAS).  After a dlclose that unloaded
- * an object (inj_dlgen moved), a READY entry is named again on its next
- * visit: the same name, it is current again; another (new code at a reused
- * address), it is marked dead, keeps its counts, and the key gets a new
- * entry further along the probe sequence.  A visitor waits for a RESOLVING
- * entry at most about a millisecond (sites.c), then passes through. */
-enum { SITE_RESOLVING = 0, SITE_READY = 1, SITE_ORPHAN = 2 };
-#define NSITES_LOG2 10
-#define NSITES (1 << NSITES_LOG2)
+ * The site table: open addressing on the return address, never deleting, so
+ * a lookup is lock-free.  A new key is claimed by CAS on the key word; its
+ * name is a pure function of the address (the loaded objects' symbol
+ * tables), so whichever visitor finds an entry not yet named names it itself
+ * (into a record of its own) and publishes the record with one CAS: nobody
+ * ever waits for another thread, and a namer that never finishes (a signal
+ * handler longjmped out of it, cancellation, a fork) leaves nothing half
+ * done.  After a dlclose that unloaded an object (inj_dlgen moved) an entry
+ * is named again on its next visit: the same name, it is current again;
+ * another (new code at a reused address), it is marked dead, keeps its
+ * counts, and the key gets a new entry further along the probe sequence.
+ * The tables live in one anonymous mapping made by the constructor (pages
+ * are touched only as sites arrive). */
+#define SITE_SLOTS_LOG2 17
+#define SITE_SLOTS (1u << SITE_SLOTS_LOG2)    /* table slots */
+#define SITES_MAX 65536u                      /* sites named; later ones count as full */
 #define SITE_NAME 128
 
-struct site {
-	uintptr_t key;              /* return address (atomic; 0 = empty) */
-	int state;                  /* atomic; see above */
-	int owner;                  /* atomic: tid of the thread naming it */
-	int stalled;                /* atomic: a visitor gave up waiting for it */
+struct site_rec {                   /* immutable once published */
+	char name[SITE_NAME];       /* "fn+0xoff" */
+	uint64_t hash;              /* inject_hash_str(name) */
 	unsigned char match, skip;  /* INJECT_SITES / INJECT_SKIP decisions */
+};
+
+struct __attribute__((aligned(64))) site {     /* one cache line */
+	uintptr_t key;              /* return address (atomic; 0 = empty) */
+	struct site_rec *rec;       /* atomic, release/acquire; NULL until named */
+	uint32_t gen;               /* atomic: inj_dlgen the name is known good at */
 	unsigned char dead;         /* atomic: its object was unloaded, the key now
 				     * names other code (a later entry) */
-	uint32_t gen;               /* atomic: inj_dlgen when named or last checked */
-	uint64_t hash;              /* inject_hash_str(name) */
 	uint64_t visits, delays, delay_ns;   /* atomic counters, for S lines */
-	char name[SITE_NAME];       /* "fn+0xoff" */
 };
-/* Entry NSITES is the overflow site, used when the table is full. */
-extern struct site inj_sites[NSITES + 1] HIDDEN;
+extern struct site *inj_sites HIDDEN;   /* SITE_SLOTS entries */
 
-void inj_sites_init(void) HIDDEN;
-/* The site for a call whose return address is ra (after INJECT_SKIP), or
- * NULL: another thread is naming it and did not finish in time, so this
- * visit passes through (counted in inj_unnamed). */
-struct site *inj_site(uintptr_t ra) HIDDEN;
+/* Map the tables; 0, or -1 (the mapping failed). */
+int inj_sites_init(void) HIDDEN;
+/* The site for a call whose return address is ra (after INJECT_SKIP), named,
+ * and its record in *rec; NULL when the table is full (the visit is counted
+ * in inj_full). */
+struct site *inj_site(uintptr_t ra, const struct site_rec **rec) HIDDEN;
+/* This thread's visit number for site index idx (1 for the first), or 0 when
+ * no counter could be kept (counted in inj_full). */
+uint32_t inj_visit(int idx) HIDDEN;
+/* Entries claimed so far, in claim order: inj_used_site(i) for i < n is a
+ * site index, or -1 while its claimer has not yet recorded it. */
+uint32_t inj_used_count(void) HIDDEN;
+int inj_used_site(uint32_t i) HIDDEN;
+/* A site's name for the log: its record's, or named now (into buf) when no
+ * record was published (its namer was interrupted). */
+const struct site_rec *inj_site_rec(int idx, struct site_rec *buf) HIDDEN;
 void inj_sites_after_fork(void) HIDDEN;
 extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
-extern uint64_t inj_unnamed HIDDEN;  /* atomic: visits passed through unnamed */
+extern uint64_t inj_full HIDDEN;     /* atomic: visits not decided: a table was full */
 
 /* --- hooks.c --- */
 #define LINEAGE_MAX 64
+#define TCOUNTS 512                 /* per-thread counters; more go to a shared table */
 struct tslot;
 struct tstate {
 	int guard;                  /* inside the shim: hooks pass straight through */
@@ -100,7 +116,15 @@ struct tstate {
 	uint64_t lhash;             /* lineage hash (policy.h) */
 	uint32_t children, forks;
 	struct tslot *slot;         /* this thread's event ring (log.c), or NULL */
-	uint32_t visits[NSITES + 1];/* visit counter per site index */
+	struct site_rec *spare;     /* a record this thread named but lost the race
+				     * to publish: used for its next naming */
+	uint64_t uid;               /* for inj_visit's shared counters; 0 = none yet */
+	uint32_t ncounts;           /* used entries of counts */
+	struct tcount {             /* visit counters of the first sites this thread
+				     * visits (open addressing on the site index) */
+		uint32_t site1;     /* site index + 1; 0 = free */
+		uint32_t n;
+	} counts[TCOUNTS];
 };
 extern __thread struct tstate inj_t TLS_IE HIDDEN;
 extern struct inject_config inj_cfg HIDDEN;
@@ -114,8 +138,17 @@ void inj_write_err(const char *msg) HIDDEN;
 /* --- log.c --- */
 void inj_log_init(void) HIDDEN;
 void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
-/* Write the log once; reason "exit", "_exit" or "signal N". */
-void inj_log_flush(const char *reason) HIDDEN;
+/* The process is ending (END_BY_SIGNAL: by signal sig).  Write the log if no
+ * thread has; else wait for the thread that does and for its ending to take
+ * the process (log.c says how long).  Returns when the caller is to go on and
+ * end the process its own way; the log then names the caller's reason. */
+enum { END_BY_EXIT, END_BY__EXIT, END_BY_SIGNAL };
+void inj_log_end(int kind, int sig) HIDDEN;
+/* A thread enters exit (the exit hook; main's return from main through a
+ * thread-local destructor): when another thread is already ending the
+ * process, or is in exit before it, wait for that (log.c); else return at
+ * once (the destructor writes the log). */
+void inj_log_exit_called(void) HIDDEN;
 void inj_log_after_fork(void) HIDDEN;
 /* A thread we created starts (trampoline): register its slot cleanup. */
 void inj_log_thread_start(void) HIDDEN;

@@ -5,7 +5,8 @@
  *                                 touches every other point once per round
  *   inj_threads fork [ROUNDS]     2 workers unlock while main forks; the
  *                                 child unlocks at child_work and exits
- *   inj_threads throw             2 threads unlock while main calls exit(2)
+ *   inj_threads throw             2 threads unlock while main calls exit(2),
+ *                                 once each has unlocked 200 times
  *   inj_threads signals [N]       a thread sends N SIGUSR1 to main, whose
  *                                 handler locks and unlocks; main unlocks too
  * Exits 0 when every check holds, 1 (with a line on stderr) otherwise. */
@@ -95,16 +96,20 @@ static int lineage(void)
 }
 
 static volatile int stop;
+static volatile long spins[2];      /* rounds of each spinner, for throwing */
 
 static void *spinner(void *arg)
 {
+	volatile long *mine = arg;
 	while (!stop) {
 		pthread_mutex_lock(&mu);
 		total++;
 		pthread_mutex_unlock(&mu);
 		NOTAIL();
+		if (mine)
+			++*mine;
 	}
-	return arg;
+	return NULL;
 }
 
 NOINLINE void child_work(void)
@@ -145,14 +150,16 @@ static int forking(void)
 	return 0;
 }
 
-/* A Go-style throw: exit(2) from one thread while the others keep unlocking. */
+/* A Go-style throw: exit(2) from one thread while the others keep unlocking,
+ * once each has unlocked 200 times (however busy the machine is). */
 static int throwing(void)
 {
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
-		if (pthread_create(&t[i], NULL, spinner, NULL))
+		if (pthread_create(&t[i], NULL, spinner, (void *)&spins[i]))
 			fail("pthread_create failed");
-	usleep(30000);
+	while (spins[0] < 200 || spins[1] < 200)
+		usleep(1000);
 	fputs("fatal error: checkdead: runnable g\n", stderr);
 	exit(2);
 }
