@@ -11,14 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-extern int64_t tsPeriod, tsSkew;
-void wlfree(void);
-void mixedFree(void);
-
-extern bool traceOn;
-void traceFlush(int64_t t0);
-void traceReset(void);
-
 static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void usage(const char *fmt, ...)
 {

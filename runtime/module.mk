@@ -13,12 +13,13 @@ endif
 
 # Test-only programs built from the same runtime sources (never part of gosched;
 # tests/test_runtime.py runs them):
-#  - gosched-throwcases: runtime/test/throwcases.c compiles proc.c in and builds,
+#  - gosched-throwcases: runtime/test/throwcases.c compiles proc.c in (for its
+#    static functions), links the other runtime files but main.c, and builds,
 #    case by case, the state in which each Go throw fires.
 #  - gosched-tsan: gosched under ThreadSanitizer, to show the model has no data
 #    races (the racy reads Go makes are relaxed atomics here).
-THROWCASES_OBJS := $(BUILD)/obj/runtime/test/throwcases.o $(BUILD)/obj/runtime/traceback.o \
-                   $(BUILD)/obj/runtime/fixes.o
+THROWCASES_OBJS := $(BUILD)/obj/runtime/test/throwcases.o \
+                   $(filter-out %/main.o %/proc.o,$(RUNTIME_OBJS))
 TEST_PROGS += $(BUILD)/tests/gosched-throwcases $(BUILD)/tests/gosched-tsan
 $(BUILD)/tests/gosched-throwcases: $(THROWCASES_OBJS)
 	@mkdir -p $(dir $@)

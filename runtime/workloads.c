@@ -133,6 +133,8 @@ struct mixed {
 
 static struct mixed *mixedobj;
 
+static void mixedChild(g *gp);
+
 static void finish(void)
 {
     if (atomic_fetch_sub(&mixedobj->pending, 1) == 1)
@@ -166,7 +168,6 @@ static void localStep(g *gp, int next, bool maySpawn)
     case 4:
         return;
     default: {
-        extern void mixedChild(g *);
         atomic_fetch_add(&mixedobj->pending, 1);
         newproc(mixedChild, NULL, 0);
         return;
@@ -174,7 +175,7 @@ static void localStep(g *gp, int next, bool maySpawn)
     }
 }
 
-void mixedChild(g *gp)
+static void mixedChild(g *gp)
 {
     /* a[0] unused, a[1] steps done, a[2] rng. */
     if (gp->pc == 0) {

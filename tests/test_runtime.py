@@ -446,6 +446,12 @@ def proc_source():
         return f.read()
 
 
+def runtime_sources():
+    """Every runtime/*.c file's text, by name."""
+    d = ROOT / "runtime"
+    return {f.name: f.read_text() for f in sorted(d.glob("*.c"))}
+
+
 def test_every_go_throw_is_accounted_for():
     assert sorted(GO_THROWS) == sorted([*THROWN_BY_GOSCHED, *THROW_CASES, *NOT_BUILT])
     # The harness has no case the tests do not run.
@@ -523,7 +529,8 @@ def test_every_stated_lock_rule_is_asserted_first():
     # be held" -> assert(!lockHeld(...)); the same for p.timersLock.
     locks = {"sched.lock": "&sched.lock", "pp.timersLock": "&pp->timersLock"}
     checked, bad = 0, []
-    for comment, name, first in commented_functions(proc_source()):
+    for comment, name, first in (c for src in runtime_sources().values()
+                                 for c in commented_functions(src)):
         text = " ".join(re.sub(r"\n\s*\* ?", " ", comment).split())
         for rule in re.finditer(r"([\w.]+) must (not )?be held", text):
             lk = locks.get(rule.group(1))
@@ -534,4 +541,4 @@ def test_every_stated_lock_rule_is_asserted_first():
                 bad.append(f"{name}: says {rule.group(0)!r} but starts with {first!r}")
     assert not bad, "\n".join(bad)
     # The rules this audit relies on exist at all (a parser that finds none proves nothing).
-    assert checked >= 20, f"only {checked} lock rules found in proc.c"
+    assert checked >= 20, f"only {checked} lock rules found in runtime/*.c"
