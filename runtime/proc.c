@@ -1186,7 +1186,7 @@ g *newproc(void (*fn)(g *), void *obj, int64_t arg)
         throw("newproc: out of memory");
     gp->fn = fn;
     gp->obj = obj;
-    gp->a[0] = arg;
+    gp->arg = arg;
     atomic_store(&gp->atomicstatus, Grunnable);
     allgadd(gp);
     p *pp = g_m != NULL ? atomic_load(&g_m->p) : allp[0];

@@ -82,6 +82,23 @@ typedef struct timer {
     p *pp; /* the P whose heap holds it, NULL when not queued */
 } timer;
 
+/* The locals a goroutine body keeps across a block.  Go keeps them on the G's
+ * stack; ours are state machines (below), so they live in the G: one struct
+ * per workload (workloads.c), which the runtime never reads. */
+union glocals {
+    struct {
+        int64_t deadline; /* main: the deadline D its sleepers share */
+    } ts;                 /* timer-syscall */
+    struct {
+        int64_t round; /* a worker's rounds done; a child's steps done */
+        int64_t rng;   /* its random state */
+    } mixed;
+    struct {
+        int64_t round; /* main: rounds started */
+        int64_t rng;   /* its random state */
+    } ti; /* timer-idle */
+};
+
 /* A goroutine.  Real Go goroutines have stacks; ours are state machines: fn is
  * called with the G's saved resume point in pc and runs until it blocks (a
  * runtime call that does not return: gopark, Gosched, exitsyscall's slow path,
@@ -94,7 +111,8 @@ struct g {
     const char *waitreason;        /* [owner] why it is _Gwaiting */
     void (*fn)(g *);               /* [init] the goroutine's body */
     int pc;                        /* [owner] where fn resumes */
-    int64_t a[6];                  /* [owner] the body's locals */
+    int64_t arg;                   /* [init] newproc's argument (Go copies it to the new stack) */
+    union glocals locals;          /* [owner] the body's locals */
     void *obj;                     /* [owner] the body's object (workload data) */
     timer timer;                   /* [timers] time.Sleep timer */
     void *elem;                    /* [chan lock] value handed over by a channel */
