@@ -1,5 +1,6 @@
-/* main.c: gosched's command line: flags and the loop that runs a workload
- * --iterations times with a fresh scheduler (the fix table is fixes.c).
+/* main.c: gosched's command line (ours; a Go program has no such driver):
+ * flags and the loop that runs a workload --iterations times with a fresh
+ * scheduler (the fix table is fixes.c).
  * Exit status: 0 ok, 2 a Go-style fatal error, 64 a usage error. */
 #include "runtime.h"
 
@@ -234,12 +235,16 @@ int main(int argc, char **argv)
         traceReset();
     }
     if (verbose) {
+        /* Every fix of the table, so that a new one is never left out. */
+        char fixstate[32 * NFIXES] = "";
+        size_t len = 0;
+        for (int k = 0; k < NFIXES; k++)
+            len += (size_t)snprintf(fixstate + len, sizeof fixstate - len, " fix%d=%s", fixes[k].issue,
+                                    fixes[k].on ? "on" : "off");
         double total = (double)(nanotime() - start) / 1e6;
         fprintf(stderr,
-                "gosched: workload=%s procs=%lld goroutines=%lld fix40368=%s fix6070=%s: %lld iterations "
-                "in %.1fms (%.0fus each)\n",
-                w->name, procs, goroutines, fixes[FIX_40368].on ? "on" : "off",
-                fixes[FIX_6070].on ? "on" : "off", iterations, total, total * 1e3 / (double)iterations);
+                "gosched: workload=%s procs=%lld goroutines=%lld%s: %lld iterations in %.1fms (%.0fus each)\n",
+                w->name, procs, goroutines, fixstate, iterations, total, total * 1e3 / (double)iterations);
     }
     if (atomic_load(&panicking) != 0)
         for (;;)

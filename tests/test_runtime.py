@@ -55,6 +55,19 @@ def test_list_fixes_names_each_go_issue():
     assert "golang/go#38860" in r.out and "wakeNetPoller" in r.out, r
 
 
+def test_verbose_summary_states_every_fix():
+    # The --verbose summary says which fixes the run had; it once left fix 38860 out.
+    listed = re.findall(r"^(\d+)\s+golang/go#", run([GOSCHED, "--list-fixes"], timeout=10).expect(0).out,
+                        re.M)
+    assert len(listed) >= 3, listed
+    r = run([GOSCHED, "--verbose", "--fix", "38860=off", "--fix", "6070=on"], timeout=30).expect(0)
+    summary = re.search(r"^gosched: workload=timer-syscall .*$", r.err, re.M)
+    assert summary, r
+    states = dict(re.findall(r" fix(\d+)=(on|off)", summary.group(0)))
+    assert sorted(states) == sorted(listed), summary.group(0)
+    assert states["38860"] == "off" and states["6070"] == "on" and states["40368"] == "on", states
+
+
 def test_list_workloads():
     r = run([GOSCHED, "--list-workloads"], timeout=10).expect(0)
     names = [line.split()[0] for line in r.out.splitlines() if line.strip()]
