@@ -206,7 +206,7 @@ int main(int argc, char **argv)
         goroutines = w->defgoroutines;
 
     traceOn = verbose || trace;
-    tracebackinit();
+    initsig();
     wl.goroutines = (int32_t)goroutines;
     wl.seed = (uint64_t)seed;
     int64_t start = nanotime();

@@ -622,7 +622,7 @@ static void *mstart(void *arg)
     m *mp = arg;
     g_m = mp;
     atomic_store(&mp->tid, gettid());
-    threadsiginit();
+    minitSignals();
     /* Timer slack 1ns: the model's timed waits (sysmon's deep sleep, the
      * poller, a syscall's sleep) end when asked, not up to 50us later. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);

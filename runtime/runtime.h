@@ -321,8 +321,8 @@ void traceDump(void);
 
 /* signal.c: signal set-up and SIGQUIT (Go's signal_unix.go). */
 #define STACKSIG SIGURG /* the signal that asks an M for its stack (traceback.c) */
-void tracebackinit(void);
-void threadsiginit(void);
+void initsig(void);
+void minitSignals(void);
 
 /* panic.c: fatal errors (Go's panic.go). */
 extern _Atomic uint32_t panicking;

@@ -34,16 +34,18 @@ static void *sigquitThread(void *arg)
     dumpAndExit("SIGQUIT: quit");
 }
 
-/* threadsiginit: per-thread signal setup (the mask is inherited: SIGQUIT
- * stays blocked, the stack signal open). */
-void threadsiginit(void) {}
+/* minitSignals: Go 1.14's minitSignals, the per-M signal setup, which mstart
+ * runs: nothing to do here (the mask is inherited: SIGQUIT stays blocked, the
+ * stack signal open; Go also sets up a signal stack per M). */
+void minitSignals(void) {}
 
-/* tracebackinit: install the stack signal, block SIGQUIT everywhere and start
- * the thread that waits for it.  No libunwind warm-up: the first unwind is
- * in a dump.  (The LD_PRELOAD shim does not unwind at every unlock: it names
- * a site from the ELF symbol table and calls libunwind only for INJECT_SKIP,
- * never for a site inside libunwind.) */
-void tracebackinit(void)
+/* initsig: Go 1.14's initsig, once at start-up: install the stack signal,
+ * block SIGQUIT everywhere and start the thread that waits for it.  No
+ * libunwind warm-up: the first unwind is in a dump.  (The LD_PRELOAD shim
+ * does not unwind at every unlock: it names a site from the ELF symbol table
+ * and calls libunwind only for INJECT_SKIP, never for a site inside
+ * libunwind.) */
+void initsig(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
