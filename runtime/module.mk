@@ -6,7 +6,7 @@ RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(BUILD)/obj/%.o)
 CFLAGS_runtime := -fno-inline -fno-optimize-sibling-calls
 ifneq ($(RUNTIME_SRCS),)
 BINS += $(BUILD)/gosched
-$(BUILD)/gosched: $(RUNTIME_OBJS)
+$(BUILD)/gosched: $(RUNTIME_OBJS) $(COMMON_LIB)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -rdynamic -o $@ $^ -lunwind -ldw -lelf
 endif
@@ -31,7 +31,7 @@ $(BUILD)/tsan/%.o: %.c $(BUILD)/.flags
 	@[ "$(V)" = 1 ] || echo "  CC tsan $<"
 	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(CFLAGS_runtime) -fsanitize=thread -c $< -o $@
 
-$(BUILD)/tests/gosched-tsan: $(RUNTIME_SRCS:%.c=$(BUILD)/tsan/%.o)
+$(BUILD)/tests/gosched-tsan: $(RUNTIME_SRCS:%.c=$(BUILD)/tsan/%.o) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -fsanitize=thread -rdynamic -o $@ $^ -lunwind -ldw -lelf

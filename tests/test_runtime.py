@@ -37,6 +37,10 @@ def held_open(delay):
     ["--fix", "maybe"],
     ["--fix", "99999=off"],
     ["--period", "5parsecs"],
+    # The one duration grammar (common/duration.h): no bare number but 0, no leading zero,
+    # no hex, no blanks; the ranges are gosched's (--period above 0, both at most 60s).
+    ["--period", "10"], ["--period", "010ms"], ["--period", "0x1ms"], ["--period", " 3ms"],
+    ["--period", "0"], ["--period", "61s"], ["--skew", "-61s"], ["--skew", "1ms 2ms"],
     ["--debug-startm-delay", "1ms"],   # removed: the shim is the one way to widen a window
     ["--goroutines"],
 ])
@@ -46,6 +50,16 @@ def test_usage_error_is_one_line_and_64(args):
     assert r.out == "", r
     assert len(r.err.strip().splitlines()) == 1, r
     assert r.err.startswith("gosched: "), r
+
+
+@pytest.mark.parametrize("period,skew", [("30ms", "0"), ("0.03s", "-50us"), ("25ms5ms", "+1ms"),
+                                         ("3e4us", "1ms500us")])
+def test_period_and_skew_take_the_duration_grammar(period, skew):
+    # Go's forms (several terms, a sign) and an exponent are read, and read as their value:
+    # the iteration lasts at least the period (a misread unit would make it ~1ms or ~30s).
+    r = run([GOSCHED, "--period", period, "--skew", skew, "--verbose"], timeout=30).expect(0)
+    m = re.search(r"^gosched: iteration 1: (\d+)us", r.err, re.M)
+    assert m and 30000 <= int(m.group(1)) < 20000000, r
 
 
 def test_list_fixes_names_each_go_issue():
