@@ -71,8 +71,8 @@ def test_list_fixes_names_each_go_issue():
 
 def test_verbose_summary_states_every_fix():
     # The --verbose summary says which fixes the run had; it once left fix 38860 out.
-    listed = re.findall(r"^(\d+)\s+golang/go#", run([GOSCHED, "--list-fixes"], timeout=10).expect(0).out,
-                        re.M)
+    fixes = run([GOSCHED, "--list-fixes"], timeout=10).expect(0).out
+    listed = re.findall(r"^(\d+)\s+golang/go#", fixes, re.M)
     assert len(listed) >= 3, listed
     r = run([GOSCHED, "--verbose", "--fix", "38860=off", "--fix", "6070=on"], timeout=30).expect(0)
     summary = re.search(r"^gosched: workload=timer-syscall .*$", r.err, re.M)
