@@ -1,7 +1,10 @@
-/* main.c: gosched's command line: flags and the loop that runs a workload
- * --iterations times with a fresh scheduler (the fix table is fixes.c).
+/* main.c: gosched's command line (ours; a Go program has no such driver):
+ * flags and the loop that runs a workload --iterations times with a fresh
+ * scheduler (the fix table is fixes.c).
  * Exit status: 0 ok, 2 a Go-style fatal error, 64 a usage error. */
 #include "runtime.h"
+
+#include "../common/duration.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,13 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-extern int64_t tsPeriod, tsSkew;
-void wlfree(void);
-void mixedFree(void);
-
-extern bool traceOn;
-void traceFlush(int64_t t0);
-void traceReset(void);
+/* The bound of --period and of --skew either way: the scenario is about
+ * milliseconds, and a typo of minutes would look like a hang. */
+#define MAX_PERIOD (60 * DURATION_S)
 
 static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void usage(const char *fmt, ...)
@@ -45,14 +44,16 @@ static const char helptext[] =
     "  --seed N               seed for the workload's random choices (default 1)\n"
     "  --fix on|off           the golang/go#40368 fix (default on)\n"
     "  --fix ISSUE=on|off     any fix by its Go issue number; see --list-fixes\n"
-    "  --period DUR           timer-syscall: timers fall due DUR after start (default 3ms)\n"
+    "  --period DUR           timer-syscall: timers fall due DUR after start (default 3ms;\n"
+    "                         above 0, at most 60s)\n"
     "  --skew DUR             timer-syscall: the syscall returns DUR after the timers (default\n"
-    "                         50us; may be negative)\n"
+    "                         50us; -60s to 60s)\n"
     "  --verbose              print per-iteration timings and scheduler events on stderr\n"
     "  --trace                keep the last 4096 scheduler events and print them in the dump\n"
     "                         of a fatal error or SIGQUIT (a hang's history; --verbose implies it)\n"
     "  --list-workloads, --list-fixes, --help\n"
-    "  DUR is a number with a unit: ns, us, ms or s (e.g. 500us, 1.5ms).\n";
+    "  DUR is a duration as Go writes one: numbers with units ns, us, ms, s, m, h\n"
+    "  (500us, 1.5ms, 1ms500us, -50us; docs/interfaces.md, \"Durations\").\n";
 
 static bool parseInt(const char *s, long long min, long long max, long long *out)
 {
@@ -65,30 +66,14 @@ static bool parseInt(const char *s, long long min, long long max, long long *out
     return true;
 }
 
-static bool parseDuration(const char *s, int64_t *out)
+/* parseDuration: s in the one duration grammar of every binary
+ * (common/duration.h, docs/interfaces.md), within [min, max] ns. */
+static bool parseDuration(const char *s, int64_t min, int64_t max, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s)
+    int64_t ns;
+    if (duration_parse(s, &ns) != DURATION_OK || ns < min || ns > max)
         return false;
-    double mul;
-    if (strcmp(end, "ns") == 0)
-        mul = 1;
-    else if (strcmp(end, "us") == 0)
-        mul = 1e3;
-    else if (strcmp(end, "ms") == 0)
-        mul = 1e6;
-    else if (strcmp(end, "s") == 0)
-        mul = 1e9;
-    else if (*end == 0 && v == 0)
-        mul = 0;
-    else
-        return false;
-    double ns = v * mul;
-    if (ns > 60e9 || ns < -60e9)
-        return false;
-    *out = (int64_t)ns;
+    *out = ns;
     return true;
 }
 
@@ -189,12 +174,12 @@ int main(int argc, char **argv)
             setFix(VALUE());
         } else if (strcmp(a, "--period") == 0) {
             const char *v = VALUE();
-            if (!parseDuration(v, &tsPeriod) || tsPeriod <= 0)
-                usage("--period wants a positive duration like 3ms, not '%s'", v);
+            if (!parseDuration(v, 1, MAX_PERIOD, &tsPeriod))
+                usage("--period wants a duration above 0 and at most 60s, like 3ms, not '%s'", v);
         } else if (strcmp(a, "--skew") == 0) {
             const char *v = VALUE();
-            if (!parseDuration(v, &tsSkew))
-                usage("--skew wants a duration like 50us, not '%s'", v);
+            if (!parseDuration(v, -MAX_PERIOD, MAX_PERIOD, &tsSkew))
+                usage("--skew wants a duration from -60s to 60s, like 50us, not '%s'", v);
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             verbose = true;
         } else if (strcmp(a, "--trace") == 0) {
@@ -213,7 +198,7 @@ int main(int argc, char **argv)
         goroutines = w->defgoroutines;
 
     traceOn = verbose || trace;
-    tracebackinit();
+    initsig();
     wl.goroutines = (int32_t)goroutines;
     wl.seed = (uint64_t)seed;
     int64_t start = nanotime();
@@ -242,12 +227,16 @@ int main(int argc, char **argv)
         traceReset();
     }
     if (verbose) {
+        /* Every fix of the table, so that a new one is never left out. */
+        char fixstate[32 * NFIXES] = "";
+        size_t len = 0;
+        for (int k = 0; k < NFIXES; k++)
+            len += (size_t)snprintf(fixstate + len, sizeof fixstate - len, " fix%d=%s", fixes[k].issue,
+                                    fixes[k].on ? "on" : "off");
         double total = (double)(nanotime() - start) / 1e6;
         fprintf(stderr,
-                "gosched: workload=%s procs=%lld goroutines=%lld fix40368=%s fix6070=%s: %lld iterations "
-                "in %.1fms (%.0fus each)\n",
-                w->name, procs, goroutines, fixes[FIX_40368].on ? "on" : "off",
-                fixes[FIX_6070].on ? "on" : "off", iterations, total, total * 1e3 / (double)iterations);
+                "gosched: workload=%s procs=%lld goroutines=%lld%s: %lld iterations in %.1fms (%.0fus each)\n",
+                w->name, procs, goroutines, fixstate, iterations, total, total * 1e3 / (double)iterations);
     }
     if (atomic_load(&panicking) != 0)
         for (;;)

@@ -1,5 +1,9 @@
 /* proc.c: Go 1.14's G/M/P scheduler (src/runtime/proc.go), modelled in C on
- * pthreads.
+ * pthreads.  It keeps what proc.go has (checkTimers and wakeNetPoller too);
+ * the rest of the runtime it uses sits below it, each file named after the
+ * Go file it models: time.c (the timer heap), netpoll.c, lock.c, trace.c (the
+ * event ring), iteration.c (the model's process exit), panic.c (throw).
+ * chan.c and sleep.c, which park and ready goroutines, sit above it.
  *
  * Concepts.  A G is a goroutine, an M an OS thread (here a pthread), a P the
  * right to run Go code; there are exactly gomaxprocs Ps.  An M must hold a P
@@ -64,180 +68,20 @@
 #include <time.h>
 #include <unistd.h>
 
-schedt sched;
-p **allp;
-int32_t gomaxprocs;
-m *_Atomic allm;
-m *m0;
-mutex allglock;
-mutex allpLock;
-g **allgs;
-_Atomic int32_t allglen;
-int32_t allgcap;
-_Atomic uint32_t panicking;
-_Atomic int schedFreeing = 1;
-_Atomic int netpollInited;
-int64_t runtimeInitTime;
-__thread m *g_m;
-
-/* The --trace / --verbose event trace: scheduler events in a fixed ring (no locks; a
- * writer that laps a slow reader can tear one entry, which is acceptable for
- * a debugging trace).  The last TRACE_N events survive, so a hang's dump
- * (traceDump) shows what led to it. */
-#define TRACE_N 4096
-struct traceev {
-    int64_t t;
-    int64_t mid;
-    const char *what;
-    int64_t arg;
-};
-static struct traceev traceevs[TRACE_N];
-static _Atomic uint64_t ntraceevs;
-bool traceOn;
-
-static void traceEvent(const char *what, int64_t arg)
-{
-    if (!traceOn)
-        return;
-    uint64_t i = atomic_fetch_add(&ntraceevs, 1);
-    struct traceev *e = &traceevs[i % TRACE_N];
-    e->t = nanotime();
-    e->mid = g_m != NULL ? g_m->id : -1;
-    e->what = what;
-    e->arg = arg;
-}
-
-/* traceWhen: a deadline as the trace shows it, us since the iteration began
- * (0: none). */
-static int64_t traceWhen(int64_t when) { return when == 0 ? 0 : (when - runtimeInitTime) / 1000; }
-
-/* traceWrite: the kept events, oldest first, times relative to t0, through
- * rprint (no stdio, so the dump may call it). */
-static void traceWrite(int64_t t0)
-{
-    uint64_t n = atomic_load(&ntraceevs);
-    uint64_t first = n > TRACE_N ? n - TRACE_N : 0;
-    if (first > 0)
-        rprint("  (%llu earlier events not kept)\n", (unsigned long long)first);
-    for (uint64_t i = first; i < n; i++) {
-        struct traceev *e = &traceevs[i % TRACE_N];
-        int64_t dt = e->t - t0; /* ns; printed as us with one decimal */
-        rprint("  %s%7lld.%01lldus M%lld %s %lld\n", dt < 0 ? "-" : "", llabs(dt) / 1000,
-               llabs(dt) / 100 % 10, (long long)e->mid, e->what ? e->what : "?", (long long)e->arg);
-    }
-}
-
-/* traceFlush: print the iteration's events (driver, after join, --verbose). */
-void traceFlush(int64_t t0) { traceWrite(t0); }
-
-/* traceReset: forget them before the next iteration. */
-void traceReset(void) { atomic_store(&ntraceevs, 0); }
-
-/* traceDump: the dump's view of the trace (traceback.c), with --trace or --verbose. */
-void traceDump(void)
-{
-    if (!traceOn)
-        return;
-    rprint("\nscheduler trace (--trace), the last %d events, us since the iteration began:\n", TRACE_N);
-    traceWrite(runtimeInitTime);
-}
-
 static bool mainStarted;     /* [init by runtime_main] Go's mainStarted */
-static note iterDone;        /* the driver waits here for main to return */
-static note netpollNote;     /* the model's epoll: netpoll blocks here */
 static int64_t goidgen;      /* [allglock] */
 static void (*wlmain)(g *);  /* [init] the workload's main.main */
 
 #define FORCEGC_PERIOD (2 * 60 * 1000 * 1000 * 1000LL)
 
 static void schedule(void) __attribute__((noreturn));
-static void mexitIteration(void) __attribute__((noreturn));
 static void mcall(void (*fn)(g *)) __attribute__((noreturn));
 void startm(p *pp, bool spinning);
 void handoffp(p *pp);
 void checkdead(void);
 void wakep(void);
 
-/* ---- locks, notes, time --------------------------------------------------- */
-
-void mutexinit(mutex *l)
-{
-    pthread_mutex_init(&l->mu, NULL);
-    atomic_store(&l->owner, 0);
-}
-
-void noteinit(note *n) { sem_init(&n->sem, 0, 0); }
-void notedestroy(note *n) { sem_destroy(&n->sem); }
-
-/* noteclear: forget any pending wakeup (Go: n.key = 0). */
-void noteclear(note *n)
-{
-    while (sem_trywait(&n->sem) == 0) {
-    }
-}
-
-void notewakeup(note *n) { sem_post(&n->sem); }
-
-void notesleep(note *n)
-{
-    while (sem_wait(&n->sem) != 0 && errno == EINTR) {
-    }
-}
-
-bool notetsleep(note *n, int64_t ns)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t t = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + ns;
-    ts.tv_sec = t / 1000000000LL;
-    ts.tv_nsec = t % 1000000000LL;
-    for (;;) {
-        if (sem_clockwait(&n->sem, CLOCK_MONOTONIC, &ts) == 0)
-            return true;
-        if (errno == ETIMEDOUT)
-            return false;
-    }
-}
-
-int64_t nanotime(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* usleep: Go 1.14's usleep (nanosleep); short waits are at the kernel's mercy. */
-static void usleep_model(uint32_t us)
-{
-    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
-static uint32_t fastrand(void)
-{
-    m *mp = g_m;
-    uint64_t x = mp->fastrand;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    mp->fastrand = x;
-    return (uint32_t)(x >> 16);
-}
-
 /* ---- G status -------------------------------------------------------------- */
-
-const char *gstatusName(uint32_t s)
-{
-    switch (s) {
-    case Gidle: return "idle";
-    case Grunnable: return "runnable";
-    case Grunning: return "running";
-    case Gsyscall: return "syscall";
-    case Gwaiting: return "waiting";
-    case Gdead: return "dead";
-    default: return "???";
-    }
-}
 
 /* casgstatus: Go 1.14's casgstatus without the scan bit (no GC in the
  * model).  Go's own throws keep Go's messages: "bad incoming values" for an
@@ -277,9 +121,7 @@ static void allgadd(g *gp)
     unlock(&allglock);
 }
 
-/* ---- M bookkeeping --------------------------------------------------------- */
-
-int64_t mcount(void) { return sched.mnext - sched.nmfreed; }
+/* ---- M bookkeeping (mcount is in runtime.h) ----------------------------------- */
 
 /* checkmcount: Go 1.14's checkmcount.  sched.lock must be held. */
 static void checkmcount(void)
@@ -598,41 +440,7 @@ p *releasep(void)
     return pp;
 }
 
-/* ---- netpoll (timers only; the model has no file descriptors) --------------- */
-
-/* netpollGenericInit: Go initialises the poller on the first timer. */
-static void netpollGenericInit(void) { atomic_store(&netpollInited, 1); }
-static bool netpollinited(void) { return atomic_load(&netpollInited) != 0; }
-
-/* netpollBreak: Go 1.14's netpollBreak: interrupt a blocked netpoll.  Go
- * writes a byte to a pipe that epoll watches; a break sent while nobody polls
- * stays in the pipe and makes the next netpoll return at once.  The note's
- * semaphore count is that pipe.  (Go 1.16 added netpollWakeSig to coalesce
- * breaks; 1.14 has no such flag.) */
-void netpollBreak(void)
-{
-    traceEvent("netpollBreak", 0);
-    notewakeup(&netpollNote);
-}
-
-/* netpoll: Go 1.14's netpoll(delay): block for delay ns (< 0: until broken), return
- * the number of Gs made ready, always 0 here since no descriptors exist.  The
- * timed wait is nanosecond-precise, as kqueue's is (Linux epoll rounds to ms).*/
-int netpoll(int64_t delay)
-{
-    if (delay == 0)
-        return 0;
-    bool broken = true;
-    if (delay < 0)
-        notesleep(&netpollNote);
-    else
-        broken = notetsleep(&netpollNote, delay);
-    /* Woken by a break: drain the pipe, as Go reads the break fd.  Timed out:
-     * leave it, so a break that races with the timeout is not lost. */
-    if (broken)
-        noteclear(&netpollNote);
-    return 0;
-}
+/* ---- waking the poller (netpoll itself is netpoll.c) ------------------------- */
 
 /* wakeNetPoller: Go 1.14's wakeNetPoller: break the poller if it would sleep
  * past when.  With fix 38860 (Go 1.16's version), when nobody polls it also
@@ -653,49 +461,7 @@ void wakeNetPoller(int64_t when)
     }
 }
 
-/* ---- timers ------------------------------------------------------------------- */
-
-static void updateTimer0When(p *pp)
-{
-    int64_t w = 0;
-    for (int i = 0; i < pp->ntimers; i++)
-        if (w == 0 || pp->timers[i]->when < w)
-            w = pp->timers[i]->when;
-    atomic_store(&pp->timer0When, w);
-}
-
-/* doaddtimer: Go 1.14's doaddtimer.  pp.timersLock must be held. */
-static void doaddtimer(p *pp, timer *t)
-{
-    assert(lockHeld(&pp->timersLock));
-    if (!netpollinited())
-        netpollGenericInit();
-    if (t->pp != NULL)
-        throw("doaddtimer: P already set in timer");
-    if (pp->ntimers == pp->timerscap) {
-        int cap = pp->timerscap ? 2 * pp->timerscap : 16;
-        timer **nt = realloc(pp->timers, (size_t)cap * sizeof *nt);
-        if (nt == NULL)
-            throw("doaddtimer: out of memory");
-        pp->timers = nt;
-        pp->timerscap = cap;
-    }
-    t->pp = pp;
-    pp->timers[pp->ntimers++] = t;
-    updateTimer0When(pp);
-}
-
-/* addtimer: Go 1.14's addtimer (through resettimer for a sleeping G): queue t on
- * the current P and wake the poller if it would sleep past t. */
-void addtimer(timer *t)
-{
-    p *pp = atomic_load(&g_m->p);
-    lock(&pp->timersLock);
-    doaddtimer(pp, t);
-    unlock(&pp->timersLock);
-    traceEvent("addtimer: on P", pp->id);
-    wakeNetPoller(t->when);
-}
+/* ---- running timers (the per-P heap is time.c) ------------------------------- */
 
 /* checkTimers: Go 1.14's checkTimers: run pp's due timers; return the time of
  * the next one in *pollUntil (0 if none) and whether any ran. */
@@ -737,41 +503,6 @@ int64_t checkTimers(p *pp, int64_t now, int64_t *pollUntil, bool *ran)
     }
     unlock(&pp->timersLock);
     return now;
-}
-
-/* timeSleepUntil: Go 1.14's timeSleepUntil: the earliest timer of any P. */
-int64_t timeSleepUntil(void)
-{
-    int64_t next = MAXWHEN;
-    lock(&allpLock);
-    for (int32_t i = 0; i < gomaxprocs; i++) {
-        int64_t w = atomic_load(&allp[i]->timer0When);
-        if (w != 0 && w < next)
-            next = w;
-    }
-    unlock(&allpLock);
-    return next;
-}
-
-/* resetForSleep: Go 1.14's resetForSleep, the unlockf of time.Sleep's gopark: the
- * timer is queued only once the G is parked. */
-static void resetForSleep(void *arg)
-{
-    addtimer(arg);
-}
-
-/* timeSleep: Go 1.14's timeSleep (time.Sleep). */
-void timeSleep(int64_t ns)
-{
-    timeSleepUntilWhen(nanotime() + ns);
-}
-
-void timeSleepUntilWhen(int64_t when)
-{
-    g *gp = atomic_load(&g_m->curg);
-    gp->timer.when = when;
-    gp->timer.gp = gp;
-    gopark(resetForSleep, &gp->timer, "sleep");
 }
 
 /* ---- the scheduler: starting and stopping Ms ------------------------------------ */
@@ -891,7 +622,7 @@ static void *mstart(void *arg)
     m *mp = arg;
     g_m = mp;
     atomic_store(&mp->tid, gettid());
-    threadsiginit();
+    minitSignals();
     /* Timer slack 1ns: the model's timed waits (sysmon's deep sleep, the
      * poller, a syscall's sleep) end when asked, not up to 50us later. */
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
@@ -925,12 +656,6 @@ static void mcall(void (*fn)(g *))
     mp->mcallfn = fn;
     mp->mcallg = atomic_load(&mp->curg);
     longjmp(mp->g0ctx, 1);
-}
-
-static void mexitIteration(void)
-{
-    atomic_store(&g_m->exited, 1);
-    longjmp(g_m->exitctx, 1);
 }
 
 /* newosproc: Go 1.14's newosproc: clone a thread running mstart. */
@@ -1461,7 +1186,7 @@ g *newproc(void (*fn)(g *), void *obj, int64_t arg)
         throw("newproc: out of memory");
     gp->fn = fn;
     gp->obj = obj;
-    gp->a[0] = arg;
+    gp->arg = arg;
     atomic_store(&gp->atomicstatus, Grunnable);
     allgadd(gp);
     p *pp = g_m != NULL ? atomic_load(&g_m->p) : allp[0];
@@ -1752,83 +1477,7 @@ static void sysmon(void)
 
 void newmSysmon(void) { newm(sysmon, NULL, -1); }
 
-/* ---- channels ------------------------------------------------------------------ */
-
-/* makechan: Go 1.14's makechan for a buffered channel of pointers (chan.go);
- * an allocation that fails throws, as Go's mallocgc does. */
-chan *makechan(int cap)
-{
-    chan *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        throw("makechan: out of memory");
-    c->buf = calloc((size_t)cap, sizeof *c->buf);
-    if (c->buf == NULL)
-        throw("makechan: out of memory");
-    c->cap = cap;
-    mutexinit(&c->lock);
-    return c;
-}
-
-void freechan(chan *c)
-{
-    pthread_mutex_destroy(&c->lock.mu);
-    free(c->buf);
-    free(c);
-}
-
-/* chansend: Go 1.14's chansend for a buffered channel that is never full: hand the
- * value to a parked receiver (goready after dropping the lock), else buffer it. */
-void chansend(chan *c, void *v)
-{
-    lock(&c->lock);
-    g *r = c->recvq;
-    if (r != NULL) {
-        c->recvq = r->schedlink;
-        if (c->recvq == NULL)
-            c->recvqtail = NULL;
-        r->schedlink = NULL;
-        r->elem = v;
-        unlock(&c->lock);
-        goready(r);
-        return;
-    }
-    if (c->n == c->cap) {
-        unlock(&c->lock);
-        throw("chansend: buffer full (the model's senders never block)");
-    }
-    c->buf[(c->head + c->n) % c->cap] = v;
-    c->n++;
-    unlock(&c->lock);
-}
-
-static void chanparkcommit(void *arg)
-{
-    chan *c = arg;
-    unlock(&c->lock);
-}
-
-bool chanrecv(chan *c, void **v)
-{
-    lock(&c->lock);
-    if (c->n > 0) {
-        *v = c->buf[c->head];
-        c->head = (c->head + 1) % c->cap;
-        c->n--;
-        unlock(&c->lock);
-        return true;
-    }
-    g *gp = atomic_load(&g_m->curg);
-    gp->elem = NULL;
-    gp->schedlink = NULL;
-    if (c->recvqtail != NULL)
-        c->recvqtail->schedlink = gp;
-    else
-        c->recvq = gp;
-    c->recvqtail = gp;
-    gopark(chanparkcommit, c, "chan receive");
-}
-
-/* ---- iterations: the model's process start and exit ------------------------------ */
+/* ---- program start (its end, ours, is iteration.c) ------------------------------ */
 
 /* schedinit: Go 1.14's schedinit + procresize for a fresh iteration: gomaxprocs Ps,
  * all idle but P0, which goes to m0. */
@@ -1886,24 +1535,9 @@ static void runtime_main(g *gp)
     mainExit();
 }
 
-/* mainExit: main.main returned: Go calls exit(0).  The model ends the
- * iteration instead: mark it over, wake every M so that each thread leaves,
- * and tell the driver. */
-void mainExit(void)
-{
-    lock(&sched.lock);
-    atomic_store(&sched.exiting, 1);
-    for (m *mp = sched.midle; mp != NULL; mp = mp->schedlink)
-        notewakeup(&mp->park);
-    notewakeup(&sched.sysmonnote);
-    unlock(&sched.lock);
-    netpollBreak();
-    notewakeup(&iterDone);
-    mexitIteration();
-}
-
-/* runIteration: one run of the scenario (the driver thread, not an M): start
- * m0 with main and wait for main to return. */
+/* runIteration: one run of the scenario (the driver thread, not an M), as
+ * Go's rt0_go starts a program: queue runtime.main, start m0 on it, and wait
+ * for main to return (iteration.c's mainExit). */
 void runIteration(void (*mainfn)(g *), void *obj)
 {
     wlmain = mainfn;
@@ -1911,55 +1545,3 @@ void runIteration(void (*mainfn)(g *), void *obj)
     newosproc(m0);
     notesleep(&iterDone);
 }
-
-/* joinAll: join every M's thread.  An M creates Ms only synchronously
- * (newm returns after pthread_create), so once every M on allm is joined no
- * new one can appear. */
-void joinAll(void)
-{
-    for (;;) {
-        bool any = false;
-        for (m *mp = atomic_load(&allm); mp != NULL; mp = atomic_load(&mp->alllink)) {
-            if (mp->joined)
-                continue;
-            while (!atomic_load(&mp->threadok))
-                sched_yield();
-            pthread_join(mp->thread, NULL);
-            mp->joined = true;
-            any = true;
-        }
-        if (!any)
-            break;
-    }
-}
-
-/* schedfree: free the iteration's state (every thread has been joined). */
-void schedfree(void)
-{
-    for (m *mp = atomic_load(&allm), *next; mp != NULL; mp = next) {
-        next = atomic_load(&mp->alllink);
-        notedestroy(&mp->park);
-        free(mp);
-    }
-    atomic_store(&allm, NULL);
-    m0 = NULL;
-    for (int32_t i = 0; i < atomic_load(&allglen); i++)
-        free(allgs[i]);
-    atomic_store(&allglen, 0);
-    free(allgs);
-    allgs = NULL;
-    for (int32_t i = 0; i < gomaxprocs; i++) {
-        pthread_mutex_destroy(&allp[i]->runqlock.mu);
-        pthread_mutex_destroy(&allp[i]->timersLock.mu);
-        free(allp[i]->timers);
-        free(allp[i]);
-    }
-    free(allp);
-    allp = NULL;
-    notedestroy(&sched.sysmonnote);
-    notedestroy(&iterDone);
-    notedestroy(&netpollNote);
-}
-
-/* Used by the dump. */
-uint32_t runqlenForDump(p *pp) { return pp->runqtail - pp->runqhead + (pp->runnext != NULL); }

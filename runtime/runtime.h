@@ -1,7 +1,8 @@
 /* runtime.h: the types and globals of gosched, a C model of Go 1.14's G/M/P
  * scheduler (runtime2.go's g, m, p and schedt, cut down to the fields the
- * scheduler logic reads).  proc.c opens with the design comment; README.md maps
- * every function to Go 1.14 and lists the simplifications.
+ * scheduler logic reads), and every prototype one file of runtime/ takes from
+ * another.  proc.c opens with the design comment; README.md maps every file
+ * and function to Go 1.14 and lists the simplifications.
  *
  * Every shared field names what guards it:
  *   [sched]   sched.lock          [owner] only the M that owns the G/P/M
@@ -17,6 +18,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,9 +61,9 @@ static inline __attribute__((always_inline)) bool lockHeld(mutex *l)
     return atomic_load_explicit(&l->owner, memory_order_relaxed) == (unsigned long)pthread_self();
 }
 
-void mutexinit(mutex *l);
+void mutexinit(mutex *l); /* lock.c */
 
-/* A note (Go's one-shot sleep/wakeup event) on a POSIX semaphore. */
+/* A note (Go's one-shot sleep/wakeup event) on a POSIX semaphore (lock.c). */
 typedef struct note {
     sem_t sem;
 } note;
@@ -80,6 +82,23 @@ typedef struct timer {
     p *pp; /* the P whose heap holds it, NULL when not queued */
 } timer;
 
+/* The locals a goroutine body keeps across a block.  Go keeps them on the G's
+ * stack; ours are state machines (below), so they live in the G: one struct
+ * per workload (workloads.c), which the runtime never reads. */
+union glocals {
+    struct {
+        int64_t deadline; /* main: the deadline D its sleepers share */
+    } ts;                 /* timer-syscall */
+    struct {
+        int64_t round; /* a worker's rounds done; a child's steps done */
+        int64_t rng;   /* its random state */
+    } mixed;
+    struct {
+        int64_t round; /* main: rounds started */
+        int64_t rng;   /* its random state */
+    } ti; /* timer-idle */
+};
+
 /* A goroutine.  Real Go goroutines have stacks; ours are state machines: fn is
  * called with the G's saved resume point in pc and runs until it blocks (a
  * runtime call that does not return: gopark, Gosched, exitsyscall's slow path,
@@ -92,7 +111,8 @@ struct g {
     const char *waitreason;        /* [owner] why it is _Gwaiting */
     void (*fn)(g *);               /* [init] the goroutine's body */
     int pc;                        /* [owner] where fn resumes */
-    int64_t a[6];                  /* [owner] the body's locals */
+    int64_t arg;                   /* [init] newproc's argument (Go copies it to the new stack) */
+    union glocals locals;          /* [owner] the body's locals */
     void *obj;                     /* [owner] the body's object (workload data) */
     timer timer;                   /* [timers] time.Sleep timer */
     void *elem;                    /* [chan lock] value handed over by a channel */
@@ -181,6 +201,7 @@ typedef struct schedt {
     _Atomic int exiting;         /* [atomic, set under sched] the iteration is over */
 } schedt;
 
+/* runtime2.c: the scheduler's shared globals. */
 extern schedt sched;
 extern p **allp;               /* [init] gomaxprocs Ps */
 extern int32_t gomaxprocs;     /* [init] */
@@ -191,14 +212,17 @@ extern mutex allpLock;
 extern g **allgs;              /* [allglock; read without it by the dump] */
 extern _Atomic int32_t allglen;
 extern int32_t allgcap;
-extern _Atomic uint32_t panicking;
-extern _Atomic int schedFreeing; /* [atomic] the driver is building or freeing the state */
-extern _Atomic int netpollInited;
 extern int64_t runtimeInitTime;
+extern _Atomic int schedFreeing; /* [atomic] the driver is building or freeing the state */
 
 extern __thread m *g_m; /* getg().m */
 
-/* Fixes that can be switched off (main.c). */
+/* mcount: Go 1.14's mcount (proc.go): the Ms that exist, counted from the ids
+ * handed out.  Here beside schedt, so that the dump (traceback.c) reads it
+ * without calling into the scheduler. */
+static inline int64_t mcount(void) { return sched.mnext - sched.nmfreed; }
+
+/* fixes.c: the fixes that can be switched off (--fix in main.c). */
 enum { FIX_40368, FIX_6070, FIX_38860, NFIXES };
 struct fix {
     int issue;
@@ -210,50 +234,11 @@ struct fix {
 extern struct fix fixes[NFIXES];
 static inline bool fixOn(int f) { return fixes[f].on; }
 
-/* proc.c: the scheduler, under Go's names. */
-int64_t nanotime(void);
-void schedinit(int32_t procs, int32_t maxg);
-void schedfree(void);
-g *newproc(void (*fn)(g *), void *obj, int64_t arg);
-void runIteration(void (*mainfn)(g *), void *obj);
-void joinAll(void);
-void Gosched(void) __attribute__((noreturn));
-void gopark(void (*unlockf)(void *), void *lockp, const char *reason) __attribute__((noreturn));
-void goready(g *gp);
-void timeSleep(int64_t ns) __attribute__((noreturn));
-void timeSleepUntilWhen(int64_t when) __attribute__((noreturn));
-void entersyscall(void);
-void exitsyscall(void);
-void goexit1(void) __attribute__((noreturn));
-void newmSysmon(void);
-int64_t mcount(void);
-void mainExit(void) __attribute__((noreturn));
-const char *gstatusName(uint32_t s);
+/* Prototypes, file by file, in the order a run's data flows through them
+ * (README.md): the driver, the programs, the runtime calls they make, the
+ * scheduler, and what the scheduler stands on. */
 
-/* A channel-like object: a buffered queue whose receivers park (Go's hchan,
- * reduced to what the workloads need: send never blocks). */
-typedef struct chan {
-    mutex lock;
-    void **buf;
-    int cap, head, n;
-    g *recvq, *recvqtail; /* parked receivers */
-} chan;
-chan *makechan(int cap);
-void freechan(chan *c);
-void chansend(chan *c, void *v);
-/* chanrecv: returns true with *v set if a value was ready; otherwise parks
- * the G (does not return); when the G runs again the value is in gp->elem. */
-bool chanrecv(chan *c, void **v);
-
-/* traceback.c: fatal errors and dumps. */
-void throw(const char *s) __attribute__((noreturn));
-void rprint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void traceDump(void);
-void tracebackinit(void);
-void threadsiginit(void);
-void dumpAndExit(const char *header) __attribute__((noreturn));
-
-/* workloads.c */
+/* workloads.c: the Go programs. */
 struct workload {
     const char *name;
     const char *what;
@@ -269,5 +254,97 @@ struct wlparams {
     int iteration;
 };
 extern struct wlparams wl;
+extern int64_t tsPeriod, tsSkew; /* [init] timer-syscall's --period and --skew */
+void wlfree(void);
+void mixedFree(void);
+
+/* chan.c: channels (Go's chan.go). */
+/* A channel-like object: a buffered queue whose receivers park (Go's hchan,
+ * reduced to what the workloads need: send never blocks). */
+typedef struct chan {
+    mutex lock;
+    void **buf;
+    int cap, head, n;
+    g *recvq, *recvqtail; /* parked receivers */
+} chan;
+chan *makechan(int cap);
+void freechan(chan *c);
+void chansend(chan *c, void *v);
+/* chanrecv: returns true with *v set if a value was ready; otherwise parks
+ * the G (does not return); when the G runs again the value is in gp->elem. */
+bool chanrecv(chan *c, void **v);
+
+/* sleep.c: time.Sleep (Go's time.go). */
+void timeSleep(int64_t ns) __attribute__((noreturn));
+void timeSleepUntilWhen(int64_t when) __attribute__((noreturn));
+
+/* proc.c: the scheduler, under Go's names. */
+void schedinit(int32_t procs, int32_t maxg);
+void runIteration(void (*mainfn)(g *), void *obj);
+g *newproc(void (*fn)(g *), void *obj, int64_t arg);
+void Gosched(void) __attribute__((noreturn));
+void gopark(void (*unlockf)(void *), void *lockp, const char *reason) __attribute__((noreturn));
+void goready(g *gp);
+void entersyscall(void);
+void exitsyscall(void);
+void goexit1(void) __attribute__((noreturn));
+void newmSysmon(void);
+void wakeNetPoller(int64_t when);
+
+/* time.c: the per-P timer heap (Go's time.go). */
+void doaddtimer(p *pp, timer *t);
+void updateTimer0When(p *pp);
+int64_t timeSleepUntil(void);
+
+/* netpoll.c: the poller, timers only (Go's netpoll.go, netpoll_epoll.go). */
+extern _Atomic int netpollInited;
+extern note netpollNote;
+void netpollGenericInit(void);
+bool netpollinited(void);
+void netpollBreak(void);
+int netpoll(int64_t delay);
+
+/* iteration.c: the model's process exit (ours). */
+extern note iterDone;
+void mainExit(void) __attribute__((noreturn));
+void mexitIteration(void) __attribute__((noreturn));
+void joinAll(void);
+void schedfree(void);
+
+/* trace.c: the --trace event ring (ours). */
+extern bool traceOn;
+void traceEvent(const char *what, int64_t arg);
+int64_t traceWhen(int64_t when);
+void traceFlush(int64_t t0);
+void traceReset(void);
+void traceDump(void);
+
+/* signal.c: signal set-up and SIGQUIT (Go's signal_unix.go). */
+#define STACKSIG SIGURG /* the signal that asks an M for its stack (traceback.c) */
+void initsig(void);
+void minitSignals(void);
+
+/* panic.c: fatal errors (Go's panic.go). */
+extern _Atomic uint32_t panicking;
+void throw(const char *s) __attribute__((noreturn));
+void dumpAndExit(const char *header) __attribute__((noreturn));
+
+/* traceback.c: the pieces of a dump (Go's traceback.go, proc.go's schedtrace). */
+const char *gstatusName(uint32_t s);
+void symbolizeInit(void);
+void printOwnStack(const char *from);
+void sigStackHandler(int sig, siginfo_t *si, void *ucv);
+void sampleOthers(m *ms, m *self);
+void printOthers(void);
+void schedtrace(m *ms);
+void goroutineheaders(void);
+
+/* print.c: the runtime's print (Go's print.go). */
+void rprint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* stubs.c: clock, sleep, random (Go's time_nofake.go, stubs.go). */
+int64_t nanotime(void);
+void usleep_model(uint32_t us);
+uint32_t fastrand(void);
 
 #endif

@@ -1,26 +1,18 @@
-/* traceback.c: fatal errors (Go's throw/fatalthrow/startpanic_m/dopanic_m,
- * panic.go), the scheduler dump (Go's schedtrace(detailed=true)) and stacks.
- *
- * A throw prints "fatal error: <msg>", the scheduler dump, the throwing
- * thread's stack ("runtime stack:"), then every other M's stack, then the
- * goroutines, and ends the process with exit(2).  Unlike Go, the dump path
- * never takes sched.lock (golang/go#59758: checkdead throws with it held) nor
- * any other scheduler lock: it reads the state racily, as a crash dump must.
+/* traceback.c: the pieces of a dump (Go 1.14's traceback.go, and proc.go's
+ * schedtrace): the scheduler state (schedtrace(detailed=true)), the goroutine
+ * headers, this thread's stack and every other M's.  panic.c puts them
+ * together for a throw or SIGQUIT.  Everything here reads the scheduler's
+ * state racily and takes no scheduler lock, since a dump runs where any lock
+ * may be held (checkdead throws with sched.lock held).  Go walks goroutine
+ * stacks; ours are state machines without stacks (a goroutine's header says
+ * where it resumes), so the stacks shown are the Ms' C stacks.
  *
  * Other threads' stacks: the dumping thread sends each M the stack signal
- * (SIGURG, Go's preemption signal) and waits; the handler unwinds its own
- * thread from the signal context with libunwind into a static buffer (no
- * malloc, no locks) and raises a flag; the dumping thread symbolizes the PCs
- * (names via libdwfl symbol tables, file:line via DWARF).  One request at a
- * time, so one static buffer suffices.
- *
- * Concurrent throws: the first thread to raise `panicking` owns the output;
- * any later thrower records its message in its M and sleeps until the
- * process exits (Go blocks it on paniclk).  A throw nested inside the dump on
- * the same thread prints one line and leaves with _exit(2).
- *
- * SIGQUIT is blocked in every thread but a dedicated one that waits for it
- * with sigwait and then dumps, as Go does on SIGQUIT, and exits 2.
+ * (SIGURG, Go's preemption signal; signal.c installs the handler) and waits;
+ * the handler unwinds its own thread from the signal context with libunwind
+ * into a static buffer (no malloc, no locks) and raises a flag; the dumping
+ * thread symbolizes the PCs (names via libdwfl symbol tables, file:line via
+ * DWARF).  One request at a time, so one static buffer suffices.
  */
 #define UNW_LOCAL_ONLY
 #include "runtime.h"
@@ -29,42 +21,22 @@
 #include <errno.h>
 #include <libunwind.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define STACKSIG SIGURG
 #define MAXFRAMES 64
 
-uint32_t runqlenForDump(p *pp);
-
-static __thread int throwdepth;
-
-/* rprint: Go's print: format into a stack buffer, one write(2). */
-void rprint(const char *fmt, ...)
+/* gstatusName: Go 1.14's gStatusStrings (traceback.go): a G status's name. */
+const char *gstatusName(uint32_t s)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof buf)
-        n = sizeof buf - 1;
-    const char *s = buf;
-    while (n > 0) {
-        ssize_t w = write(2, s, (size_t)n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        s += w;
-        n -= (int)w;
+    switch (s) {
+    case Gidle: return "idle";
+    case Grunnable: return "runnable";
+    case Grunning: return "running";
+    case Gsyscall: return "syscall";
+    case Gwaiting: return "waiting";
+    case Gdead: return "dead";
+    default: return "???";
     }
 }
 
@@ -72,7 +44,8 @@ void rprint(const char *fmt, ...)
 
 static Dwfl *dwfl;
 
-static void symbolizeInit(void)
+/* symbolizeInit: report this process's modules to libdwfl (once). */
+void symbolizeInit(void)
 {
     static char *debuginfo_path;
     static const Dwfl_Callbacks cb = {
@@ -126,7 +99,7 @@ static void printFrame(uintptr_t pc, bool exact, const char *uname, uintptr_t uo
 
 /* printOwnStack: this thread's frames from `from` (e.g. "throw") down, named
  * by libunwind (function+offset). */
-static void printOwnStack(const char *from)
+void printOwnStack(const char *from)
 {
     unw_context_t ctx;
     unw_cursor_t c;
@@ -170,7 +143,7 @@ static struct {
 /* sigStackHandler: the stack signal's handler: unwind this thread from the signal
  * context into stackreq.  Async-signal-safe: libunwind local unwinding and
  * atomics only. */
-static void sigStackHandler(int sig, siginfo_t *si, void *ucv)
+void sigStackHandler(int sig, siginfo_t *si, void *ucv)
 {
     (void)sig;
     (void)si;
@@ -225,17 +198,16 @@ static void sampleThread(struct sample *s)
     memcpy(s->pcs, stackreq.pcs, sizeof s->pcs);
 }
 
-/* The Ms a dump shows: allm as it was when the dump began.  allm only grows, at its
+/* sampleOthers: sample every M on ms but self.  ms is allm as it was when the dump
+ * began (the caller passes the same snapshot to schedtrace): allm only grows, at its
  * head, so walking from this snapshot gives the same Ms to the SCHED section and to the
  * stack section even while the process keeps creating threads. */
-static m *dumpAllm;
-
-static void sampleOthers(m *self)
+void sampleOthers(m *ms, m *self)
 {
     nsamples = 0;
     if (allp == NULL)
         return;
-    for (m *mp = dumpAllm; mp != NULL && nsamples < MAXSAMPLES; mp = atomic_load(&mp->alllink)) {
+    for (m *mp = ms; mp != NULL && nsamples < MAXSAMPLES; mp = atomic_load(&mp->alllink)) {
         if (mp == self)
             continue;
         samples[nsamples].mp = mp;
@@ -248,14 +220,19 @@ static void sampleOthers(m *self)
 
 static int64_t mid(m *mp) { return mp != NULL ? mp->id : -1; }
 
+/* runqlenForDump: the length of pp's local run queue, runnext included, read
+ * without p.runqlock. */
+static uint32_t runqlenForDump(p *pp) { return pp->runqtail - pp->runqhead + (pp->runnext != NULL); }
+
 /* schedtrace: Go 1.14's schedtrace(detailed=true), without sched.lock.  It
  * prints only what the model keeps: Go's fields for GC, stop-the-world, locked
  * Ms and Gs, the G free list, malloc and preemption (gcwaiting, stopwait,
  * gfreecnt, mallocing, preemptoff, dying, lockedg, lockedm) are left out, not
  * printed as constants.  Added, from the model's state: the M counts checkdead
  * uses (nmidle, nmsys, mnext, nmfreed), whether an M polls (lastpoll), each P's
- * first timer and idle-list membership, each M's nextp and idle-list membership. */
-static void schedtrace(void)
+ * first timer and idle-list membership, each M's nextp and idle-list membership.
+ * ms: the Ms to show (allm when the dump began, see sampleOthers). */
+void schedtrace(m *ms)
 {
     p **ps = allp;
     if (ps == NULL) {
@@ -287,7 +264,7 @@ static void schedtrace(void)
                t0 == 0 ? "none/" : "", t0 == 0 ? 0LL : (long long)((t0 - runtimeInitTime) / 1000),
                onidle ? "true" : "false");
     }
-    for (m *mp = dumpAllm; mp != NULL; mp = atomic_load(&mp->alllink)) {
+    for (m *mp = ms; mp != NULL; mp = atomic_load(&mp->alllink)) {
         p *pp = atomic_load(&mp->p);
         p *np = atomic_load(&mp->nextp);
         g *cg = atomic_load(&mp->curg);
@@ -313,7 +290,9 @@ static void schedtrace(void)
     }
 }
 
-static void goroutineheaders(void)
+/* goroutineheaders: Go's goroutineheader for every live G (what our Gs have
+ * instead of a stack: where the state machine resumes). */
+void goroutineheaders(void)
 {
     if (allgs == NULL)
         return;
@@ -333,7 +312,8 @@ static void goroutineheaders(void)
     }
 }
 
-static void printOthers(void)
+/* printOthers: the stacks sampleOthers took, symbolized. */
+void printOthers(void)
 {
     for (int i = 0; i < nsamples; i++) {
         m *mp = samples[i].mp;
@@ -349,138 +329,4 @@ static void printOthers(void)
         for (int k = 0; k < samples[i].n; k++)
             printFrame(samples[i].pcs[k], k == 0, NULL, 0);
     }
-}
-
-/* claim: become the one thread that prints; false if another already does.
- * *live is false when the driver is between iterations (the state is being
- * freed or built and must not be read); see main.c. */
-static bool claim(bool *live)
-{
-    bool first = atomic_fetch_add(&panicking, 1) == 0;
-    *live = atomic_load(&schedFreeing) == 0;
-    return first;
-}
-
-static void waitForExit(void) __attribute__((noreturn));
-static void waitForExit(void)
-{
-    for (;;)
-        pause();
-}
-
-/* throw: Go's throw: print, dump, exit 2. */
-void throw(const char *s)
-{
-    m *mp = g_m;
-    if (throwdepth++ > 0) {
-        rprint("fatal error: %s\npanic during panic\nstack trace unavailable\n", s);
-        _exit(2);
-    }
-    if (mp != NULL && atomic_load(&mp->throwing) == 0)
-        atomic_store(&mp->throwing, 1);
-    bool live;
-    if (!claim(&live)) {
-        if (mp != NULL)
-            atomic_store(&mp->throwmsg, s);
-        waitForExit();
-    }
-    rprint("fatal error: %s\n\n", s);
-    if (!live) {
-        /* Not on an M of a running iteration: no scheduler state to show. */
-        symbolizeInit();
-        rprint("runtime stack:\n");
-        printOwnStack("throw");
-        exit(2);
-    }
-    dumpAllm = atomic_load(&allm);
-    schedtrace();
-    bool stacks = mp == NULL || atomic_load(&mp->throwing) > 0;
-    if (stacks)
-        sampleOthers(mp);
-    symbolizeInit();
-    if (stacks) {
-        rprint("\nruntime stack:\n");
-        printOwnStack("throw");
-        printOthers();
-    }
-    goroutineheaders();
-    traceDump();
-    exit(2);
-}
-
-/* dumpAndExit: the SIGQUIT path: the same dump plus every M's stack. */
-void dumpAndExit(const char *header)
-{
-    bool live;
-    if (!claim(&live))
-        waitForExit();
-    if (!live) {
-        /* The driver was between iterations.  It checks panicking before it
-         * frees anything, so once it has built the next iteration (and set
-         * schedFreeing back to 0) that state stays alive for us. */
-        int64_t deadline = nanotime() + 1000 * 1000 * 1000LL;
-        while (atomic_load(&schedFreeing) != 0 && nanotime() < deadline) {
-            struct timespec ts = {0, 20 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        live = atomic_load(&schedFreeing) == 0;
-    }
-    rprint("%s\n\n", header);
-    if (!live) {
-        rprint("SCHED: between iterations; no scheduler state\n");
-        exit(2);
-    }
-    dumpAllm = atomic_load(&allm);
-    schedtrace();
-    sampleOthers(NULL);
-    symbolizeInit();
-    printOthers();
-    goroutineheaders();
-    traceDump();
-    exit(2);
-}
-
-static void *sigquitThread(void *arg)
-{
-    (void)arg;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGQUIT);
-    int sig;
-    while (sigwait(&set, &sig) != 0) {
-    }
-    /* Between iterations the state is being freed or built: wait (briefly)
-     * for the next iteration, so that the dump has something to show. */
-    int64_t deadline = nanotime() + 200 * 1000 * 1000LL;
-    while (atomic_load(&schedFreeing) != 0 && nanotime() < deadline) {
-        struct timespec ts = {0, 20 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    dumpAndExit("SIGQUIT: quit");
-}
-
-/* threadsiginit: per-thread signal setup (the mask is inherited: SIGQUIT
- * stays blocked, the stack signal open). */
-void threadsiginit(void) {}
-
-/* tracebackinit: install the stack signal, block SIGQUIT everywhere and start
- * the thread that waits for it.  (No libunwind warm-up here: under an
- * LD_PRELOAD shim that itself unwinds at every mutex unlock, libunwind's
- * cache locks would be taken re-entrantly at start-up.) */
-void tracebackinit(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = sigStackHandler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(STACKSIG, &sa, NULL);
-
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGQUIT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    pthread_t t;
-    if (pthread_create(&t, NULL, sigquitThread, NULL) == 0)
-        pthread_detach(t);
 }

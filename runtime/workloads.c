@@ -4,7 +4,8 @@
  * in a runtime call that does not return (timeSleep, chanrecv when it must
  * wait, Gosched, exitsyscall's slow path); it sets gp->pc first, so that the
  * next call resumes after the block.  Returning from the body is goexit (for
- * main: main.main returned).  Everything a body keeps lives in gp->a[].
+ * main: main.main returned).  Everything a body keeps lives in its G: newproc's
+ * argument in gp->arg, its locals in gp->locals (one struct per workload).
  *
  * A system call is real blocking between entersyscall and exitsyscall (a
  * clock_nanosleep), so the M is out of the scheduler exactly as in Go.
@@ -88,7 +89,7 @@ static void tsSleeper(g *gp)
     switch (gp->pc) {
     case 0:
         gp->pc = 1;
-        timeSleepUntilWhen(gp->a[0]);
+        timeSleepUntilWhen(gp->arg);
     case 1:
         return;
     }
@@ -99,7 +100,7 @@ static void tsMain(g *gp)
     switch (gp->pc) {
     case 0: {
         int64_t deadline = nanotime() + tsPeriod;
-        gp->a[1] = deadline;
+        gp->locals.ts.deadline = deadline;
         for (int32_t i = 1; i < wl.goroutines; i++)
             newproc(tsSleeper, NULL, deadline);
         gp->pc = 1;
@@ -108,7 +109,7 @@ static void tsMain(g *gp)
     case 1:
         gp->pc = 2;
         entersyscall();
-        sleepUntil(gp->a[1] + tsSkew);
+        sleepUntil(gp->locals.ts.deadline + tsSkew);
         exitsyscall();
         /* fallthrough: the fast path got the P back */
     case 2:
@@ -133,6 +134,8 @@ struct mixed {
 
 static struct mixed *mixedobj;
 
+static void mixedChild(g *gp);
+
 static void finish(void)
 {
     if (atomic_fetch_sub(&mixedobj->pending, 1) == 1)
@@ -143,7 +146,7 @@ static void finish(void)
  * resumes at `next`. */
 static void localStep(g *gp, int next, bool maySpawn)
 {
-    int64_t *rs = &gp->a[2];
+    int64_t *rs = &gp->locals.mixed.rng;
     uint64_t r = rnd(rs);
     switch (r % (maySpawn ? 6 : 5)) {
     case 0:
@@ -166,7 +169,6 @@ static void localStep(g *gp, int next, bool maySpawn)
     case 4:
         return;
     default: {
-        extern void mixedChild(g *);
         atomic_fetch_add(&mixedobj->pending, 1);
         newproc(mixedChild, NULL, 0);
         return;
@@ -174,26 +176,26 @@ static void localStep(g *gp, int next, bool maySpawn)
     }
 }
 
-void mixedChild(g *gp)
+static void mixedChild(g *gp)
 {
-    /* a[0] unused, a[1] steps done, a[2] rng. */
+    /* locals.mixed: round counts the steps done. */
     if (gp->pc == 0) {
-        gp->a[2] = seedFor(gp->goid);
+        gp->locals.mixed.rng = seedFor(gp->goid);
         gp->pc = 1;
     }
-    while (gp->a[1] < 3) {
-        gp->a[1]++;
+    while (gp->locals.mixed.round < 3) {
+        gp->locals.mixed.round++;
         localStep(gp, 1, false);
     }
     finish();
 }
 
-/* worker: a[0] index, a[1] round, a[2] rng, a[3] scratch.
+/* worker: arg is its index; locals.mixed: the rounds done, the random state.
  * pc: 0 start, 1 local step done, 2 after send/first receive, 3 round done. */
 static void mixedWorker(g *gp)
 {
     struct mixed *mx = mixedobj;
-    int32_t idx = (int32_t)gp->a[0];
+    int32_t idx = (int32_t)gp->arg;
     int32_t pair = idx / 2;
     bool hasPartner = pair * 2 + 1 < mx->n;
     bool isA = idx % 2 == 0;
@@ -201,17 +203,17 @@ static void mixedWorker(g *gp)
     for (;;) {
         switch (gp->pc) {
         case 0:
-            gp->a[2] = seedFor(gp->goid);
-            gp->a[1] = 0;
+            gp->locals.mixed.rng = seedFor(gp->goid);
+            gp->locals.mixed.round = 0;
             gp->pc = 10;
             break;
         case 10: /* start of a round */
-            if (gp->a[1] == MIXED_ROUNDS) {
+            if (gp->locals.mixed.round == MIXED_ROUNDS) {
                 finish();
                 return;
             }
             gp->pc = 11;
-            localStep(gp, 11, gp->a[1] == 0);
+            localStep(gp, 11, gp->locals.mixed.round == 0);
             break;
         case 11: /* the hand-off */
             if (!hasPartner) {
@@ -230,7 +232,7 @@ static void mixedWorker(g *gp)
             gp->pc = 13;
             break;
         case 13:
-            gp->a[1]++;
+            gp->locals.mixed.round++;
             gp->pc = 10;
             break;
         default:
@@ -290,7 +292,7 @@ static void tiChild(g *gp) { (void)gp; }
 
 static void tiMain(g *gp)
 {
-    int64_t *rs = &gp->a[2];
+    int64_t *rs = &gp->locals.ti.rng;
     for (;;) {
         switch (gp->pc) {
         case 0:
@@ -299,9 +301,9 @@ static void tiMain(g *gp)
             gp->pc = 1;
             timeSleep(6 * 1000 * 1000);
         case 1: /* start of a round */
-            if (gp->a[0] == wl.goroutines - 1)
+            if (gp->locals.ti.round == wl.goroutines - 1)
                 return;
-            gp->a[0]++;
+            gp->locals.ti.round++;
             newproc(tiChild, NULL, 0);
             gp->pc = 2;
             timeSleep(20 * 1000 + (int64_t)(rnd(rs) % 100000));

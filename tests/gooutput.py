@@ -1,4 +1,4 @@
-"""Parsing gosched's Go-shaped fatal-error output (runtime/traceback.c): the throwing
+"""Parsing gosched's Go-shaped fatal-error output (runtime/panic.c, traceback.c): the throwing
 thread's own stack, the SCHED dump and the --trace events.  Shared by test_runtime.py and
 test_mission.py, so that both read a dump the same way."""
 

@@ -355,7 +355,9 @@ def test_nightly_100k(tmp_path, command, expect):
 # ---------------------------------------------------------------------------------------------
 # The second race: golang/go#38860, the timer a spinning M walked past (runtime/README.md)
 
-PROC_C = ROOT / "runtime" / "proc.c"
+# Where each function of the plan lives: findrunnable in proc.c (Go's proc.go),
+# timeSleepUntil in time.c (Go's time.go).
+SOURCES = {"findrunnable": "proc.c", "timeSleepUntil": "time.c"}
 
 
 def line_after(lines, start, text, within=40):
@@ -364,21 +366,23 @@ def line_after(lines, start, text, within=40):
     for i in range(start + 1, min(start + 1 + within, len(lines))):
         if lines[i].strip() == text:
             return i
-    raise AssertionError(f"no '{text}' within {within} lines after proc.c:{start + 1}")
+    raise AssertionError(f"no '{text}' within {within} lines after line {start + 1}")
 
 
 def stall_sites():
     """The three lock-release sites of the #38860 plan, as the shim names them
-    (function+0xoff), found from their source lines so that editing proc.c cannot silently
+    (function+0xoff), found from their source lines so that editing runtime/ cannot silently
     retarget the plan: the lock at findrunnable's stop label, the unlock after its pidleput,
     and timeSleepUntil's unlock.  Each site is mapped back to its line with addr2line."""
-    src = PROC_C.read_text().splitlines()
-    stop = next(i for i, s in enumerate(src) if s.startswith("stop:"))
-    tsu = next(i for i, s in enumerate(src) if s.startswith("int64_t timeSleepUntil("))
-    idx = {"findrunnable": {line_after(src, stop, "lock(&sched.lock);"),
-                            line_after(src, line_after(src, stop, "pidleput(pp);"),
+    src = {fn: (ROOT / "runtime" / f).read_text().splitlines() for fn, f in SOURCES.items()}
+    fr = src["findrunnable"]
+    stop = next(i for i, s in enumerate(fr) if s.startswith("stop:"))
+    ts = src["timeSleepUntil"]
+    tsu = next(i for i, s in enumerate(ts) if s.startswith("int64_t timeSleepUntil("))
+    idx = {"findrunnable": {line_after(fr, stop, "lock(&sched.lock);"),
+                            line_after(fr, line_after(fr, stop, "pidleput(pp);"),
                                        "unlock(&sched.lock);")},
-           "timeSleepUntil": {line_after(src, tsu, "unlock(&allpLock);")}}
+           "timeSleepUntil": {line_after(ts, tsu, "unlock(&allpLock);")}}
     want = {fn: {i + 1 for i in v} for fn, v in idx.items()}   # addr2line's 1-based lines
     syms = {}
     for ln in run(["nm", GOSCHED], timeout=30).expect(0).out.splitlines():
@@ -395,7 +399,7 @@ def stall_sites():
         out = run(["addr2line", "-i", "-e", GOSCHED, hex(syms[fn] + off - 1)],
                   timeout=30).expect(0).out
         path, _, num = out.strip().splitlines()[-1].split(" (")[0].rpartition(":")
-        if path.endswith("runtime/proc.c") and num.isdigit() and int(num) in want[fn]:
+        if path.endswith("runtime/" + SOURCES[fn]) and num.isdigit() and int(num) in want[fn]:
             found.append(site)
     assert len(found) == 3, f"wanted one site per line {want}, found {found}\n{listed}"
     return ",".join(sorted(found))

@@ -37,6 +37,10 @@ def held_open(delay):
     ["--fix", "maybe"],
     ["--fix", "99999=off"],
     ["--period", "5parsecs"],
+    # The one duration grammar (common/duration.h): no bare number but 0, no leading zero,
+    # no hex, no blanks; the ranges are gosched's (--period above 0, both at most 60s).
+    ["--period", "10"], ["--period", "010ms"], ["--period", "0x1ms"], ["--period", " 3ms"],
+    ["--period", "0"], ["--period", "61s"], ["--skew", "-61s"], ["--skew", "1ms 2ms"],
     ["--debug-startm-delay", "1ms"],   # removed: the shim is the one way to widen a window
     ["--goroutines"],
 ])
@@ -48,11 +52,34 @@ def test_usage_error_is_one_line_and_64(args):
     assert r.err.startswith("gosched: "), r
 
 
+@pytest.mark.parametrize("period,skew", [("30ms", "0"), ("0.03s", "-50us"), ("25ms5ms", "+1ms"),
+                                         ("3e4us", "1ms500us")])
+def test_period_and_skew_take_the_duration_grammar(period, skew):
+    # Go's forms (several terms, a sign) and an exponent are read, and read as their value:
+    # the iteration lasts at least the period (a misread unit would make it ~1ms or ~30s).
+    r = run([GOSCHED, "--period", period, "--skew", skew, "--verbose"], timeout=30).expect(0)
+    m = re.search(r"^gosched: iteration 1: (\d+)us", r.err, re.M)
+    assert m and 30000 <= int(m.group(1)) < 20000000, r
+
+
 def test_list_fixes_names_each_go_issue():
     r = run([GOSCHED, "--list-fixes"], timeout=10).expect(0)
     assert "golang/go#40368" in r.out and "mReserveID" in r.out, r
     assert "golang/go#6070" in r.out and "incidlelocked" in r.out, r
     assert "golang/go#38860" in r.out and "wakeNetPoller" in r.out, r
+
+
+def test_verbose_summary_states_every_fix():
+    # The --verbose summary says which fixes the run had; it once left fix 38860 out.
+    fixes = run([GOSCHED, "--list-fixes"], timeout=10).expect(0).out
+    listed = re.findall(r"^(\d+)\s+golang/go#", fixes, re.M)
+    assert len(listed) >= 3, listed
+    r = run([GOSCHED, "--verbose", "--fix", "38860=off", "--fix", "6070=on"], timeout=30).expect(0)
+    summary = re.search(r"^gosched: workload=timer-syscall .*$", r.err, re.M)
+    assert summary, r
+    states = dict(re.findall(r" fix(\d+)=(on|off)", summary.group(0)))
+    assert sorted(states) == sorted(listed), summary.group(0)
+    assert states["38860"] == "off" and states["6070"] == "on" and states["40368"] == "on", states
 
 
 def test_list_workloads():
@@ -446,6 +473,12 @@ def proc_source():
         return f.read()
 
 
+def runtime_sources():
+    """Every runtime/*.c file's text, by name."""
+    d = ROOT / "runtime"
+    return {f.name: f.read_text() for f in sorted(d.glob("*.c"))}
+
+
 def test_every_go_throw_is_accounted_for():
     assert sorted(GO_THROWS) == sorted([*THROWN_BY_GOSCHED, *THROW_CASES, *NOT_BUILT])
     # The harness has no case the tests do not run.
@@ -523,7 +556,8 @@ def test_every_stated_lock_rule_is_asserted_first():
     # be held" -> assert(!lockHeld(...)); the same for p.timersLock.
     locks = {"sched.lock": "&sched.lock", "pp.timersLock": "&pp->timersLock"}
     checked, bad = 0, []
-    for comment, name, first in commented_functions(proc_source()):
+    for comment, name, first in (c for src in runtime_sources().values()
+                                 for c in commented_functions(src)):
         text = " ".join(re.sub(r"\n\s*\* ?", " ", comment).split())
         for rule in re.finditer(r"([\w.]+) must (not )?be held", text):
             lk = locks.get(rule.group(1))
@@ -534,4 +568,4 @@ def test_every_stated_lock_rule_is_asserted_first():
                 bad.append(f"{name}: says {rule.group(0)!r} but starts with {first!r}")
     assert not bad, "\n".join(bad)
     # The rules this audit relies on exist at all (a parser that finds none proves nothing).
-    assert checked >= 20, f"only {checked} lock rules found in proc.c"
+    assert checked >= 20, f"only {checked} lock rules found in runtime/*.c"

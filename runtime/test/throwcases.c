@@ -349,7 +349,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; argc == 2 && i < n; i++)
         if (strcmp(argv[1], cases[i].name) == 0) {
-            tracebackinit();
+            initsig();
             cases[i].fn();
             fprintf(stderr, "throwcases: %s did not throw\n", argv[1]);
             return 1;

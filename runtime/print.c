@@ -1,0 +1,36 @@
+/* print.c: the runtime's print (Go 1.14's print.go).  Go's print writes
+ * straight to fd 2 under printlock, without malloc, so that a crashing
+ * runtime can still talk; ours formats into a stack buffer with vsnprintf and
+ * writes it with one write(2), taking no lock (one call is one line or a few,
+ * so concurrent prints interleave only between calls). */
+#include "runtime.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* rprint: Go's print: format into a stack buffer, one write(2). */
+void rprint(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof buf)
+        n = sizeof buf - 1;
+    const char *s = buf;
+    while (n > 0) {
+        ssize_t w = write(2, s, (size_t)n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        s += w;
+        n -= (int)w;
+    }
+}
