@@ -142,7 +142,7 @@ enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, s
 	size_t n;
 
 	sig[0] = 0;
-	if (r->exited && (r->code == EX_HARNESS || (r->code == EX_USAGE_ && j->inject_argv)) &&
+	if (r->exited && (r->code == EXIT_HARNESS || (r->code == EXIT_USAGE && j->inject_argv)) &&
 	    (p = line_with(r->out, "inject:", &n))) {
 		put(sig, sigsz, p, n);
 		return OUT_HARNESS;

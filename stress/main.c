@@ -78,7 +78,7 @@ static void usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs(" (stress --help for usage)\n", stderr);
-	exit(EX_USAGE_);
+	exit(EXIT_USAGE);
 }
 
 void job_defaults(struct job *j)
@@ -205,11 +205,11 @@ int finish(struct job *jobs, int njobs)
 		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
 		        "reproduction%s%s\n", S.harness_error, S.write_error ? "; and " : "",
 		        S.write_error ? S.write_error : "");
-		rc = EX_HARNESS;
+		rc = EXIT_HARNESS;
 	} else if (S.write_error) {
 		/* The results are what a campaign is for: without them, no verdict. */
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", S.write_error);
-		rc = EX_HARNESS;
+		rc = EXIT_HARNESS;
 	}
 	printf("results: %s\n", S.rundir);
 	fflush(stdout);
@@ -269,13 +269,13 @@ static void check_injections(struct job *jobs, int njobs, const char *campaign)
 			continue;
 		char line[1024];
 		int rc = check_inject(j, line, sizeof line);
-		if (rc == EX_USAGE_) {
+		if (rc == EXIT_USAGE) {
 			if (campaign)
 				fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
 				        j->inject_line ? j->inject_line : j->line, j->name, line);
 			else
 				fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
-			exit(EX_USAGE_);
+			exit(EXIT_USAGE);
 		}
 		if (rc < 0)
 			j->harness_error = xasprintf("the inject launcher could not check the flags: %s",
@@ -459,7 +459,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return 0;
+			return EXIT_OK;
 		default:
 			if (optopt && optopt < 256)
 				usage("unknown or incomplete flag -%c", optopt);
@@ -496,7 +496,7 @@ int main(int argc, char **argv)
 			campaign_defaults.procs = cli.procs;
 		(void)keep_given;
 		if (campaign_load(campaign, &jobs, &njobs) < 0)
-			return EX_USAGE_;
+			return EXIT_USAGE;
 		if (only)
 			select_jobs(only, jobs, &njobs);
 		if (!S.name) {
@@ -525,7 +525,7 @@ int main(int argc, char **argv)
 	check_injections(jobs, njobs, campaign);
 
 	if (setup_rundir() < 0)
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	for (int i = 0; i < njobs; i++) {
 		if (campaign) {
 			jobs[i].dir = xasprintf("%s/%s", S.rundir, jobs[i].name);
@@ -539,13 +539,13 @@ int main(int argc, char **argv)
 	if (record) {
 		if (record_open(record) < 0) {
 			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
-			return EX_HARNESS;
+			return EXIT_HARNESS;
 		}
 	}
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 
 	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", S.name,

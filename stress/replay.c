@@ -13,7 +13,7 @@
 static int bad(const char *dir, const char *what)
 {
 	fprintf(stderr, "stress: --replay %s: %s\n", dir, what);
-	return EX_USAGE_;
+	return EXIT_USAGE;
 }
 
 int replay_main(const char *dir, long long count, int procs, double timeout_s)
@@ -81,7 +81,7 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	if (j.inject_argv && !j.harness_error) {
 		char line[1024];
 		int rc = check_inject(&j, line, sizeof line);
-		if (rc == EX_USAGE_)
+		if (rc == EXIT_USAGE)
 			return bad(dir, line);
 		if (rc < 0)
 			j.harness_error = xasprintf("the inject launcher could not check the flags: %s", line);
@@ -89,18 +89,18 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 
 	if (j.harness_error) {
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	char tmpl[] = "/tmp/stress-replay.XXXXXX";
 	if (!mkdtemp(tmpl)) {
 		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	S.tmpdir = tmpl;
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,
 	       (unsigned long long)S.seed_base, count);
@@ -111,7 +111,7 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	if (j.harness_error) {
 		printf("\n");
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	long long same = 0;
 	for (int i = 0; i < j.nsigs; i++)
@@ -128,5 +128,5 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
 	printf("%s\n", S.interrupted ? " (interrupted)" : "");
 	json_decref(m);
-	return same > 0 ? 0 : 1;
+	return same > 0 ? EXIT_OK : EXIT_UNMET;
 }

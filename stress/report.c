@@ -663,7 +663,7 @@ int write_reports(struct job *jobs, int njobs)
 	free(jx);
 	free(last_report);
 	last_report = md;
-	return ok ? 0 : 1;
+	return ok ? EXIT_OK : EXIT_UNMET;
 }
 
 void print_report(struct job *jobs, int njobs)

@@ -360,8 +360,8 @@ int check_inject(const struct job *j, char *line, size_t n)
 	snprintf(line, n, "%s", buf);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !len)
 		rc = 0;
-	else if (WIFEXITED(st) && WEXITSTATUS(st) == EX_USAGE_ && !strncmp(buf, "inject: ", 8))
-		rc = EX_USAGE_;
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE && !strncmp(buf, "inject: ", 8))
+		rc = EXIT_USAGE;
 	else if (!buf[0])
 		snprintf(line, n, "%s --check exited with status %d and said nothing", S.launcher,
 		         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));

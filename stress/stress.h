@@ -46,10 +46,13 @@
 #include "../common/words.h"
 #include "../common/xalloc.h"
 
-#define EX_OK_ 0
-#define EX_FAIL 1
-#define EX_USAGE_ 64
-#define EX_HARNESS 125
+/* Exit statuses (docs/interfaces.md). */
+enum {
+	EXIT_OK = 0,          /* every expectation holds (without one: no failures) */
+	EXIT_UNMET = 1,       /* an expectation does not hold */
+	EXIT_USAGE = 64,      /* bad flags or campaign file: one line, before any run */
+	EXIT_HARNESS = 125,   /* stress or the launcher failed, not the program */
+};
 
 /* The longest duration any stress flag or key takes: longer is surely a typo. */
 #define STRESS_DURATION_MAX (366 * 24 * DURATION_HOUR)
