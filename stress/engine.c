@@ -287,12 +287,12 @@ static void start_run(struct slot *s, int w)
 		return;
 	}
 	s->start = now_mono();
-	int err = spawn_run(inj ? S.launcher : J->path, s->argv, s->envp, p[1], &s->pid);
+	int err = spawn_run(inj ? J->launcher : J->path, s->argv, s->envp, p[1], &s->pid);
 	close(p[1]);
 	if (err) {
 		close(p[0]);
 		char m[PATH_MAX + 128];
-		snprintf(m, sizeof m, "cannot run %s: %s", inj ? S.launcher : J->path, strerror(err));
+		snprintf(m, sizeof m, "cannot run %s: %s", inj ? J->launcher : J->path, strerror(err));
 		harness_error(m);
 		return;
 	}
@@ -517,7 +517,7 @@ void engine_run(struct job *j)
 		snprintf(s->dir, sizeof s->dir, "%s/w%d", jtmp, i);
 		mkdir(s->dir, 0700);
 		snprintf(s->log, sizeof s->log, "%s/inject.log", s->dir);
-		s->argv = build_argv(j, s->seedbuf, s->log);
+		s->argv = job_argv(j, s->seedbuf, s->log);
 		s->envp = xmalloc(sizeof *s->envp * (nbase_env + 4));
 		memcpy(s->envp, base_env, sizeof *s->envp * nbase_env);
 		s->envp[nbase_env] = s->envrun;

@@ -16,29 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The argv of one run.  seed and logpath are stored, not copied, so that a
- * slot can rewrite them in place before each run. */
-char **build_argv(const struct job *j, const char *seed, const char *logpath)
-{
-	size_t n = (size_t)j->argc + (size_t)j->inject_argc + 8;
-	char **v = xmalloc(sizeof *v * n);
-	size_t k = 0;
-	if (j->inject_argv) {
-		v[k++] = S.launcher;
-		for (int i = 0; i < j->inject_argc; i++)
-			v[k++] = j->inject_argv[i];
-		v[k++] = "--seed";
-		v[k++] = (char *)seed;
-		v[k++] = "--log";
-		v[k++] = (char *)logpath;
-		v[k++] = "--";
-	}
-	for (int i = 0; i < j->argc; i++)
-		v[k++] = j->argv[i];
-	v[k] = NULL;
-	return v;
-}
-
 /* A JSON array of strings; out of memory ends stress, as xmalloc does,
  * rather than leave the key out of meta.json. */
 static json_t *strv(char *const *v, int n)
@@ -75,7 +52,7 @@ static char *replay_script(const struct job *j, const struct runinfo *r, const c
 		ADD("export INJECT_SEED=%llu\n", (unsigned long long)r->seed);
 		ADD("log=\"${INJECT_REPLAY_LOG:-$(mktemp \"${TMPDIR:-/tmp}/inject-replay.XXXXXX\")}\" || exit 125\n"
 		    "echo \"replay.sh: injection log in $log\" >&2\n");
-		cmd = shquote(S.launcher);
+		cmd = shquote(j->launcher);
 		ADD("exec %s", cmd);
 		free(cmd);
 		for (int i = 0; i < j->inject_argc; i++) {
@@ -135,9 +112,9 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 	json_object_set_new(m, "signature", json_string(sig));
 	json_object_set_new(m, "command", strv(j->argv, j->argc));
 	json_object_set_new(m, "inject", json_str(j->inject));
-	json_object_set_new(m, "launcher", j->inject ? json_string(S.launcher) : json_null());
+	json_object_set_new(m, "launcher", j->inject ? json_string(j->launcher) : json_null());
 	char *sb = xasprintf("%llu", (unsigned long long)r->seed);
-	char **full = build_argv(j, sb, "<run dir>/inject.log");
+	char **full = job_argv(j, sb, "<run dir>/inject.log");
 	int nfull = 0;
 	while (full[nfull])
 		nfull++;

@@ -81,42 +81,6 @@ static void usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-void job_defaults(struct job *j)
-{
-	memset(j, 0, sizeof *j);
-	j->timeout_s = 600;
-	j->grace_s = 2;
-	j->keep = 5;
-	j->procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (j->procs < 1)
-		j->procs = 1;
-	j->ok_status[0] = 0;
-	j->nok = 1;
-	j->first_run = -1;
-	j->first_repro_run = -1;
-	j->met = -1;
-}
-
-/* Resolve the command and split the inject flags.  A command or launcher
- * that cannot run is a harness error (recorded, not fatal here: the
- * summary still gets written).  Returns -1 with err set on a usage error. */
-int job_prepare(struct job *j, char *err, size_t errsz)
-{
-	if (j->inject) {
-		if (split_words(j->inject, &j->inject_argv, &j->inject_argc, err, errsz) < 0)
-			return -1;
-		if (access(S.launcher, X_OK) < 0)
-			j->harness_error = xasprintf("the inject launcher %s cannot run: %s", S.launcher,
-			                             strerror(errno));
-	}
-	j->path = find_in_path(j->argv[0]);
-	if (!j->path && !j->harness_error)
-		j->harness_error = xasprintf("cannot run %s: no such executable", j->argv[0]);
-	if (!j->path)
-		j->path = xstrdup(j->argv[0]);
-	return 0;
-}
-
 /* results/<name>-<UTC stamp>/ and its scratch dir. */
 int setup_rundir(void)
 {
@@ -258,28 +222,21 @@ static void select_jobs(const char *only, struct job *jobs, int *njobs)
 	free(list);
 }
 
-/* Each job's inject flags, checked once by the launcher itself before
- * anything runs or any results folder is made: a bad flag is the user's
- * usage error (64, one line), never a run's failure. */
+/* Each job's inject flags, checked by the launcher before anything runs
+ * or any results folder is made: a bad flag is a usage error (64, one line). */
 static void check_injections(struct job *jobs, int njobs, const char *campaign)
 {
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		if (!j->inject_argv || j->harness_error)
-			continue;
 		char line[1024];
-		int rc = check_inject(j, line, sizeof line);
-		if (rc == EXIT_USAGE) {
-			if (campaign)
-				fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
-				        j->inject_line ? j->inject_line : j->line, j->name, line);
-			else
-				fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
-			exit(EXIT_USAGE);
-		}
-		if (rc < 0)
-			j->harness_error = xasprintf("the inject launcher could not check the flags: %s",
-			                             line);
+		if (job_check_inject(j, line, sizeof line) != EXIT_USAGE)
+			continue;
+		if (campaign)
+			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
+			        j->inject_line ? j->inject_line : j->line, j->name, line);
+		else
+			fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
+		exit(EXIT_USAGE);
 	}
 }
 
@@ -316,7 +273,7 @@ int main(int argc, char **argv)
 	};
 	struct job cli;
 	const char *campaign = NULL, *replay = NULL, *record = NULL, *only = NULL;
-	bool count_given = false, procs_given = false, timeout_given = false, keep_given = false;
+	bool count_given = false, procs_given = false, timeout_given = false;
 	long long v;
 	double d;
 
@@ -325,6 +282,7 @@ int main(int argc, char **argv)
 		return sentinel_main();
 	setup_self();
 	job_defaults(&cli);
+	cli.launcher = S.launcher;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
@@ -420,7 +378,6 @@ int main(int argc, char **argv)
 			if (parse_ll(optarg, 0, &v) < 0 || v > 100000)
 				usage("bad --keep \"%s\": want a number of traces from 0", optarg);
 			cli.keep = (int)v;
-			keep_given = true;
 			break;
 		case O_RESULTS:
 			if (!*optarg)
@@ -490,12 +447,7 @@ int main(int argc, char **argv)
 		if (ncmd)
 			usage("--campaign takes no command");
 		/* Command-line settings are the defaults the campaign's keys override. */
-		extern struct job campaign_defaults;
-		campaign_defaults = cli;
-		if (!procs_given)
-			campaign_defaults.procs = cli.procs;
-		(void)keep_given;
-		if (campaign_load(campaign, &jobs, &njobs) < 0)
+		if (campaign_load(campaign, &cli, S.scale, &jobs, &njobs) < 0)
 			return EXIT_USAGE;
 		if (only)
 			select_jobs(only, jobs, &njobs);
@@ -529,11 +481,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < njobs; i++) {
 		if (campaign) {
 			jobs[i].dir = xasprintf("%s/%s", S.rundir, jobs[i].name);
-			jobs[i].reldir = xasprintf("%s/", jobs[i].name);
 			mkdir(jobs[i].dir, 0755);
 		} else {
 			jobs[i].dir = xstrdup(S.rundir);
-			jobs[i].reldir = xstrdup("");
 		}
 	}
 	if (record) {

@@ -60,8 +60,7 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	const char *cwd = json_string_value(json_object_get(m, "cwd"));
 	if (cwd && chdir(cwd) == 0)
 		S.cwd = xstrdup(cwd);
-	if (launcher && access(launcher, X_OK) == 0)
-		S.launcher = xstrdup(launcher);
+	j.launcher = launcher && access(launcher, X_OK) == 0 ? xstrdup(launcher) : S.launcher;
 	j.count = count;
 	j.procs = procs;
 	j.keep = 0;
@@ -78,14 +77,9 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	char err[512];
 	if (job_prepare(&j, err, sizeof err) < 0)
 		return bad(dir, err);
-	if (j.inject_argv && !j.harness_error) {
-		char line[1024];
-		int rc = check_inject(&j, line, sizeof line);
-		if (rc == EXIT_USAGE)
-			return bad(dir, line);
-		if (rc < 0)
-			j.harness_error = xasprintf("the inject launcher could not check the flags: %s", line);
-	}
+	char line[1024];
+	if (job_check_inject(&j, line, sizeof line) == EXIT_USAGE)
+		return bad(dir, line);
 
 	if (j.harness_error) {
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);

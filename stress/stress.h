@@ -21,6 +21,7 @@
  *               results folder's abandoned scratch dirs
  *   campaign.c  --campaign FILE.ini
  *   replay.c    --replay DIR
+ *   job.c       what a job is: its defaults, its preparation, a run's argv
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned 64-bit
  *               numbers in JSON
  *
@@ -76,6 +77,7 @@ struct job {
 	char **argv;          /* the user's command, NULL-terminated */
 	int argc;
 	char *path;           /* argv[0] resolved through PATH */
+	const char *launcher; /* the inject launcher, which runs it when inject is set */
 	char *inject;         /* launcher flags as written, or NULL */
 	int inject_line;      /* campaign: the inject key's line */
 	char **inject_argv;   /* the same, split; NULL-terminated */
@@ -103,7 +105,6 @@ struct job {
 
 	/* results */
 	char *dir;            /* absolute job dir (results run dir, or run dir/job) */
-	char *reldir;         /* job dir relative to the results run dir ("" or "job/") */
 	bool ran;
 	long long started, runs, failures;
 	long long repros;     /* failures whose signature matches */
@@ -158,6 +159,12 @@ struct stress {
 
 extern struct stress S;
 
+/* job.c */
+void job_defaults(struct job *j);
+int job_prepare(struct job *j, char *err, size_t errsz);
+int job_check_inject(struct job *j, char *line, size_t n);
+char **job_argv(const struct job *j, const char *seed, const char *logpath);
+
 /* engine.c */
 int engine_init(void);
 void engine_run(struct job *j);
@@ -200,7 +207,6 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
 int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig,
                const char *reach);
 int record_open(const char *path);
-char **build_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* report.c */
 void status_line(const struct job *j, double elapsed, bool final);
@@ -221,14 +227,13 @@ int clean_abandoned(const char *results);
 int check_inject(const struct job *j, char *line, size_t n);
 
 /* campaign.c */
-int campaign_load(const char *file, struct job **jobs, int *njobs);
+int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
+                  int *njobs);
 
 /* replay.c */
 int replay_main(const char *dir, long long count, int procs, double timeout_s);
 
 /* main.c */
-void job_defaults(struct job *j);
-int job_prepare(struct job *j, char *err, size_t errsz);
 int setup_rundir(void);
 int finish(struct job *jobs, int njobs);
 
