@@ -26,7 +26,8 @@ static json_t *strv(char *const *v, int n)
 	return a;
 }
 
-static char *replay_script(const struct job *j, const struct runinfo *r, const char *sig)
+static char *replay_script(const char *cwd, const struct job *j, const struct runinfo *r,
+                           const char *sig)
 {
 	size_t cap = 4096, len = 0;
 	char *s = xmalloc(cap);
@@ -40,7 +41,7 @@ static char *replay_script(const struct job *j, const struct runinfo *r, const c
 		len += n_;                                                                    \
 		free(t_);                                                                     \
 	} while (0)
-	char *qcwd = shquote(S.cwd);
+	char *qcwd = shquote(cwd);
 	ADD("#!/bin/sh\n# Replays run %lld (seed %llu) of job %s, which failed with: %s\n"
 	    "# Same command, same seed, same environment delta; exits with the program's status.\n"
 	    "cd %s || exit 125\n",
@@ -86,7 +87,8 @@ static int write_json(const char *path, json_t *o)
 	return rc;
 }
 
-char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, const struct sig *g)
+char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
+                   const char *sig, const struct sig *g)
 {
 	char parent[PATH_MAX], tmp[PATH_MAX + 64], final[PATH_MAX + 64], f[PATH_MAX + 96];
 	snprintf(parent, sizeof parent, "%s/failures/%s", j->dir, g->slug);
@@ -120,16 +122,16 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 		nfull++;
 	json_object_set_new(m, "argv", strv(full, nfull));
 	free(full);
-	json_object_set_new(m, "cwd", json_str(S.cwd));
-	json_t *env = json_object();
+	json_object_set_new(m, "cwd", json_str(env->cwd));
+	json_t *delta = json_object();
 	char *rb = xasprintf("%lld", r->run);
-	json_object_set_new(env, "STRESS_RUN", json_string(rb));
-	json_object_set_new(env, "STRESS_SEED", json_string(sb));
+	json_object_set_new(delta, "STRESS_RUN", json_string(rb));
+	json_object_set_new(delta, "STRESS_SEED", json_string(sb));
 	if (j->inject)
-		json_object_set_new(env, "INJECT_SEED", json_string(sb));
+		json_object_set_new(delta, "INJECT_SEED", json_string(sb));
 	free(rb);
 	free(sb);
-	json_object_set_new(m, "env", env);
+	json_object_set_new(m, "env", delta);
 	json_object_set_new(m, "seed", json_u64(r->seed));
 	json_object_set_new(m, "run", json_integer(r->run));
 	json_object_set_new(m, "exit", r->exited ? json_integer(r->code) : json_null());
@@ -149,7 +151,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 		err = errno;
 	json_decref(m);
 
-	char *sh = replay_script(j, r, sig);
+	char *sh = replay_script(env->cwd, j, r, sig);
 	snprintf(f, sizeof f, "%s/replay.sh", tmp);
 	if (atomic_write(f, sh, strlen(sh), 0755) < 0 && !bad++)
 		err = errno;
@@ -170,7 +172,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 		errno = err;
 		return NULL;
 	}
-	return xstrdup(final + strlen(S.rundir) + 1);
+	return xstrdup(final + strlen(env->rundir) + 1);
 }
 
 /* Per-site counts from an injection log's S lines (all process blocks summed). */
@@ -208,7 +210,7 @@ static json_t *log_sites(const char *path)
 
 /* Open the --record file for appending.  A last line cut short (a full disk
  * under an older stress) is ended first, so that our lines stay whole lines.
- * Returns 0, or -1 with errno set. */
+ * Returns the descriptor, or -1 with errno set. */
 int record_open(const char *path)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -230,8 +232,7 @@ int record_open(const char *path)
 		errno = e ? e : ENOSPC;
 		return -1;
 	}
-	S.record_fd = fd;
-	return 0;
+	return fd;
 }
 
 /* Append one line whole or not at all: reserve its space first where the
@@ -263,8 +264,8 @@ static int append_line(int fd, const char *line, size_t len)
 	return -1;
 }
 
-int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig,
-               const char *reach)
+int record_run(const struct runenv *env, const struct job *j, const struct runinfo *r,
+               bool failed, const char *sig, const char *reach)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "job", json_string(j->name));
@@ -284,7 +285,7 @@ int record_run(const struct job *j, const struct runinfo *r, bool failed, const 
 		for (int i = 0; i < j->nsigs; i++)
 			if (!strcmp(j->sigs[i].text, sig) && j->sigs[i].nkept) {
 				const char *d = j->sigs[i].kept[j->sigs[i].nkept - 1];
-				snprintf(kept, sizeof kept, "%s/%s/inject.log", S.rundir, d);
+				snprintf(kept, sizeof kept, "%s/%s/inject.log", env->rundir, d);
 				lp = kept;
 			}
 	}
@@ -295,7 +296,7 @@ int record_run(const struct job *j, const struct runinfo *r, bool failed, const 
 	txt = xrealloc(txt, n + 2);
 	txt[n++] = '\n';
 	txt[n] = 0;
-	int rc = append_line(S.record_fd, txt, n);
+	int rc = append_line(env->record_fd, txt, n);
 	free(txt);
 	return rc;
 }

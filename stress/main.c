@@ -22,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct stress S;
-
 static const char usage_text[] =
 	"usage: stress [options] -- COMMAND ARGS...\n"
 	"       stress --campaign FILE.ini [options]\n"
@@ -81,24 +79,24 @@ static void usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* results/<name>-<UTC stamp>/ and its scratch dir. */
-int setup_rundir(void)
+/* RESULTS/<name>-<UTC stamp>/ and its scratch dir, claimed for our life. */
+static int setup_rundir(struct session *ses, const char *results)
 {
 	char stamp[32], path[PATH_MAX];
 	utc_stamp(stamp, sizeof stamp, false);
-	if (mkdirs(S.results) < 0) {
-		fprintf(stderr, "stress: cannot create %s: %s\n", S.results, strerror(errno));
+	if (mkdirs(results) < 0) {
+		fprintf(stderr, "stress: cannot create %s: %s\n", results, strerror(errno));
 		return -1;
 	}
-	char *abs = realpath(S.results, NULL);
-	snprintf(path, sizeof path, "%s/%s-%s", abs, S.name, stamp);
+	char *abs = realpath(results, NULL);
+	snprintf(path, sizeof path, "%s/%s-%s", abs, ses->name, stamp);
 	for (int k = 2; mkdir(path, 0755) < 0; k++) {
 		if (errno != EEXIST || k > 1000) {
 			fprintf(stderr, "stress: cannot create %s: %s\n", path, strerror(errno));
 			free(abs);
 			return -1;
 		}
-		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, S.name, stamp, k);
+		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, ses->name, stamp, k);
 	}
 	/* Scratch dirs left by a stress that was killed: their owner is dead
 	 * when we can take their lock. */
@@ -107,33 +105,34 @@ int setup_rundir(void)
 		printf("stress: removed %d abandoned scratch dir%s in %s (their stress had died)\n",
 		       cleaned, cleaned == 1 ? "" : "s", abs);
 	free(abs);
-	S.rundir = xstrdup(path);
-	S.tmpdir = xasprintf("%s/.tmp", S.rundir);
-	if (tmp_claim(S.tmpdir) < 0) {
-		fprintf(stderr, "stress: cannot set up %s: %s\n", S.tmpdir, strerror(errno));
+	ses->env.rundir = xstrdup(path);
+	char *tmpdir = xasprintf("%s/.tmp", path);
+	ses->env.tmpdir = tmpdir;
+	if (tmp_claim(tmpdir) < 0) {
+		fprintf(stderr, "stress: cannot set up %s: %s\n", tmpdir, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static void setup_self(void)
+/* The session's defaults, from where and how we run; returns the inject
+ * launcher next to this binary. */
+static char *setup_self(struct session *ses)
 {
 	char buf[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
 	if (n < 0)
 		n = 0;
 	buf[n] = 0;
-	S.self_dir = xstrdup(n ? dirname(buf) : ".");
-	S.launcher = xasprintf("%s/inject", S.self_dir);
+	char *launcher = xasprintf("%s/inject", n ? dirname(buf) : ".");
 	char *cwd = getcwd(NULL, 0);
-	S.cwd = cwd ? cwd : xstrdup(".");
-	S.tty = isatty(1);
-	S.status_every = 5;
-	S.results = "results";
-	S.max_output = 1 << 20;
-	S.record_fd = -1;
-	S.tmp_lock = -1;
-	utc_stamp(S.started, sizeof S.started, true);
+	ses->env.cwd = cwd ? cwd : xstrdup(".");
+	ses->env.tty = isatty(1);
+	ses->env.status_every = 5;
+	ses->env.max_output = 1 << 20;
+	ses->env.record_fd = -1;
+	utc_stamp(ses->started, sizeof ses->started, true);
+	return launcher;
 }
 
 static char *clean_name(const char *s)
@@ -150,32 +149,34 @@ static char *clean_name(const char *s)
 }
 
 /* Judge, write the reports, print them and the results path; the exit status. */
-int finish(struct job *jobs, int njobs)
+static int finish(struct session *ses, struct job *jobs, int njobs)
 {
 	judge(jobs, njobs);
-	for (int i = 0; i < njobs; i++)
-		if (jobs[i].harness_error && !S.harness_error)
-			S.harness_error = jobs[i].harness_error;
-	int rc = write_reports(jobs, njobs);
-	print_report(jobs, njobs);
+	for (int i = 0; i < njobs; i++) {
+		if (jobs[i].harness_error && !ses->harness_error)
+			ses->harness_error = jobs[i].harness_error;
+		ses->interrupted = ses->interrupted || jobs[i].interrupted;
+	}
+	int rc = write_reports(ses, jobs, njobs);
+	print_report(ses, jobs, njobs);
 	sentinel_stop();
-	if (S.tmpdir)
-		rm_rf(S.tmpdir);
-	if (S.record_fd >= 0)
-		close(S.record_fd);
-	if (S.interrupted)
+	if (ses->env.tmpdir)
+		rm_rf(ses->env.tmpdir);
+	if (ses->env.record_fd >= 0)
+		close(ses->env.record_fd);
+	if (ses->interrupted)
 		printf("stress: interrupted; the summary covers the runs that finished\n");
-	if (S.harness_error) {
+	if (ses->harness_error) {
 		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
-		        "reproduction%s%s\n", S.harness_error, S.write_error ? "; and " : "",
-		        S.write_error ? S.write_error : "");
+		        "reproduction%s%s\n", ses->harness_error, ses->write_error ? "; and " : "",
+		        ses->write_error ? ses->write_error : "");
 		rc = EXIT_HARNESS;
-	} else if (S.write_error) {
+	} else if (ses->write_error) {
 		/* The results are what a campaign is for: without them, no verdict. */
-		fprintf(stderr, "stress: HARNESS ERROR: %s\n", S.write_error);
+		fprintf(stderr, "stress: HARNESS ERROR: %s\n", ses->write_error);
 		rc = EXIT_HARNESS;
 	}
-	printf("results: %s\n", S.rundir);
+	printf("results: %s\n", ses->env.rundir);
 	fflush(stdout);
 	return rc;
 }
@@ -271,18 +272,22 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	struct session ses = {0};
+	struct runenv *env = &ses.env;
 	struct job cli;
 	const char *campaign = NULL, *replay = NULL, *record = NULL, *only = NULL;
-	bool count_given = false, procs_given = false, timeout_given = false;
+	const char *results = "results";
+	char *name = NULL;
+	bool count_given = false, procs_given = false, timeout_given = false, seed_given = false;
 	long long v;
 	double d;
 
 	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
 	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
 		return sentinel_main();
-	setup_self();
+	char *launcher = setup_self(&ses);
 	job_defaults(&cli);
-	cli.launcher = S.launcher;
+	cli.launcher = launcher;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
@@ -346,9 +351,9 @@ int main(int argc, char **argv)
 				usage("bad --expect \"%s\": want fail or pass", optarg);
 			break;
 		case O_SEED:
-			if (parse_u64(optarg, &S.seed_base) < 0)
+			if (parse_u64(optarg, &env->seed_base) < 0)
 				usage("bad --seed \"%s\": want a number from 0 to 2^64-1", optarg);
-			S.seed_given = true;
+			seed_given = true;
 			break;
 		case O_SIGNATURE:
 			cli.signature = optarg;
@@ -369,7 +374,7 @@ int main(int argc, char **argv)
 					usage("bad --scale \"%s\": want a factor above 0 such as 0.01",
 					      optarg);
 			}
-			S.scale = d;
+			ses.scale = d;
 			break;
 		case O_INJECT:
 			cli.inject = optarg;
@@ -382,12 +387,12 @@ int main(int argc, char **argv)
 		case O_RESULTS:
 			if (!*optarg)
 				usage("bad --results: empty path");
-			S.results = optarg;
+			results = optarg;
 			break;
 		case O_NAME:
 			if (!*optarg || strchr(optarg, '/'))
 				usage("bad --name \"%s\": want a name without '/'", optarg);
-			S.name = optarg;
+			name = optarg;
 			break;
 		case O_RECORD:
 			record = optarg;
@@ -396,12 +401,12 @@ int main(int argc, char **argv)
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || (d > 0 && d < 0.01))
 				usage("bad --status \"%s\": want a duration such as 5s (0 = none, else at "
 				      "least 10ms)", optarg);
-			S.status_every = d;
+			env->status_every = d;
 			break;
 		case O_MAXOUT:
 			if (parse_ll(optarg, 1024, &v) < 0 || v > (1LL << 30))
 				usage("bad --max-output \"%s\": want bytes from 1024 to 2^30", optarg);
-			S.max_output = (size_t)v;
+			env->max_output = (size_t)v;
 			break;
 		case O_CAMPAIGN:
 			campaign = optarg;
@@ -426,18 +431,18 @@ int main(int argc, char **argv)
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
-	if ((S.scale > 0 || only) && !campaign)
+	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
 	if (replay) {
 		if (campaign || ncmd)
 			usage("--replay takes a kept failure's directory and no command");
-		return replay_main(replay, count_given ? (cli.count ? cli.count : 20) : 20,
+		return replay_main(env, launcher, replay, count_given ? (cli.count ? cli.count : 20) : 20,
 		                   procs_given ? cli.procs : 1, timeout_given ? cli.timeout_s : 0);
 	}
-	if (!S.seed_given) {
+	if (!seed_given) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		S.seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		env->seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
 
 	struct job *jobs;
@@ -447,16 +452,16 @@ int main(int argc, char **argv)
 		if (ncmd)
 			usage("--campaign takes no command");
 		/* Command-line settings are the defaults the campaign's keys override. */
-		if (campaign_load(campaign, &cli, S.scale, &jobs, &njobs) < 0)
+		if (campaign_load(campaign, &cli, ses.scale, &jobs, &njobs) < 0)
 			return EXIT_USAGE;
 		if (only)
 			select_jobs(only, jobs, &njobs);
-		if (!S.name) {
+		if (!name) {
 			char *b = xstrdup(campaign), *base = basename(b);
 			char *dot = strrchr(base, '.');
 			if (dot && dot != base)
 				*dot = 0;
-			S.name = clean_name(base);
+			name = clean_name(base);
 		}
 	} else {
 		if (!ncmd)
@@ -466,28 +471,29 @@ int main(int argc, char **argv)
 		jobs[0] = cli;
 		jobs[0].argv = cmd;
 		jobs[0].argc = ncmd;
-		if (!S.name) {
+		if (!name) {
 			char *b = xstrdup(cmd[0]);
-			S.name = clean_name(basename(b));
+			name = clean_name(basename(b));
 		}
-		jobs[0].name = S.name;
+		jobs[0].name = name;
 		if (job_prepare(&jobs[0], err, sizeof err) < 0)
 			usage("bad --inject: %s", err);
 	}
 	check_injections(jobs, njobs, campaign);
 
-	if (setup_rundir() < 0)
+	ses.name = name;
+	if (setup_rundir(&ses, results) < 0)
 		return EXIT_HARNESS;
 	for (int i = 0; i < njobs; i++) {
 		if (campaign) {
-			jobs[i].dir = xasprintf("%s/%s", S.rundir, jobs[i].name);
+			jobs[i].dir = xasprintf("%s/%s", env->rundir, jobs[i].name);
 			mkdir(jobs[i].dir, 0755);
 		} else {
-			jobs[i].dir = xstrdup(S.rundir);
+			jobs[i].dir = xstrdup(env->rundir);
 		}
 	}
 	if (record) {
-		if (record_open(record) < 0) {
+		if ((env->record_fd = record_open(record)) < 0) {
 			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
 			return EXIT_HARNESS;
 		}
@@ -498,8 +504,8 @@ int main(int argc, char **argv)
 		return EXIT_HARNESS;
 	}
 
-	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", S.name,
-	       (unsigned long long)S.seed_base, (unsigned long long)S.seed_base, S.rundir);
+	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", ses.name,
+	       (unsigned long long)env->seed_base, (unsigned long long)env->seed_base, env->rundir);
 	fflush(stdout);
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
@@ -517,9 +523,9 @@ int main(int argc, char **argv)
 			       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
 			fflush(stdout);
 		}
-		engine_run(j);
-		if (j->harness_error || S.interrupted)
+		engine_run(env, j);
+		if (j->harness_error || j->interrupted)
 			break;
 	}
-	return finish(jobs, njobs);
+	return finish(&ses, jobs, njobs);
 }

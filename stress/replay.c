@@ -16,8 +16,13 @@ static int bad(const char *dir, const char *what)
 	return EXIT_USAGE;
 }
 
-int replay_main(const char *dir, long long count, int procs, double timeout_s)
+/* Rerun the kept failure in DIR COUNT times on PROCS workers, in BASE's
+ * settings but for its own cwd, seed and run index, under its own launcher
+ * when that can still run (else LAUNCHER).  Returns the exit status. */
+int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
+                int procs, double timeout_s)
 {
+	struct runenv env = *base;
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/meta.json", dir);
 	json_error_t je;
@@ -55,12 +60,12 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	j.argv[j.argc] = NULL;
 	const char *inj = json_string_value(json_object_get(m, "inject"));
 	j.inject = inj ? xstrdup(inj) : NULL;
-	const char *launcher = json_string_value(json_object_get(m, "launcher"));
-	S.cwd = getcwd(NULL, 0);
+	const char *kept_launcher = json_string_value(json_object_get(m, "launcher"));
 	const char *cwd = json_string_value(json_object_get(m, "cwd"));
 	if (cwd && chdir(cwd) == 0)
-		S.cwd = xstrdup(cwd);
-	j.launcher = launcher && access(launcher, X_OK) == 0 ? xstrdup(launcher) : S.launcher;
+		env.cwd = xstrdup(cwd);
+	j.launcher = kept_launcher && access(kept_launcher, X_OK) == 0 ? xstrdup(kept_launcher)
+	                                                              : launcher;
 	j.count = count;
 	j.procs = procs;
 	j.keep = 0;
@@ -71,9 +76,10 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 		j.grace_s = json_number_value(json_object_get(m, "grace_seconds"));
 	j.fixed_seed = true;
 	j.fixed_run = (long long)json_number_value(run);
-	S.seed_base = seedv;
-	S.name = "replay";
-	S.quiet = true;
+	env.seed_base = seedv;
+	env.quiet = true;
+	env.rundir = NULL;    /* nothing is kept */
+	env.record_fd = -1;
 	char err[512];
 	if (job_prepare(&j, err, sizeof err) < 0)
 		return bad(dir, err);
@@ -90,16 +96,16 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
 		return EXIT_HARNESS;
 	}
-	S.tmpdir = tmpl;
+	env.tmpdir = tmpl;
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
 		return EXIT_HARNESS;
 	}
 	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,
-	       (unsigned long long)S.seed_base, count);
+	       (unsigned long long)env.seed_base, count);
 	fflush(stdout);
-	engine_run(&j);
+	engine_run(&env, &j);
 	sentinel_stop();
 	rm_rf(tmpl);
 	if (j.harness_error) {
@@ -120,7 +126,7 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	for (int i = 0; i < j.nsigs; i++)
 		if (strcmp(j.sigs[i].text, sig))
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
-	printf("%s\n", S.interrupted ? " (interrupted)" : "");
+	printf("%s\n", j.interrupted ? " (interrupted)" : "");
 	json_decref(m);
 	return same > 0 ? EXIT_OK : EXIT_UNMET;
 }

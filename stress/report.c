@@ -25,9 +25,9 @@ static struct sig **sorted_sigs(const struct job *j)
 }
 
 /* "1m5s: 8288 runs, 2 failures (0.02%) [checkdead: runnable g x2], 131 runs/s" */
-void status_line(const struct job *j, double elapsed, bool final)
+void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final)
 {
-	if (S.quiet)
+	if (env->quiet)
 		return;
 	char el[32], sigs[512] = "";
 	if (j->nsigs) {
@@ -45,8 +45,8 @@ void status_line(const struct job *j, double elapsed, bool final)
 	}
 	double pct = j->runs ? 100.0 * (double)j->failures / (double)j->runs : 0;
 	double rps = elapsed > 0 ? (double)j->runs / elapsed : 0;
-	const char *pre = S.tty ? "\r" : "", *post = S.tty && !final ? "\033[K" : "\033[K\n";
-	if (!S.tty)
+	const char *pre = env->tty ? "\r" : "", *post = env->tty && !final ? "\033[K" : "\033[K\n";
+	if (!env->tty)
 		post = "\n";
 	printf("%s%s: %lld runs, %lld failures (%.2f%%)%s, %.0f runs/s%s", pre,
 	       fmt_elapsed(elapsed, el, sizeof el), j->runs, j->failures, pct, sigs, rps, post);
@@ -365,16 +365,16 @@ static json_t *jstr(const char *s)
 	return json_str(s);
 }
 
-static char *summary_json(struct job *jobs, int njobs, bool ok)
+static char *summary_json(const struct session *ses, struct job *jobs, int njobs, bool ok)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "name", json_str(S.name));
-	json_object_set_new(o, "started", json_string(S.started));
-	json_object_set_new(o, "finished", json_string(S.finished));
-	json_object_set_new(o, "interrupted", json_boolean(S.interrupted));
+	json_object_set_new(o, "name", json_str(ses->name));
+	json_object_set_new(o, "started", json_string(ses->started));
+	json_object_set_new(o, "finished", json_string(ses->finished));
+	json_object_set_new(o, "interrupted", json_boolean(ses->interrupted));
 	json_object_set_new(o, "ok", json_boolean(ok));
-	json_object_set_new(o, "seed_base", json_u64(S.seed_base));
-	json_object_set_new(o, "scale", S.scale > 0 ? json_real(S.scale) : json_null());
+	json_object_set_new(o, "seed_base", json_u64(ses->env.seed_base));
+	json_object_set_new(o, "scale", ses->scale > 0 ? json_real(ses->scale) : json_null());
 	json_t *ja = json_array();
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
@@ -510,7 +510,7 @@ static void xput(struct buf *b, const char *s)
 	}
 }
 
-static char *junit_xml(struct job *jobs, int njobs)
+static char *junit_xml(const struct session *ses, struct job *jobs, int njobs)
 {
 	struct buf b = {0};
 	long long tests = 0, fails = 0, errors = 0, skipped = 0;
@@ -526,17 +526,17 @@ static char *junit_xml(struct job *jobs, int njobs)
 			fails++;
 	}
 	bprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"");
-	xput(&b, S.name);
+	xput(&b, ses->name);
 	bprintf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\">\n",
 	        tests, fails, errors, skipped, t);
 	bprintf(&b, "  <testsuite name=\"");
-	xput(&b, S.name);
+	xput(&b, ses->name);
 	bprintf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\" "
-	        "timestamp=\"%s\">\n", tests, fails, errors, skipped, t, S.started);
+	        "timestamp=\"%s\">\n", tests, fails, errors, skipped, t, ses->started);
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		bprintf(&b, "    <testcase classname=\"stress.");
-		xput(&b, S.name);
+		xput(&b, ses->name);
 		bprintf(&b, "\" name=\"");
 		xput(&b, j->name);
 		bprintf(&b, "\" time=\"%.3f\">\n", j->wall_s);
@@ -582,14 +582,15 @@ static char *junit_xml(struct job *jobs, int njobs)
 	return b.s;
 }
 
-static char *report_md(struct job *jobs, int njobs, bool ok)
+static char *report_md(const struct session *ses, struct job *jobs, int njobs, bool ok)
 {
 	struct buf b = {0};
-	bprintf(&b, "# stress: %s\n\n", S.name);
-	bprintf(&b, "%s: started %s, finished %s%s; seed base %llu", ok ? "PASS" : "FAIL", S.started,
-	        S.finished, S.interrupted ? " (interrupted)" : "", (unsigned long long)S.seed_base);
-	if (S.scale > 0)
-		bprintf(&b, "; every job's count and time scaled by %g (--scale)", S.scale);
+	bprintf(&b, "# stress: %s\n\n", ses->name);
+	bprintf(&b, "%s: started %s, finished %s%s; seed base %llu", ok ? "PASS" : "FAIL",
+	        ses->started, ses->finished, ses->interrupted ? " (interrupted)" : "",
+	        (unsigned long long)ses->env.seed_base);
+	if (ses->scale > 0)
+		bprintf(&b, "; every job's count and time scaled by %g (--scale)", ses->scale);
 	bprintf(&b, ".\n\n");
 	bprintf(&b, "| job | expect | runs | failures | reproductions | untouched | rate (95%% CI) | "
 	        "first failure | runs/s | result |\n");
@@ -640,38 +641,45 @@ static char *report_md(struct job *jobs, int njobs, bool ok)
 	return b.s;
 }
 
-static char *last_report;
-
-/* Write summary.json, junit.xml and report.md (each atomically); returns
- * 0 when every expectation holds. */
-int write_reports(struct job *jobs, int njobs)
+/* Every job's expectation holds and nothing failed the harness. */
+static bool all_ok(const struct session *ses, struct job *jobs, int njobs)
 {
-	bool ok = !S.harness_error;
+	bool ok = !ses->harness_error;
 	for (int i = 0; i < njobs; i++)
 		ok = ok && job_ok(&jobs[i]);
-	utc_stamp(S.finished, sizeof S.finished, true);
-	char *sj = summary_json(jobs, njobs, ok), *jx = junit_xml(jobs, njobs),
-	     *md = report_md(jobs, njobs, ok);
+	return ok;
+}
+
+/* Write summary.json, junit.xml and report.md (each atomically) into the
+ * run dir, with the time they were finished; a file that cannot be written
+ * is the session's write_error.  Returns the exit status the expectations
+ * give (EXIT_OK or EXIT_UNMET). */
+int write_reports(struct session *ses, struct job *jobs, int njobs)
+{
+	bool ok = all_ok(ses, jobs, njobs);
+	utc_stamp(ses->finished, sizeof ses->finished, true);
+	char *sj = summary_json(ses, jobs, njobs, ok), *jx = junit_xml(ses, jobs, njobs),
+	     *md = report_md(ses, jobs, njobs, ok);
 	char p[PATH_MAX + 32];
 	const char *names[] = {"summary.json", "junit.xml", "report.md"}, *texts[] = {sj, jx, md};
 	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s/%s", S.rundir, names[i]);
-		if (atomic_write(p, texts[i], strlen(texts[i]), 0644) < 0 && !S.write_error)
-			S.write_error = xasprintf("cannot write %s: %s", p, strerror(errno));
+		snprintf(p, sizeof p, "%s/%s", ses->env.rundir, names[i]);
+		if (atomic_write(p, texts[i], strlen(texts[i]), 0644) < 0 && !ses->write_error)
+			ses->write_error = xasprintf("cannot write %s: %s", p, strerror(errno));
 	}
 	free(sj);
 	free(jx);
-	free(last_report);
-	last_report = md;
+	free(md);
 	return ok ? EXIT_OK : EXIT_UNMET;
 }
 
-void print_report(struct job *jobs, int njobs)
+/* report.md on stdout, as write_reports wrote it (unless quiet). */
+void print_report(const struct session *ses, struct job *jobs, int njobs)
 {
-	(void)jobs;
-	(void)njobs;
-	if (last_report && !S.quiet) {
-		printf("\n%s\n", last_report);
-		fflush(stdout);
-	}
+	if (ses->env.quiet)
+		return;
+	char *md = report_md(ses, jobs, njobs, all_ok(ses, jobs, njobs));
+	printf("\n%s\n", md);
+	fflush(stdout);
+	free(md);
 }

@@ -241,6 +241,8 @@ bool sentinel_is(pid_t pid)
 
 /* ---- scratch dirs ---- */
 
+/* Make tmpdir ours: the lock on its .owner, held for as long as the
+ * returned descriptor stays open (our whole life).  -1 with errno. */
 int tmp_claim(const char *tmpdir)
 {
 	if (mkdir(tmpdir, 0700) < 0 && errno != EEXIST)
@@ -262,8 +264,7 @@ int tmp_claim(const char *tmpdir)
 		close(fd);
 		return -1;
 	}
-	S.tmp_lock = fd;
-	return 0;
+	return fd;
 }
 
 int clean_abandoned(const char *results)

@@ -132,32 +132,32 @@ struct job {
 	int nwarnings;
 };
 
-/* Process-wide settings and state. */
-struct stress {
-	char *name;           /* campaign or job name */
-	char *results;        /* --results */
-	char *rundir;         /* absolute results run dir */
-	char *tmpdir;         /* per-worker scratch dirs live here */
-	char *launcher;       /* the inject launcher next to this binary */
-	char *self_dir;
-	char *cwd;
-	uint64_t seed_base;
-	bool seed_given;
-	double status_every;
-	bool tty;
-	bool quiet;
+/* What the runs of every job share: set up before the first run (main.c;
+ * replay.c for --replay) and read-only after.  engine.c runs jobs in it,
+ * keep.c and record.c write what it says where. */
+struct runenv {
+	const char *cwd;      /* the runs' working directory (meta.json, replay.sh) */
+	uint64_t seed_base;   /* run i gets seed seed_base + i, modulo 2^64 */
+	size_t max_output;    /* bytes of a run's output kept (head + tail) */
+	double status_every;  /* seconds between status lines; 0: none */
+	bool tty;             /* stdout is a terminal: a status line rewrites itself */
+	bool quiet;           /* no status lines, no report on stdout (--replay) */
+	const char *rundir;   /* the absolute results run dir; NULL: keep nothing */
+	const char *tmpdir;   /* the scratch dir: per-worker dirs and injection logs */
 	int record_fd;        /* --record, O_APPEND; -1 when none */
-	char started[32], finished[32];
-	bool interrupted;
-	const char *harness_error;
-	char *write_error;    /* the reports could not be written, and why */
-	size_t max_output;    /* bytes of output kept per run (head + tail) */
-	int sfd;              /* signalfd: SIGCHLD, SIGINT, SIGTERM */
-	double scale;         /* --scale: campaign counts and times times this (0: 1) */
-	int tmp_lock;         /* held (flock) while we own tmpdir */
 };
 
-extern struct stress S;
+/* One stress invocation as its reports describe it (main.c fills it in,
+ * report.c writes it out). */
+struct session {
+	const char *name;     /* campaign or job name: the results folder's prefix */
+	double scale;         /* --scale: campaign counts (or times) times this; 0: none */
+	char started[32], finished[32]; /* UTC, ISO 8601 */
+	bool interrupted;     /* Ctrl-C, SIGTERM or SIGHUP cut a job short */
+	const char *harness_error; /* the first job's harness error, or NULL */
+	char *write_error;    /* the reports could not be written, and why */
+	struct runenv env;    /* what its runs shared */
+};
 
 /* job.c */
 void job_defaults(struct job *j);
@@ -167,7 +167,7 @@ char **job_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* engine.c */
 int engine_init(void);
-void engine_run(struct job *j);
+void engine_run(const struct runenv *env, struct job *j);
 
 /* classify.c */
 enum outcome { OUT_PASS, OUT_FAIL, OUT_HARNESS };
@@ -202,17 +202,17 @@ bool sig_reproduces(const struct job *j, const char *sig);
 const char *signame(int sig);
 
 /* keep.c */
-char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
-                   const struct sig *s);
-int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig,
-               const char *reach);
+char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
+                   const char *sig, const struct sig *s);
+int record_run(const struct runenv *env, const struct job *j, const struct runinfo *r,
+               bool failed, const char *sig, const char *reach);
 int record_open(const char *path);
 
 /* report.c */
-void status_line(const struct job *j, double elapsed, bool final);
+void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
 void judge(struct job *jobs, int njobs);
-int write_reports(struct job *jobs, int njobs);
-void print_report(struct job *jobs, int njobs);
+int write_reports(struct session *s, struct job *jobs, int njobs);
+void print_report(const struct session *s, struct job *jobs, int njobs);
 
 /* spawn.c */
 int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
@@ -231,11 +231,8 @@ int campaign_load(const char *file, const struct job *defaults, double scale, st
                   int *njobs);
 
 /* replay.c */
-int replay_main(const char *dir, long long count, int procs, double timeout_s);
-
-/* main.c */
-int setup_rundir(void);
-int finish(struct job *jobs, int njobs);
+int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
+                int procs, double timeout_s);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);
