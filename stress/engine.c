@@ -34,6 +34,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -254,11 +255,27 @@ static void stop(struct loop *l, bool kill_running)
 		kill_all(l);
 }
 
+/* The harness failed, not the program: the first such error is the job's,
+ * and it stops, killing the runs in flight (they are not counted). */
 static void harness_error(struct loop *l, const char *msg)
 {
 	if (!l->job->harness_error)
 		l->job->harness_error = xstrdup(msg);
 	stop(l, true);
+}
+
+static void harness_errorf(struct loop *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void harness_errorf(struct loop *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		xalloc_die();
+	va_end(ap);
+	harness_error(l, msg);
+	free(msg);
 }
 
 static bool can_start(const struct loop *l, double now)
@@ -291,9 +308,7 @@ static void start_run(struct loop *l, struct slot *s, int w)
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		char m[256];
-		snprintf(m, sizeof m, "pipe: %s", strerror(errno));
-		harness_error(l, m);
+		harness_errorf(l, "pipe: %s", strerror(errno));
 		return;
 	}
 	s->start = now_mono();
@@ -301,9 +316,7 @@ static void start_run(struct loop *l, struct slot *s, int w)
 	close(p[1]);
 	if (err) {
 		close(p[0]);
-		char m[PATH_MAX + 128];
-		snprintf(m, sizeof m, "cannot run %s: %s", inj ? j->launcher : j->path, strerror(err));
-		harness_error(l, m);
+		harness_errorf(l, "cannot run %s: %s", inj ? j->launcher : j->path, strerror(err));
 		return;
 	}
 	sentinel_add(s->pid);
@@ -317,27 +330,42 @@ static void start_run(struct loop *l, struct slot *s, int w)
 	(void)w;
 }
 
-static struct sig *find_sig(struct job *j, const char *text)
+/* What slot s's finished run was, for classify.c and the rest: its status,
+ * times and output (malloc'd, NULs made blanks; the caller frees it). */
+static char *run_info(const struct loop *l, const struct slot *s, int w, struct runinfo *r)
 {
-	for (int i = 0; i < j->nsigs; i++)
-		if (!strcmp(j->sigs[i].text, text))
-			return &j->sigs[i];
-	j->sigs = xrealloc(j->sigs, sizeof *j->sigs * (size_t)(j->nsigs + 1));
-	struct sig *g = &j->sigs[j->nsigs++];
-	memset(g, 0, sizeof *g);
-	g->text = xstrdup(text);
-	g->slug = slugify(text);
-	g->repro = sig_reproduces(j, text);
-	/* Two signatures with one slug would share a directory: tell them apart. */
-	for (int i = 0; i < j->nsigs - 1; i++)
-		if (!strcmp(j->sigs[i].slug, g->slug)) {
-			char *s2 = xasprintf("%s-%d", g->slug, j->nsigs);
-			free(g->slug);
-			g->slug = s2;
-		}
-	return g;
+	memset(r, 0, sizeof *r);
+	size_t len;
+	char *text = ob_text(&s->ob, &len, &r->dropped_bytes);
+	for (size_t i = 0; i < len; i++)
+		if (!text[i])
+			text[i] = ' ';
+	r->run = s->run;
+	r->seed = s->seed;
+	r->worker = w;
+	r->exited = WIFEXITED(s->wstatus);
+	r->code = r->exited ? WEXITSTATUS(s->wstatus) : WTERMSIG(s->wstatus);
+	r->timed_out = s->timed_out;
+	r->dur_ms = (s->end - s->start) * 1e3;
+	r->cpu_s = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6 + s->ru.ru_stime.tv_sec +
+	           s->ru.ru_stime.tv_usec / 1e6;
+	r->out = text;
+	r->outlen = len;
+	r->total_bytes = s->ob.total;
+	r->logpath = l->job->inject_argv ? s->log : NULL;
+	return text;
 }
 
+/* A run that has exited and whose output is read, in its steps: what it
+ * was (run_info), its outcome (classify.c), what it adds to the job
+ * (tally.c: the injection log's reach first, before a kept failure takes
+ * the log), what is kept of it (keep.c), its --record line (record.c).
+ *
+ * The policy on the harness's own errors is here and nowhere else: the
+ * launcher refusing to run, a failure that cannot be kept (a full or
+ * read-only results filesystem: this evidence is lost, and so would be the
+ * next) and a --record line that cannot be written each stop the job with
+ * a harness error; the run is still recorded when it can be. */
 static void finish_run(struct loop *l, struct slot *s, int w)
 {
 	struct job *j = l->job;
@@ -348,110 +376,39 @@ static void finish_run(struct loop *l, struct slot *s, int w)
 			unlink(s->log);
 		return;
 	}
-	struct runinfo r = {0};
-	size_t len;
-	char *text = ob_text(&s->ob, &len, &r.dropped_bytes);
-	for (size_t i = 0; i < len; i++)
-		if (!text[i])
-			text[i] = ' ';
-	r.run = s->run;
-	r.seed = s->seed;
-	r.worker = w;
-	r.exited = WIFEXITED(s->wstatus);
-	r.code = r.exited ? WEXITSTATUS(s->wstatus) : WTERMSIG(s->wstatus);
-	r.timed_out = s->timed_out;
-	r.dur_ms = (s->end - s->start) * 1e3;
-	r.cpu_s = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6 + s->ru.ru_stime.tv_sec +
-	          s->ru.ru_stime.tv_usec / 1e6;
-	r.out = text;
-	r.outlen = len;
-	r.total_bytes = s->ob.total;
-	r.logpath = j->inject_argv ? s->log : NULL;
-
+	struct runinfo r;
+	char *text = run_info(l, s, w, &r);
 	char sig[256];
 	enum outcome o = classify(j, &r, sig, sizeof sig);
 	if (o == OUT_HARNESS) {
-		char m[512];
-		snprintf(m, sizeof m, "the inject launcher refused to run (exit %d): %s", r.code, sig);
-		harness_error(l, m);
+		harness_errorf(l, "the inject launcher refused to run (exit %d): %s", r.code, sig);
 		free(text);
 		return;
 	}
-	/* What the injection log says, read before a kept failure takes it. */
-	const char *reach = NULL;
-	if (r.logpath) {
-		struct evidence ev;
-		read_evidence(r.logpath, &ev);
-		enum reach rc = reach_of(&ev);
-		reach = reach_name(rc);
-		j->inj_reached += rc == REACH_REACHED;
-		j->inj_untouched += rc == REACH_UNTOUCHED;
-		j->inj_lost += rc == REACH_LOST;
-		if (rc != REACH_LOST && ev.fields) {
-			j->inj_fielded++;
-			if (ev.matched > j->inj_matched_max)
-				j->inj_matched_max = ev.matched;
-			if (ev.sites > j->inj_sites_max)
-				j->inj_sites_max = ev.sites;
-		}
-		if (ev.full) {
-			j->inj_full_runs++;
-			j->inj_full_visits += ev.full;
-		}
-	}
-	j->runs++;
-	j->cpu_s += r.cpu_s;
-	if (j->ndur == j->capdur) {
-		j->capdur = j->capdur ? j->capdur * 2 : 1024;
-		j->dur_ms = xrealloc(j->dur_ms, sizeof *j->dur_ms * j->capdur);
-	}
-	j->dur_ms[j->ndur++] = r.dur_ms;
-	if (o == OUT_FAIL) {
-		j->failures++;
-		struct sig *g = find_sig(j, sig);
-		g->count++;
-		double t = now_mono() - l->t0;
-		if (j->first_run < 0) {
-			j->first_run = r.run;
-			j->first_s = t;
-		}
-		if (g->repro) {
-			j->repros++;
-			if (j->first_repro_run < 0) {
-				j->first_repro_run = r.run;
-				j->first_repro_s = t;
+	const char *reach = r.logpath ? tally_injection(j, r.logpath) : NULL;
+	struct sig *g = tally_run(j, &r, o == OUT_FAIL ? sig : NULL, now_mono() - l->t0);
+
+	const char *log = r.logpath;
+	char kept_log[PATH_MAX + 64];
+	if (g && g->nkept < j->keep && l->env->rundir) {
+		char *d = keep_failure(l->env, j, &r, sig, g);
+		if (!d) {
+			harness_errorf(l, "cannot keep a failure under %s/failures: %s", j->dir,
+			               strerror(errno));
+		} else {
+			tally_kept(j, g, d);
+			/* The log went into the kept dir with the failure. */
+			if (log && access(log, F_OK) < 0) {
+				snprintf(kept_log, sizeof kept_log, "%s/%s/inject.log", l->env->rundir, d);
+				log = kept_log;
 			}
 		}
-		if (!j->first_trace) {
-			size_t n = len < 65536 ? len : 65536;
-			j->first_trace = xmalloc(n + 1);
-			memcpy(j->first_trace, text, n);
-			j->first_trace[n] = 0;
-		}
-		if (g->nkept < j->keep && l->env->rundir) {
-			char *d = keep_failure(l->env, j, &r, sig, g);
-			if (d) {
-				g->kept = xrealloc(g->kept, sizeof *g->kept * (size_t)(g->nkept + 1));
-				g->kept[g->nkept++] = d;
-				if (!j->first_kept)
-					j->first_kept = xstrdup(d);
-			} else {
-				/* A full or read-only results filesystem: the evidence
-				 * is lost, and so would be the next one. */
-				char m[PATH_MAX + 128];
-				snprintf(m, sizeof m, "cannot keep a failure under %s/failures: %s", j->dir,
-				         strerror(errno));
-				harness_error(l, m);
-			}
-		}
-		if (j->failfast)
-			stop(l, true);
 	}
-	if (l->env->record_fd >= 0 && record_run(l->env, j, &r, o == OUT_FAIL, sig, reach) < 0) {
-		char m[256];
-		snprintf(m, sizeof m, "cannot write the --record file: %s", strerror(errno));
-		harness_error(l, m);
-	}
+	if (g && j->failfast)
+		stop(l, true);
+	if (l->env->record_fd >= 0 && record_run(l->env->record_fd, j, &r, g ? sig : NULL, reach,
+	                                         log) < 0)
+		harness_errorf(l, "cannot write the --record file: %s", strerror(errno));
 	if (r.logpath)
 		unlink(r.logpath);
 	free(text);

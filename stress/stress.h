@@ -201,12 +201,19 @@ enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, s
 bool sig_reproduces(const struct job *j, const char *sig);
 const char *signame(int sig);
 
+/* tally.c */
+const char *tally_injection(struct job *j, const char *logpath);
+struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, double t);
+void tally_kept(struct job *j, struct sig *g, char *dir);
+
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
                    const char *sig, const struct sig *s);
-int record_run(const struct runenv *env, const struct job *j, const struct runinfo *r,
-               bool failed, const char *sig, const char *reach);
+
+/* record.c */
 int record_open(const char *path);
+int record_run(int fd, const struct job *j, const struct runinfo *r, const char *sig,
+               const char *reach, const char *logpath);
 
 /* report.c */
 void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
