@@ -69,9 +69,9 @@ static void fail(struct cstate *c, int line, const char *fmt, ...)
 	c->errline = line;
 }
 
-/* inih's reader: one physical line per call, counted; remembers where each
- * section starts. */
-static char *reader(char *str, int num, void *stream)
+/* inih's reader: one physical line per call into str (size bytes), counted;
+ * remembers where each section starts. */
+static char *reader(char *str, int size, void *stream)
 {
 	struct cstate *c = stream;
 	char *line = NULL;
@@ -84,12 +84,12 @@ static char *reader(char *str, int num, void *stream)
 	c->line++;
 	if (memchr(line, 0, (size_t)n))
 		fail(c, c->line, "a NUL byte in the line (the text after it would be ignored)");
-	if (n >= num) {
-		fail(c, c->line, "line too long (at most %d characters)", num - 2);
-		line[num - 2] = '\n';
-		line[num - 1] = 0;
+	if (n >= size) {
+		fail(c, c->line, "line too long (at most %d characters)", size - 2);
+		line[size - 2] = '\n';
+		line[size - 1] = 0;
 	}
-	snprintf(str, (size_t)num, "%s", line);
+	snprintf(str, (size_t)size, "%s", line);
 	const char *p = line;
 	while (isspace((unsigned char)*p))
 		p++;

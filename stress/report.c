@@ -113,9 +113,9 @@ static void add_warning(struct job *j, char *w)
 	j->warnings[j->nwarnings++] = w;
 }
 
-/* Append to a malloc'd string. */
-static void cat(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cat(char **s, const char *fmt, ...)
+/* Append printf-style to *s, a malloc'd string (or NULL). */
+static void appendf(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void appendf(char **s, const char *fmt, ...)
 {
 	va_list ap;
 	char *t;
@@ -133,12 +133,12 @@ static void cat(char **s, const char *fmt, ...)
 static void untested_why(const struct job *j, char **v)
 {
 	if (j->inj_untouched == j->runs)
-		cat(v, "injection never reached the program in any of %lld runs", j->runs);
+		appendf(v, "injection never reached the program in any of %lld runs", j->runs);
 	else if (j->inj_lost == j->runs)
-		cat(v, "no run left a complete injection log (%lld of %lld lost), so nothing shows "
+		appendf(v, "no run left a complete injection log (%lld of %lld lost), so nothing shows "
 		    "that injection reached the program", j->inj_lost, j->runs);
 	else
-		cat(v, "injection reached none of the %lld runs (%lld untouched, %lld without a "
+		appendf(v, "injection reached none of the %lld runs (%lld untouched, %lld without a "
 		    "complete log)", j->runs, j->inj_untouched, j->inj_lost);
 }
 
@@ -149,10 +149,10 @@ static void injection_note(const struct job *j, char **v)
 	if (!j->inject_argv || !j->runs)
 		return;
 	if (j->inj_untouched)
-		cat(v, "; injection never reached the program in %lld of %lld runs (no delay, no visit "
+		appendf(v, "; injection never reached the program in %lld of %lld runs (no delay, no visit "
 		    "to a site the plan could delay)", j->inj_untouched, j->runs);
 	if (j->inj_lost)
-		cat(v, "; the injection log was missing or cut short in %lld of %lld runs (no evidence "
+		appendf(v, "; the injection log was missing or cut short in %lld of %lld runs (no evidence "
 		    "either way)", j->inj_lost, j->runs);
 }
 
@@ -211,26 +211,26 @@ void judge(struct job *jobs, int njobs)
 			j->met = j->repros > 0 && !unexp_counts;
 			wilson(j->repros, j->runs, &lo, &hi);
 			if (j->repros > 0) {
-				cat(v, "%sreproduced: first failure %s at run %lld after %.2f s; %lld of %lld "
+				appendf(v, "%sreproduced: first failure %s at run %lld after %.2f s; %lld of %lld "
 				    "runs reproduced (rate %.3g, 95%% CI %.3g-%.3g)",
 				    unexp_counts ? "UNEXPECTED FAILURES: " : "", match, j->first_repro_run,
 				    j->first_repro_s, j->repros, j->runs, (double)j->repros / (double)j->runs,
 				    lo, hi);
 				if (unexp)
-					cat(v, "; %lld other failure%s %s: %s", unexp, unexp == 1 ? "" : "s",
+					appendf(v, "; %lld other failure%s %s: %s", unexp, unexp == 1 ? "" : "s",
 					    unexp_counts ? "fail the job (unexpected = fail)"
 					                 : "ignored (unexpected = ignore)", others);
 			} else {
-				cat(v, "NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
+				appendf(v, "NOT REPRODUCED in %lld runs (%.1f s)", j->runs, j->wall_s);
 				if (untested(j)) {
-					cat(v, ": ");
+					appendf(v, ": ");
 					untested_why(j, v);
 				}
 				if (unexp && !j->signature && j->nsigs == 1 &&
 				    !strcmp(j->sigs[0].text, "timeout"))
-					cat(v, ": only %lld timeouts", unexp);
+					appendf(v, ": only %lld timeouts", unexp);
 				else if (unexp)
-					cat(v, ": %lld failure%s, none %s: %s", unexp, unexp == 1 ? "" : "s",
+					appendf(v, ": %lld failure%s, none %s: %s", unexp, unexp == 1 ? "" : "s",
 					    match, others);
 			}
 			break;
@@ -239,31 +239,31 @@ void judge(struct job *jobs, int njobs)
 			long long n = tested_runs(j);
 			if (untested(j)) {
 				j->met = 0;
-				cat(v, "UNTESTED: ");
+				appendf(v, "UNTESTED: ");
 				untested_why(j, v);
-				cat(v, ", so the runs say nothing about the fix; not a pass");
+				appendf(v, ", so the runs say nothing about the fix; not a pass");
 				if (j->failures)
-					cat(v, " (%lld failed anyway)", j->failures);
+					appendf(v, " (%lld failed anyway)", j->failures);
 			} else if (bad == 0 && j->interrupted) {
 				j->met = 0;
-				cat(v, "INTERRUPTED after %lld clean runs: the job did not finish", j->runs);
+				appendf(v, "INTERRUPTED after %lld clean runs: the job did not finish", j->runs);
 			} else if (bad == 0) {
 				j->met = 1;
 				wilson(0, n, &lo, &hi);
-				cat(v, "passed: %lld clean runs (failure rate below %.3g per run, 95%% upper "
+				appendf(v, "passed: %lld clean runs (failure rate below %.3g per run, 95%% upper "
 				    "bound%s)", j->runs, hi,
 				    n != j->runs ? ", over the runs injection reached" : "");
 				if (j->failures)
-					cat(v, "; no failure %s, %lld other%s ignored (unexpected = ignore): %s",
+					appendf(v, "; no failure %s, %lld other%s ignored (unexpected = ignore): %s",
 					    match, unexp, unexp == 1 ? "" : "s", others);
 			} else {
 				j->met = 0;
 				wilson(bad, j->runs, &lo, &hi);
-				cat(v, "FAILED: %lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g); first "
+				appendf(v, "FAILED: %lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g); first "
 				    "at run %lld", bad, j->runs, (double)bad / (double)j->runs, lo, hi,
 				    j->first_run);
 				if (j->signature)
-					cat(v, "; %lld %s (the bug is back), %lld other%s%s%s", j->repros, match,
+					appendf(v, "; %lld %s (the bug is back), %lld other%s%s%s", j->repros, match,
 					    unexp, unexp == 1 ? "" : "s", unexp ? ": " : "", unexp ? others : "");
 			}
 			break;
@@ -272,21 +272,21 @@ void judge(struct job *jobs, int njobs)
 			j->met = -1;
 			wilson(j->failures, j->runs, &lo, &hi);
 			if (j->failures)
-				cat(v, "%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)", j->failures,
+				appendf(v, "%lld of %lld runs failed (rate %.3g, 95%% CI %.3g-%.3g)", j->failures,
 				    j->runs, (double)j->failures / (double)j->runs, lo, hi);
 			else
-				cat(v, "no failures in %lld runs", j->runs);
+				appendf(v, "no failures in %lld runs", j->runs);
 			if (j->signature && j->failures)
-				cat(v, "; %lld %s", j->repros, match);
+				appendf(v, "; %lld %s", j->repros, match);
 			if (untested(j)) {
-				cat(v, "; UNTESTED: ");
+				appendf(v, "; UNTESTED: ");
 				untested_why(j, v);
 			}
 		}
 		if (!untested(j))
 			injection_note(j, v);
 		for (int k = 0; k < j->nwarnings; k++)
-			cat(v, "; WARNING: %s", j->warnings[k]);
+			appendf(v, "; WARNING: %s", j->warnings[k]);
 		free(match);
 		free(others);
 	}
@@ -360,10 +360,6 @@ static double median_of(const struct job *j, double *mn, double *mx)
 }
 
 
-static json_t *jstr(const char *s)
-{
-	return json_str(s);
-}
 
 static char *summary_json(const struct session *ses, struct job *jobs, int njobs, bool ok)
 {
@@ -381,12 +377,12 @@ static char *summary_json(const struct session *ses, struct job *jobs, int njobs
 		json_t *e = json_object();
 		json_object_set_new(e, "name", json_str(j->name));
 		json_object_set_new(e, "command", json_strv(j->argv, j->argc));
-		json_object_set_new(e, "inject", jstr(j->inject));
+		json_object_set_new(e, "inject", json_str(j->inject));
 		json_object_set_new(e, "expect", j->expect == EXPECT_FAIL   ? json_string("fail")
 		                                 : j->expect == EXPECT_PASS ? json_string("pass")
 		                                                            : json_null());
-		json_object_set_new(e, "control", jstr(j->control));
-		json_object_set_new(e, "signature", jstr(j->signature));
+		json_object_set_new(e, "control", json_str(j->control));
+		json_object_set_new(e, "signature", json_str(j->signature));
 		json_object_set_new(e, "unexpected_policy",
 		                    json_string(j->unexpected_ignore ? "ignore" : "fail"));
 		json_object_set_new(e, "runs", json_integer(j->runs));
@@ -435,9 +431,9 @@ static char *summary_json(const struct session *ses, struct job *jobs, int njobs
 		json_object_set_new(e, "duration_ms", json_pack("{s:f,s:f,s:f}", "min", mn, "median", md,
 		                                                "max", mx));
 		json_object_set_new(e, "expectation_met", j->met < 0 ? json_null() : json_boolean(j->met));
-		json_object_set_new(e, "verdict", jstr(j->verdict));
-		json_object_set_new(e, "confidence", jstr(j->confidence));
-		json_object_set_new(e, "harness_error", jstr(j->harness_error));
+		json_object_set_new(e, "verdict", json_str(j->verdict));
+		json_object_set_new(e, "confidence", json_str(j->confidence));
+		json_object_set_new(e, "harness_error", json_str(j->harness_error));
 		json_array_append_new(ja, e);
 	}
 	json_object_set_new(o, "jobs", ja);
@@ -454,7 +450,7 @@ struct buf {
 	size_t len, cap;
 };
 
-static void bput(struct buf *b, const char *s, size_t n)
+static void buf_add(struct buf *b, const char *s, size_t n)
 {
 	while (b->len + n + 1 > b->cap)
 		b->s = xrealloc(b->s, b->cap = b->cap ? b->cap * 2 : 4096);
@@ -463,8 +459,8 @@ static void bput(struct buf *b, const char *s, size_t n)
 	b->s[b->len] = 0;
 }
 
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
+static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -472,39 +468,39 @@ static void bprintf(struct buf *b, const char *fmt, ...)
 	int n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n >= 0) {
-		bput(b, s, (size_t)n);
+		buf_add(b, s, (size_t)n);
 		free(s);
 	}
 }
 
 /* XML text: escape markup, drop characters XML 1.0 forbids and invalid UTF-8. */
-static void xput(struct buf *b, const char *s)
+static void buf_add_xml(struct buf *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	while (*p) {
 		unsigned c = *p;
 		if (c == '&')
-			bput(b, "&amp;", 5);
+			buf_add(b, "&amp;", 5);
 		else if (c == '<')
-			bput(b, "&lt;", 4);
+			buf_add(b, "&lt;", 4);
 		else if (c == '>')
-			bput(b, "&gt;", 4);
+			buf_add(b, "&gt;", 4);
 		else if (c == '"')
-			bput(b, "&quot;", 6);
+			buf_add(b, "&quot;", 6);
 		else if (c < 0x20 && c != '\n' && c != '\t')
-			bput(b, "?", 1);
+			buf_add(b, "?", 1);
 		else if (c < 0x80)
-			bput(b, (const char *)p, 1);
+			buf_add(b, (const char *)p, 1);
 		else {
 			/* A well-formed sequence but U+FFFE and U+FFFF, which XML
 			 * also forbids. */
 			size_t n = utf8_seq(p, strnlen((const char *)p, 4));
 			if (n && !(n == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) {
-				bput(b, (const char *)p, n);
+				buf_add(b, (const char *)p, n);
 				p += n;
 				continue;
 			}
-			bput(b, "?", 1);
+			buf_add(b, "?", 1);
 		}
 		p++;
 	}
@@ -525,76 +521,76 @@ static char *junit_xml(const struct session *ses, struct job *jobs, int njobs)
 		else if (!job_ok(&jobs[i]))
 			fails++;
 	}
-	bprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"");
-	xput(&b, ses->name);
-	bprintf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\">\n",
+	buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"");
+	buf_add_xml(&b, ses->name);
+	buf_printf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\">\n",
 	        tests, fails, errors, skipped, t);
-	bprintf(&b, "  <testsuite name=\"");
-	xput(&b, ses->name);
-	bprintf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\" "
+	buf_printf(&b, "  <testsuite name=\"");
+	buf_add_xml(&b, ses->name);
+	buf_printf(&b, "\" tests=\"%lld\" failures=\"%lld\" errors=\"%lld\" skipped=\"%lld\" time=\"%.3f\" "
 	        "timestamp=\"%s\">\n", tests, fails, errors, skipped, t, ses->started);
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		bprintf(&b, "    <testcase classname=\"stress.");
-		xput(&b, ses->name);
-		bprintf(&b, "\" name=\"");
-		xput(&b, j->name);
-		bprintf(&b, "\" time=\"%.3f\">\n", j->wall_s);
+		buf_printf(&b, "    <testcase classname=\"stress.");
+		buf_add_xml(&b, ses->name);
+		buf_printf(&b, "\" name=\"");
+		buf_add_xml(&b, j->name);
+		buf_printf(&b, "\" time=\"%.3f\">\n", j->wall_s);
 		if (j->harness_error) {
-			bprintf(&b, "      <error type=\"harness\" message=\"");
-			xput(&b, j->harness_error);
-			bprintf(&b, "\"/>\n");
+			buf_printf(&b, "      <error type=\"harness\" message=\"");
+			buf_add_xml(&b, j->harness_error);
+			buf_printf(&b, "\"/>\n");
 		} else if (!j->ran) {
-			bprintf(&b, "      <skipped message=\"not run\"/>\n");
+			buf_printf(&b, "      <skipped message=\"not run\"/>\n");
 		} else if (!job_ok(j)) {
-			bprintf(&b, "      <failure type=\"%s\" message=\"",
+			buf_printf(&b, "      <failure type=\"%s\" message=\"",
 			        j->expect == EXPECT_FAIL ? "not-reproduced" : "failures");
-			xput(&b, j->verdict);
-			bprintf(&b, "\">");
+			buf_add_xml(&b, j->verdict);
+			buf_printf(&b, "\">");
 			if (j->first_trace) {
 				if (j->first_kept) {
-					bprintf(&b, "first failure kept in ");
-					xput(&b, j->first_kept);
-					bprintf(&b, "\n\n");
+					buf_printf(&b, "first failure kept in ");
+					buf_add_xml(&b, j->first_kept);
+					buf_printf(&b, "\n\n");
 				}
-				xput(&b, j->first_trace);
+				buf_add_xml(&b, j->first_trace);
 			}
-			bprintf(&b, "</failure>\n");
+			buf_printf(&b, "</failure>\n");
 		}
-		bprintf(&b, "      <system-out>");
-		xput(&b, j->verdict ? j->verdict : "");
+		buf_printf(&b, "      <system-out>");
+		buf_add_xml(&b, j->verdict ? j->verdict : "");
 		if (j->confidence) {
-			bprintf(&b, "\n");
-			xput(&b, j->confidence);
+			buf_printf(&b, "\n");
+			buf_add_xml(&b, j->confidence);
 		}
 		if (job_ok(j) && j->first_trace) {
-			bprintf(&b, "\n\nfirst failure%s", j->first_kept ? " (kept in " : "");
+			buf_printf(&b, "\n\nfirst failure%s", j->first_kept ? " (kept in " : "");
 			if (j->first_kept) {
-				xput(&b, j->first_kept);
-				bprintf(&b, ")");
+				buf_add_xml(&b, j->first_kept);
+				buf_printf(&b, ")");
 			}
-			bprintf(&b, ":\n");
-			xput(&b, j->first_trace);
+			buf_printf(&b, ":\n");
+			buf_add_xml(&b, j->first_trace);
 		}
-		bprintf(&b, "</system-out>\n    </testcase>\n");
+		buf_printf(&b, "</system-out>\n    </testcase>\n");
 	}
-	bprintf(&b, "  </testsuite>\n</testsuites>\n");
+	buf_printf(&b, "  </testsuite>\n</testsuites>\n");
 	return b.s;
 }
 
 static char *report_md(const struct session *ses, struct job *jobs, int njobs, bool ok)
 {
 	struct buf b = {0};
-	bprintf(&b, "# stress: %s\n\n", ses->name);
-	bprintf(&b, "%s: started %s, finished %s%s; seed base %llu", ok ? "PASS" : "FAIL",
+	buf_printf(&b, "# stress: %s\n\n", ses->name);
+	buf_printf(&b, "%s: started %s, finished %s%s; seed base %llu", ok ? "PASS" : "FAIL",
 	        ses->started, ses->finished, ses->interrupted ? " (interrupted)" : "",
 	        (unsigned long long)ses->env.seed_base);
 	if (ses->scale > 0)
-		bprintf(&b, "; every job's count and time scaled by %g (--scale)", ses->scale);
-	bprintf(&b, ".\n\n");
-	bprintf(&b, "| job | expect | runs | failures | reproductions | untouched | rate (95%% CI) | "
+		buf_printf(&b, "; every job's count and time scaled by %g (--scale)", ses->scale);
+	buf_printf(&b, ".\n\n");
+	buf_printf(&b, "| job | expect | runs | failures | reproductions | untouched | rate (95%% CI) | "
 	        "first failure | runs/s | result |\n");
-	bprintf(&b, "|---|---|---:|---:|---:|---:|---|---|---:|---|\n");
+	buf_printf(&b, "|---|---|---:|---:|---:|---:|---|---|---:|---|\n");
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
 		double lo, hi;
@@ -605,7 +601,7 @@ static char *report_md(const struct session *ses, struct job *jobs, int njobs, b
 		char un[32] = "-";
 		if (j->inject_argv)
 			snprintf(un, sizeof un, "%lld", j->inj_untouched);
-		bprintf(&b, "| %s | %s | %lld | %lld | %lld | %s | %.3g (%.3g-%.3g) | %s | %.0f | %s |\n",
+		buf_printf(&b, "| %s | %s | %lld | %lld | %lld | %s | %.3g (%.3g-%.3g) | %s | %.0f | %s |\n",
 		        j->name, j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "-",
 		        j->runs, j->failures, j->repros, un,
 		        j->runs ? (double)j->failures / (double)j->runs : 0, lo, hi,
@@ -614,27 +610,27 @@ static char *report_md(const struct session *ses, struct job *jobs, int njobs, b
 	}
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		bprintf(&b, "\n## %s\n\n", j->name);
-		bprintf(&b, "- command: `");
+		buf_printf(&b, "\n## %s\n\n", j->name);
+		buf_printf(&b, "- command: `");
 		for (int k = 0; k < j->argc; k++)
-			bprintf(&b, "%s%s", k ? " " : "", j->argv[k]);
-		bprintf(&b, "`\n");
+			buf_printf(&b, "%s%s", k ? " " : "", j->argv[k]);
+		buf_printf(&b, "`\n");
 		if (j->inject)
-			bprintf(&b, "- inject: `%s`\n", j->inject);
+			buf_printf(&b, "- inject: `%s`\n", j->inject);
 		if (j->signature)
-			bprintf(&b, "- signature: `%s`%s\n", j->signature,
+			buf_printf(&b, "- signature: `%s`%s\n", j->signature,
 			        j->unexpected_ignore ? " (unexpected = ignore)" : "");
-		bprintf(&b, "- %s\n", j->verdict ? j->verdict : "");
+		buf_printf(&b, "- %s\n", j->verdict ? j->verdict : "");
 		if (j->confidence)
-			bprintf(&b, "- confidence: %s\n", j->confidence);
+			buf_printf(&b, "- confidence: %s\n", j->confidence);
 		struct sig **v = sorted_sigs(j);
 		for (int k = 0; k < j->nsigs; k++) {
-			bprintf(&b, "- `%s` x%lld%s", v[k]->text, v[k]->count,
+			buf_printf(&b, "- `%s` x%lld%s", v[k]->text, v[k]->count,
 			        j->expect != EXPECT_NONE || j->signature
 			            ? (v[k]->repro ? " (reproduces)" : " (unexpected)") : "");
 			if (v[k]->nkept)
-				bprintf(&b, ", kept: %s%s", v[k]->kept[0], v[k]->nkept > 1 ? " ..." : "");
-			bprintf(&b, "\n");
+				buf_printf(&b, ", kept: %s%s", v[k]->kept[0], v[k]->nkept > 1 ? " ..." : "");
+			buf_printf(&b, "\n");
 		}
 		free(v);
 	}
