@@ -205,6 +205,11 @@ const char *signame(int sig);
 const char *tally_injection(struct job *j, const char *logpath);
 struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, double t);
 void tally_kept(struct job *j, struct sig *g, char *dir);
+struct sig **sigs_by_count(const struct job *j);
+
+/* verdict.c */
+void judge(struct job *jobs, int njobs);
+bool job_ok(const struct job *j);
 
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
@@ -217,7 +222,6 @@ int record_run(int fd, const struct job *j, const struct runinfo *r, const char 
 
 /* report.c */
 void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
-void judge(struct job *jobs, int njobs);
 int write_reports(struct session *s, struct job *jobs, int njobs);
 void print_report(const struct session *s, struct job *jobs, int njobs);
 

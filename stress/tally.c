@@ -100,3 +100,20 @@ void tally_kept(struct job *j, struct sig *g, char *dir)
 	if (!j->first_kept)
 		j->first_kept = xstrdup(dir);
 }
+
+static int by_count(const void *a, const void *b)
+{
+	const struct sig *x = *(const struct sig *const *)a, *y = *(const struct sig *const *)b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->text, y->text);
+}
+
+/* The job's signatures, most frequent first (then by text): a malloc'd
+ * array of pointers into j->sigs. */
+struct sig **sigs_by_count(const struct job *j)
+{
+	struct sig **v = xmalloc(sizeof *v * (size_t)(j->nsigs + 1));
+	for (int i = 0; i < j->nsigs; i++)
+		v[i] = &j->sigs[i];
+	qsort(v, (size_t)j->nsigs, sizeof *v, by_count);
+	return v;
+}
