@@ -241,7 +241,37 @@ static void check_injections(struct job *jobs, int njobs, const char *campaign)
 	}
 }
 
-int main(int argc, char **argv)
+/* A campaign job's first line: "== NAME: [inject FLAGS -- ]COMMAND (sizes)". */
+static void print_banner(const struct job *j)
+{
+	printf("== %s: %s%s", j->name, j->inject ? "inject " : "", j->inject ? j->inject : "");
+	printf("%s", j->inject ? " -- " : "");
+	for (int k = 0; k < j->argc; k++)
+		printf("%s%s", k ? " " : "", j->argv[k]);
+	printf(" (");
+	if (j->count)
+		printf("count %lld, ", j->count);
+	if (j->time_s > 0)
+		printf("time %gs, ", j->time_s);
+	printf("%d workers, expect %s)\n", j->procs,
+	       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
+	fflush(stdout);
+}
+
+/* What the command line asked for, besides the session's settings. */
+struct options {
+	struct job cli;       /* the single job, or the defaults of a campaign's jobs */
+	const char *campaign, *replay, *record, *only;
+	const char *results;  /* --results (default "results") */
+	char *name;           /* --name, or NULL */
+	bool count_given, procs_given, timeout_given, seed_given;
+};
+
+/* Read the flags into o (the cli job's settings among them) and ses (the
+ * run-wide ones); a bad one is a usage error, --help prints the usage and
+ * exits.  optind is left at the command. */
+static void parse_options(int argc, char **argv, const char *launcher, struct options *o,
+                          struct session *ses)
 {
 	static const struct option opts[] = {
 		{"count", required_argument, 0, O_COUNT},
@@ -272,22 +302,13 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct session ses = {0};
-	struct runenv *env = &ses.env;
-	struct job cli;
-	const char *campaign = NULL, *replay = NULL, *record = NULL, *only = NULL;
-	const char *results = "results";
-	char *name = NULL;
-	bool count_given = false, procs_given = false, timeout_given = false, seed_given = false;
 	long long v;
 	double d;
 
-	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
-	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
-		return sentinel_main();
-	char *launcher = setup_self(&ses);
-	job_defaults(&cli);
-	cli.launcher = launcher;
+	memset(o, 0, sizeof *o);
+	o->results = "results";
+	job_defaults(&o->cli);
+	o->cli.launcher = launcher;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
@@ -295,73 +316,73 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_ll(optarg, 1, &v) < 0 || v > 4096)
 				usage("bad -p \"%s\": want a number of workers from 1 to 4096", optarg);
-			cli.procs = (int)v;
-			procs_given = true;
+			o->cli.procs = (int)v;
+			o->procs_given = true;
 			break;
 		case O_COUNT:
 			if (parse_ll(optarg, 1, &v) < 0)
 				usage("bad --count \"%s\": want a number of runs from 1 (omit --count for "
 				      "no limit)", optarg);
-			cli.count = v;
-			count_given = true;
+			o->cli.count = v;
+			o->count_given = true;
 			break;
 		case O_TIME:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --time \"%s\": want a duration above 0 and at most a year, such "
 				      "as 30s or 5m", optarg);
-			cli.time_s = d;
+			o->cli.time_s = d;
 			break;
 		case O_MAXFAIL:
 			if (parse_ll(optarg, 1, &v) < 0)
 				usage("bad --max-failures \"%s\": want a number from 1", optarg);
-			cli.max_failures = v;
+			o->cli.max_failures = v;
 			break;
 		case O_FAILFAST:
-			cli.failfast = true;
+			o->cli.failfast = true;
 			break;
 		case O_TIMEOUT:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --timeout \"%s\": want a duration above 0 and at most a year, "
 				      "such as 10s", optarg);
-			cli.timeout_s = d;
-			timeout_given = true;
+			o->cli.timeout_s = d;
+			o->timeout_given = true;
 			break;
 		case O_GRACE:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0)
 				usage("bad --grace \"%s\": want a duration such as 2s (0: SIGKILL at once)",
 				      optarg);
-			cli.grace_s = d;
+			o->cli.grace_s = d;
 			break;
 		case O_FAILURE:
-			cli.failure_re = compile(optarg, "--failure");
+			o->cli.failure_re = compile(optarg, "--failure");
 			break;
 		case O_IGNORE:
-			cli.ignore_re = compile(optarg, "--ignore");
+			o->cli.ignore_re = compile(optarg, "--ignore");
 			break;
 		case O_OKSTATUS:
-			if (parse_ok_list(optarg, cli.ok_status, &cli.nok, 32) < 0)
+			if (parse_ok_list(optarg, o->cli.ok_status, &o->cli.nok, 32) < 0)
 				usage("bad --ok-status \"%s\": want exit statuses such as 0,6", optarg);
 			break;
 		case O_EXPECT:
 			if (!strcmp(optarg, "fail"))
-				cli.expect = EXPECT_FAIL;
+				o->cli.expect = EXPECT_FAIL;
 			else if (!strcmp(optarg, "pass"))
-				cli.expect = EXPECT_PASS;
+				o->cli.expect = EXPECT_PASS;
 			else
 				usage("bad --expect \"%s\": want fail or pass", optarg);
 			break;
 		case O_SEED:
-			if (parse_u64(optarg, &env->seed_base) < 0)
+			if (parse_u64(optarg, &ses->env.seed_base) < 0)
 				usage("bad --seed \"%s\": want a number from 0 to 2^64-1", optarg);
-			seed_given = true;
+			o->seed_given = true;
 			break;
 		case O_SIGNATURE:
-			cli.signature = optarg;
-			cli.signature_re = compile(optarg, "--signature");
+			o->cli.signature = optarg;
+			o->cli.signature_re = compile(optarg, "--signature");
 			break;
 		case O_UNEXPECTED:
 			if (!strcmp(optarg, "fail") || !strcmp(optarg, "ignore"))
-				cli.unexpected_ignore = !strcmp(optarg, "ignore");
+				o->cli.unexpected_ignore = !strcmp(optarg, "ignore");
 			else
 				usage("bad --unexpected \"%s\": want fail or ignore", optarg);
 			break;
@@ -374,72 +395,88 @@ int main(int argc, char **argv)
 					usage("bad --scale \"%s\": want a factor above 0 such as 0.01",
 					      optarg);
 			}
-			ses.scale = d;
+			ses->scale = d;
 			break;
 		case O_INJECT:
-			cli.inject = optarg;
+			o->cli.inject = optarg;
 			break;
 		case O_KEEP:
 			if (parse_ll(optarg, 0, &v) < 0 || v > 100000)
 				usage("bad --keep \"%s\": want a number of traces from 0", optarg);
-			cli.keep = (int)v;
+			o->cli.keep = (int)v;
 			break;
 		case O_RESULTS:
 			if (!*optarg)
 				usage("bad --results: empty path");
-			results = optarg;
+			o->results = optarg;
 			break;
 		case O_NAME:
 			if (!*optarg || strchr(optarg, '/'))
 				usage("bad --name \"%s\": want a name without '/'", optarg);
-			name = optarg;
+			o->name = optarg;
 			break;
 		case O_RECORD:
-			record = optarg;
+			o->record = optarg;
 			break;
 		case O_STATUS:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || (d > 0 && d < 0.01))
 				usage("bad --status \"%s\": want a duration such as 5s (0 = none, else at "
 				      "least 10ms)", optarg);
-			env->status_every = d;
+			ses->env.status_every = d;
 			break;
 		case O_MAXOUT:
 			if (parse_ll(optarg, 1024, &v) < 0 || v > (1LL << 30))
 				usage("bad --max-output \"%s\": want bytes from 1024 to 2^30", optarg);
-			env->max_output = (size_t)v;
+			ses->env.max_output = (size_t)v;
 			break;
 		case O_CAMPAIGN:
-			campaign = optarg;
+			o->campaign = optarg;
 			break;
 		case O_ONLY:
 			if (!*optarg)
 				usage("bad --only: empty (want job names, comma-separated)");
-			only = optarg;
+			o->only = optarg;
 			break;
 		case O_REPLAY:
-			replay = optarg;
+			o->replay = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return EXIT_OK;
+			exit(EXIT_OK);
 		default:
 			if (optopt && optopt < 256)
 				usage("unknown or incomplete flag -%c", optopt);
 			usage("unknown or incomplete flag %s", argv[optind - 1]);
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
+	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
+		return sentinel_main();
+	struct session ses = {0};
+	struct runenv *env = &ses.env;
+	char *launcher = setup_self(&ses);
+	struct options opt;
+	parse_options(argc, argv, launcher, &opt, &ses);
+	struct job cli = opt.cli;
+	const char *campaign = opt.campaign, *only = opt.only;
+	char *name = opt.name;
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
 	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
-	if (replay) {
+	if (opt.replay) {
 		if (campaign || ncmd)
 			usage("--replay takes a kept failure's directory and no command");
-		return replay_main(env, launcher, replay, count_given ? (cli.count ? cli.count : 20) : 20,
-		                   procs_given ? cli.procs : 1, timeout_given ? cli.timeout_s : 0);
+		return replay_main(env, launcher, opt.replay,
+		                   opt.count_given ? (cli.count ? cli.count : 20) : 20,
+		                   opt.procs_given ? cli.procs : 1, opt.timeout_given ? cli.timeout_s : 0);
 	}
-	if (!seed_given) {
+	if (!opt.seed_given) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		env->seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
@@ -482,7 +519,7 @@ int main(int argc, char **argv)
 	check_injections(jobs, njobs, campaign);
 
 	ses.name = name;
-	if (setup_rundir(&ses, results) < 0)
+	if (setup_rundir(&ses, opt.results) < 0)
 		return EXIT_HARNESS;
 	for (int i = 0; i < njobs; i++) {
 		if (campaign) {
@@ -492,9 +529,10 @@ int main(int argc, char **argv)
 			jobs[i].dir = xstrdup(env->rundir);
 		}
 	}
-	if (record) {
-		if ((env->record_fd = record_open(record)) < 0) {
-			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
+	if (opt.record) {
+		if ((env->record_fd = record_open(opt.record)) < 0) {
+			fprintf(stderr, "stress: cannot open --record %s: %s\n", opt.record,
+			        strerror(errno));
 			return EXIT_HARNESS;
 		}
 	}
@@ -509,20 +547,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		if (campaign) {
-			printf("== %s: %s%s", j->name, j->inject ? "inject " : "", j->inject ? j->inject : "");
-			printf("%s", j->inject ? " -- " : "");
-			for (int k = 0; k < j->argc; k++)
-				printf("%s%s", k ? " " : "", j->argv[k]);
-			printf(" (");
-			if (j->count)
-				printf("count %lld, ", j->count);
-			if (j->time_s > 0)
-				printf("time %gs, ", j->time_s);
-			printf("%d workers, expect %s)\n", j->procs,
-			       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
-			fflush(stdout);
-		}
+		if (campaign)
+			print_banner(j);
 		engine_run(env, j);
 		if (j->harness_error || j->interrupted)
 			break;
