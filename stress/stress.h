@@ -4,27 +4,32 @@
  * docs/interfaces.md for the pinned formats (results layout, summary.json,
  * --record lines, campaign keys, the injection log we parse).
  *
- * The parts:
- *   main.c      options, the single-job mode, exit statuses
- *   engine.c    the run loop: posix_spawn, one pipe per run, signalfd for
- *               SIGCHLD/SIGINT/SIGTERM, poll, timeouts (SIGQUIT, then SIGKILL
- *               to the run's process group), stop conditions
+ * The files, in the order data flows through them (from the command line
+ * to the reports); none calls back into a file that calls it:
+ *   main.c      the command line: flags, the modes, the results folder, exit
+ *               statuses
+ *   campaign.c  --campaign FILE.ini: its sections as jobs
+ *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
+ *   job.c       what a job is: its defaults, its preparation (the command
+ *               found, the inject flags split and checked), a run's argv
+ *   engine.c    the run loop: -p slots, one pipe per run, a signalfd for
+ *               SIGCHLD/SIGINT/SIGTERM/SIGHUP, poll, timeouts (SIGQUIT, then
+ *               SIGKILL to the run's process group), stop conditions, and
+ *               the policy on harness errors
+ *   spawn.c     starting a run (clone + exec, with a parent-death signal),
+ *               the sentinel that ends runs whose stress was killed, the
+ *               results folder's abandoned scratch dirs, `inject --check`
  *   classify.c  a finished run's output and status -> pass, fail (with a
  *               signature) or harness error
- *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
- *               and --record lines
- *   report.c    status lines, summary.json, junit.xml, report.md, Wilson
- *               intervals, the control confidence sentence
  *   evidence.c  what a run's injection log says: did injection reach it?
- *   spawn.c     starting a run (clone + exec, with a parent-death signal),
- *               the sentinel that ends runs whose stress was killed, and the
- *               results folder's abandoned scratch dirs
- *   campaign.c  --campaign FILE.ini
- *   replay.c    --replay DIR
- *   job.c       what a job is: its defaults, its preparation, a run's argv
- *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned 64-bit
- *               numbers in JSON
- *
+ *   tally.c     what a finished run adds to its job: counts, signatures,
+ *               first failures, injection reach
+ *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
+ *   record.c    --record lines
+ *   verdict.c   a job's counts -> its verdict, expectation met, confidence
+ *   report.c    status lines, summary.json, junit.xml, report.md
+ *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
+ *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
  * grammar, word splitting and shell quoting, the PATH lookup and mkdirs,
  * allocation, UTF-8 cleaning, atomic writes, the Wilson interval.
@@ -110,7 +115,7 @@ struct job {
 	long long repros;     /* failures whose signature matches */
 	long long first_repro_run; /* -1 when none */
 	double first_repro_s;
-	/* Injected jobs: what each run's injection log says (evidence.c). */
+	/* Injected jobs: what each run's injection log says (tally.c, from evidence.c). */
 	long long inj_reached, inj_untouched, inj_lost;
 	long long inj_fielded;  /* runs whose log has the matched= fields */
 	unsigned long long inj_matched_max, inj_sites_max, inj_full_runs, inj_full_visits;
@@ -159,6 +164,14 @@ struct session {
 	struct runenv env;    /* what its runs shared */
 };
 
+/* campaign.c */
+int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
+                  int *njobs);
+
+/* replay.c */
+int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
+                int procs, double timeout_s);
+
 /* job.c */
 void job_defaults(struct job *j);
 int job_prepare(struct job *j, char *err, size_t errsz);
@@ -169,7 +182,19 @@ char **job_argv(const struct job *j, const char *seed, const char *logpath);
 int engine_init(void);
 void engine_run(const struct runenv *env, struct job *j);
 
-/* classify.c */
+/* spawn.c */
+int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
+int sentinel_start(void);
+int sentinel_main(void);
+void sentinel_stop(void);
+void sentinel_add(pid_t pgid);
+void sentinel_del(pid_t pgid);
+bool sentinel_is(pid_t pid);
+int tmp_claim(const char *tmpdir);
+int clean_abandoned(const char *results);
+int check_inject(const struct job *j, char *line, size_t n);
+
+/* classify.c: a finished run, as engine.c describes it, and its outcome. */
 enum outcome { OUT_PASS, OUT_FAIL, OUT_HARNESS };
 struct runinfo {
 	long long run;
@@ -185,6 +210,9 @@ struct runinfo {
 	unsigned long long total_bytes, dropped_bytes;
 	const char *logpath;  /* the run's injection log, or NULL */
 };
+enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
+bool sig_reproduces(const struct job *j, const char *sig);
+const char *signame(int sig);
 
 /* evidence.c: what a run's injection log says.  Several process blocks
  * (forks) are summed. */
@@ -197,19 +225,12 @@ enum reach { REACH_REACHED, REACH_UNTOUCHED, REACH_LOST };
 void read_evidence(const char *path, struct evidence *e);
 enum reach reach_of(const struct evidence *e);
 const char *reach_name(enum reach r);
-enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
-bool sig_reproduces(const struct job *j, const char *sig);
-const char *signame(int sig);
 
 /* tally.c */
 const char *tally_injection(struct job *j, const char *logpath);
 struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, double t);
 void tally_kept(struct job *j, struct sig *g, char *dir);
 struct sig **sigs_by_count(const struct job *j);
-
-/* verdict.c */
-void judge(struct job *jobs, int njobs);
-bool job_ok(const struct job *j);
 
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
@@ -220,30 +241,14 @@ int record_open(const char *path);
 int record_run(int fd, const struct job *j, const struct runinfo *r, const char *sig,
                const char *reach, const char *logpath);
 
+/* verdict.c */
+void judge(struct job *jobs, int njobs);
+bool job_ok(const struct job *j);
+
 /* report.c */
 void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
 int write_reports(struct session *s, struct job *jobs, int njobs);
 void print_report(const struct session *s, struct job *jobs, int njobs);
-
-/* spawn.c */
-int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
-int sentinel_start(void);
-int sentinel_main(void);
-void sentinel_stop(void);
-void sentinel_add(pid_t pgid);
-void sentinel_del(pid_t pgid);
-bool sentinel_is(pid_t pid);
-int tmp_claim(const char *tmpdir);
-int clean_abandoned(const char *results);
-int check_inject(const struct job *j, char *line, size_t n);
-
-/* campaign.c */
-int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
-                  int *njobs);
-
-/* replay.c */
-int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
-                int procs, double timeout_s);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);
