@@ -105,6 +105,9 @@ struct hunt {
 
 extern struct hunt H;
 
+/* hunt.c: the services every step uses. */
+/* One line on stderr, "hunt: ... (hunt --help)", and exit 64. */
+void usage_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 double now_s(void);
 double elapsed(void);
 void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
