@@ -87,7 +87,7 @@ struct hunt {
 	char dir[PATH_MAX];
 	double t0, blind_s, base_visits;
 	long stress_calls, total_runs, blind_runs, blind_batches;
-	const char *stop_reason, *conf_note, *inject_rel;
+	const char *stop_reason, *conf_note;
 	struct confirm conf[MAX_CONF];
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
 	struct confirm *culprit, *exact_conf;

@@ -19,17 +19,6 @@
 
 struct hunt H;
 
-static const char *relpath(const char *p)
-{
-	static char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd))
-		return p;
-	size_t n = strlen(cwd);
-	if (strncmp(p, cwd, n) == 0 && p[n] == '/')
-		return p + n + 1;
-	return p;
-}
-
 /* RESULTS/NAME-<UTC stamp>[-k]/ and its runs/, made with mkdir so that two
  * hunts started in the same second get different folders. */
 static void make_dir(void)
@@ -99,7 +88,6 @@ void finish_early(int rc)
 		int ns = rank_rows(&H.R, PH_BLIND, 0, &sites, &ms);
 		H.tested_funcs = mf;
 		H.tested_sites = ms;
-		H.inject_rel = relpath(H.inject);
 		report(funcs, nf, sites, ns, rc);
 		werr = report_write_error();
 		rank_free(funcs, nf);
@@ -164,7 +152,6 @@ int main(int argc, char **argv)
 	H.where = "the report";
 	if (H.stop_sig || (H.stop_sig = signal_pending_stop()))
 		finish_early(0);
-	H.inject_rel = relpath(H.inject);
 	int rc = report(funcs, nf, sites, ns, 0);
 	if (report_write_error()) {
 		fflush(stdout);

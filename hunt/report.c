@@ -66,6 +66,19 @@ static void shell_word(FILE *o, const char *w)
 	free(q);
 }
 
+/* P relative to the current folder when it is inside it (the plan's
+ * paths are relative to the folder hunt ran in). */
+static const char *relpath(const char *p)
+{
+	static char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return p;
+	size_t n = strlen(cwd);
+	if (strncmp(p, cwd, n) == 0 && p[n] == '/')
+		return p + n + 1;
+	return p;
+}
+
 static char *plan_line(void)
 {
 	if (!H.culprit)
@@ -74,7 +87,7 @@ static char *plan_line(void)
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *o = open_memstream(&buf, &n);
-	shell_word(o, H.inject_rel);
+	shell_word(o, relpath(H.inject));
 	/* No --seed: the plan is the configuration confirmation measured, with a fresh seed
 	 * each run, so its reproduction rate is the confirmed one.  Pinning one failing run's
 	 * seed would replay that run's decisions, whose rate can be anything from 0 to 1. */
