@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "finish.h"
 #include "sutil.h"
 
 /* Seconds a stress child has to stop after hunt passed a signal on. */
@@ -232,34 +233,6 @@ static void stress_said(char *buf, size_t n)
 	free(line);
 }
 
-/* End hunt on an error that is no verdict: one line on stderr, and the
- * results folder (once it exists) says so. */
-static void __attribute__((noreturn, format(printf, 3, 0)))
-stop_on_error(const char *verdict, int rc, const char *fmt, va_list ap)
-{
-	vsnprintf(H.abort_reason, sizeof H.abort_reason, fmt, ap);
-	H.abort_verdict = verdict;
-	if (!H.dir[0]) {
-		fprintf(stderr, "hunt: %s%s\n", rc == 125 ? "HARNESS ERROR: " : "", H.abort_reason);
-		exit(rc);
-	}
-	finish_early(rc);
-}
-
-void harness_fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	stop_on_error("harness error", 125, fmt, ap);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) stress_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	stop_on_error("usage error", 64, fmt, ap);
-}
-
 int campaign(const char *label, int phase, const struct wv *flags, long count)
 {
 	static char where[64];
@@ -350,7 +323,7 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 		const char *how = WIFEXITED(st) ? "exited with status" : "was killed by signal";
 		int code = WIFEXITED(st) ? rc : WTERMSIG(st);
 		if (rc == 64)
-			stress_usage("stress refused its arguments in campaign %s: %s (stress output in "
+			usage_fail("stress refused its arguments in campaign %s: %s (stress output in "
 				     "%s)", label, said[0] ? said : "exit status 64", logf);
 		harness_fail("stress %s %d in campaign %s%s%s (stress output in %s)", how, code, label,
 			     said[0] ? ": " : "", said, logf);

@@ -114,10 +114,6 @@ void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t rng(void);
 double urand(void);
 
-/* main.c: write the report of what is known so far, marked with
- * H.abort_verdict, and end: exit RC, or die of H.stop_sig. */
-void finish_early(int rc) __attribute__((noreturn));
-
 /* A growable list of words (inject flags). */
 struct wv {
 	char **v;
@@ -138,7 +134,6 @@ void check_inject_flags(const struct wv *flags);
  * are loaded with PHASE.  Returns the number of runs loaded.  A stress
  * refusal or failure ends hunt (64/125); a signal ends it as interrupted. */
 int campaign(const char *label, int phase, const struct wv *flags, long count);
-void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* screen.c: steps 1 and 2. */
 int targetable(const char *name);

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "finish.h"
 #include "options.h"
 #include "report.h"
 #include "sutil.h"
@@ -57,58 +57,6 @@ static void load_analyze(void)
 			   H.nanalyze > 1 ? " and the other files" : "");
 	H.blind_runs = H.R.nruns;
 	H.blind_delayed = delayed_runs(PH_BLIND);
-}
-
-void finish_early(int rc)
-{
-	if (H.stop_sig) {
-		H.abort_verdict = "interrupted";
-		long f, p, x;
-		rank_outcomes(&H.R, -1, &f, &p, &x);
-		const char *nm = sigabbrev_np(H.stop_sig);
-		snprintf(H.abort_reason, sizeof H.abort_reason, "SIG%s stopped hunt %s%s; no verdict: "
-			 "the tables cover the %ld runs that finished", nm ? nm : "?",
-			 H.where ? "in " : "before its first run", H.where ? H.where : "", f + p + x);
-		rc = 128 + H.stop_sig;
-		/* A closed pipe on stdout must not turn the signal's ending
-		 * into a SIGPIPE one. */
-		signal(SIGPIPE, SIG_IGN);
-	}
-	H.culprit = NULL;
-	H.exact_site = NULL;
-	if (!H.blind_done)
-		H.stop_reason = H.abort_verdict;
-	const char *werr = NULL;
-	if (H.dir[0]) {
-		if (!H.blind_s)
-			H.blind_s = elapsed();
-		struct row *funcs, *sites;
-		int mf, ms;
-		int nf = rank_rows(&H.R, PH_BLIND, 1, &funcs, &mf);
-		int ns = rank_rows(&H.R, PH_BLIND, 0, &sites, &ms);
-		H.tested_funcs = mf;
-		H.tested_sites = ms;
-		report(funcs, nf, sites, ns, rc);
-		werr = report_write_error();
-		rank_free(funcs, nf);
-		rank_free(sites, ns);
-	}
-	fflush(stdout);
-	fprintf(stderr, "hunt: %s%s%s%s%s%s%s\n", H.stop_sig ? "interrupted: " : rc == 125 ?
-		"HARNESS ERROR: " : "", H.abort_reason, werr ? "; and " : "", werr ? werr : "",
-		H.dir[0] && !werr ? " (report in " : "", H.dir[0] && !werr ? H.dir : "",
-		H.dir[0] && !werr ? ")" : "");
-	if (H.stop_sig) {
-		/* End as the signal would have ended hunt: a shell (or a script's
-		 * loop) sees hunt killed by it. */
-		signal(H.stop_sig, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, H.stop_sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(H.stop_sig);
-	}
-	exit(werr ? 125 : rc);
 }
 
 int main(int argc, char **argv)
