@@ -17,7 +17,7 @@
  * 64 is a usage error (hunt passed something stress refuses: hunt ends
  * with 64), anything else, a signal included, is a harness error (125).
  */
-#include "hunt.h"
+#include "campaign.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "finish.h"
+#include "hunt.h"
 #include "sutil.h"
 
 /* Seconds a stress child has to stop after hunt passed a signal on. */
@@ -99,6 +100,16 @@ void wv_free(struct wv *w)
 		free(w->v[i]);
 	free(w->v);
 	memset(w, 0, sizeof *w);
+}
+
+void base_words(struct wv *w, const char *prob)
+{
+	wv_push(w, "--prob");
+	wv_push(w, prob);
+	wv_push(w, "--delay");
+	wv_push(w, H.delay);
+	for (int i = 0; i < H.nextra; i++)
+		wv_push(w, H.extra_argv[i]);
 }
 
 /* fork and exec ARGV with stdout and stderr on OUT (-1: inherited). */

@@ -2,12 +2,15 @@
  * screening runs that proposed a candidate never serve as its reference,
  * since the candidate was chosen because those runs favour it (its
  * undelayed screening runs look cleaner than they would on new runs). */
-#include "hunt.h"
+#include "confirm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
+#include "hunt.h"
+#include "screen.h"
 #include "stats.h"
 
 static void tally(int phase_tag, long *n, long *f)

@@ -114,41 +114,4 @@ void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t rng(void);
 double urand(void);
 
-/* A growable list of words (inject flags). */
-struct wv {
-	char **v;
-	int n, cap;
-};
-void wv_push(struct wv *w, const char *s);
-void wv_free(struct wv *w);
-/* --prob PROB --delay D and the --inject-flags words. */
-void base_words(struct wv *w, const char *prob);
-
-/* campaign.c: the child processes. */
-void signals_init(void);
-/* The stopping signal that arrived (SIGINT, SIGTERM, SIGHUP), or 0. */
-int signal_pending_stop(void);
-/* Run `inject --check FLAGS...`; a refusal is a usage error (64). */
-void check_inject_flags(const struct wv *flags);
-/* One stress campaign of COUNT runs with the inject words FLAGS; its records
- * are loaded with PHASE.  Returns the number of runs loaded.  A stress
- * refusal or failure ends hunt (64/125); a signal ends it as interrupted. */
-int campaign(const char *label, int phase, const struct wv *flags, long count);
-
-/* screen.c: steps 1 and 2. */
-int targetable(const char *name);
-void baseline(void);
-void blind(void);
-/* A screening-like subset into BUF as a --sites list: each targetable site,
- * except those in SET (by function, or with EXACT by exact name), in with
- * chance --fraction, and one at random should none be drawn.  Returns the
- * number of sites listed, 0 when no site is left. */
-int subset_list(char *const *set, int nset, int exact, char *buf, size_t n);
-int significant(const struct row *w);
-/* Runs of PHASE (excluded ones too) in which at least one delay was injected. */
-long delayed_runs(int phase);
-
-/* confirm.c: step 4. */
-void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites);
-
 #endif

@@ -12,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "campaign.h"
+#include "confirm.h"
 #include "finish.h"
 #include "options.h"
 #include "report.h"
+#include "screen.h"
 #include "sutil.h"
 
 struct hunt H;
@@ -42,21 +45,6 @@ static void make_dir(void)
 	if (mkdir(runs, 0755) < 0)
 		harness_fail("cannot create %s: %s", runs, strerror(errno));
 	snprintf(H.dir, sizeof H.dir, "%s", dir);
-}
-
-/* --analyze: every file must be a --record file, and together they must
- * hold runs; anything else is a usage error, before a folder is made. */
-static void load_analyze(void)
-{
-	char err[PATH_MAX + 256];
-	for (int i = 0; i < H.nanalyze; i++)
-		if (runs_load(&H.R, H.analyze[i], PH_BLIND, err, sizeof err) < 0)
-			usage_exit("--analyze %s", err);
-	if (H.R.nruns == 0)
-		usage_exit("--analyze: no runs in %s%s", H.analyze[0],
-			   H.nanalyze > 1 ? " and the other files" : "");
-	H.blind_runs = H.R.nruns;
-	H.blind_delayed = delayed_runs(PH_BLIND);
 }
 
 int main(int argc, char **argv)

@@ -1,27 +1,19 @@
 /* screen: steps 1 and 2 of hunt.h, the baseline and the blind screening,
  * and the random site subsets that screening and the confirmation's control
  * share. */
-#include "hunt.h"
+#include "screen.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "campaign.h"
+#include "hunt.h"
 #include "stats.h"
 
 /* May this site name go into an INJECT_SITES list as itself? */
 int targetable(const char *name)
 {
 	return name[0] && name[0] != '?' && !strpbrk(name, "*?[]!, \t");
-}
-
-void base_words(struct wv *w, const char *prob)
-{
-	wv_push(w, "--prob");
-	wv_push(w, prob);
-	wv_push(w, "--delay");
-	wv_push(w, H.delay);
-	for (int i = 0; i < H.nextra; i++)
-		wv_push(w, H.extra_argv[i]);
 }
 
 static void add(char *buf, size_t n, const char *s)
@@ -178,4 +170,19 @@ void blind(void)
 	}
 	H.blind_delayed = delayed_runs(PH_BLIND);
 	H.blind_done = 1;
+}
+
+/* --analyze: every file must be a --record file, and together they must
+ * hold runs; anything else is a usage error, before a folder is made. */
+void load_analyze(void)
+{
+	char err[PATH_MAX + 256];
+	for (int i = 0; i < H.nanalyze; i++)
+		if (runs_load(&H.R, H.analyze[i], PH_BLIND, err, sizeof err) < 0)
+			usage_exit("--analyze %s", err);
+	if (H.R.nruns == 0)
+		usage_exit("--analyze: no runs in %s%s", H.analyze[0],
+			   H.nanalyze > 1 ? " and the other files" : "");
+	H.blind_runs = H.R.nruns;
+	H.blind_delayed = delayed_runs(PH_BLIND);
 }
