@@ -71,17 +71,17 @@ void signals_init(void)
 }
 
 /* Note a signal that arrived; true when hunt has been told to stop. */
-static int stopping(void)
+static int stopping(struct hunt *h)
 {
-	if (got_sig && !H.stop_sig)
-		H.stop_sig = got_sig;
-	return H.stop_sig != 0;
+	if (got_sig && !h->stop_sig)
+		h->stop_sig = got_sig;
+	return h->stop_sig != 0;
 }
 
-int signal_pending_stop(void)
+int signal_pending_stop(struct hunt *h)
 {
-	stopping();
-	return H.stop_sig;
+	stopping(h);
+	return h->stop_sig;
 }
 
 void wv_push(struct wv *w, const char *s)
@@ -102,23 +102,23 @@ void wv_free(struct wv *w)
 	memset(w, 0, sizeof *w);
 }
 
-void base_words(struct wv *w, const char *prob)
+void base_words(struct hunt *h, struct wv *w, const char *prob)
 {
 	wv_push(w, "--prob");
 	wv_push(w, prob);
 	wv_push(w, "--delay");
-	wv_push(w, H.delay);
-	for (int i = 0; i < H.nextra; i++)
-		wv_push(w, H.extra_argv[i]);
+	wv_push(w, h->delay);
+	for (int i = 0; i < h->nextra; i++)
+		wv_push(w, h->extra_argv[i]);
 }
 
 /* fork and exec ARGV with stdout and stderr on OUT (-1: inherited). */
-static pid_t spawn(char *const *argv, int out)
+static pid_t spawn(struct hunt *h, char *const *argv, int out)
 {
 	sigset_t block, old;
 	stop_set(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (stopping()) {
+	if (stopping(h)) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
@@ -145,22 +145,22 @@ static pid_t spawn(char *const *argv, int out)
 		child_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
-		harness_fail("cannot fork: %s", strerror(e));
+		harness_fail(h, "cannot fork: %s", strerror(e));
 	return pid;
 }
 
 /* Wait for the child; once hunt is stopping, give it STOP_GRACE_S to end
  * its runs, then SIGKILL.  Returns the wait status. */
-static int reap(pid_t pid)
+static int reap(struct hunt *h, pid_t pid)
 {
 	int st = 0;
 	double deadline = 0;
 	for (;;) {
-		pid_t r = waitpid(pid, &st, stopping() ? WNOHANG : 0);
+		pid_t r = waitpid(pid, &st, stopping(h) ? WNOHANG : 0);
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)
-			harness_fail("waitpid: %s", strerror(errno));
+			harness_fail(h, "waitpid: %s", strerror(errno));
 		if (r == 0) {
 			if (!deadline)
 				deadline = now_s() + STOP_GRACE_S;
@@ -174,17 +174,17 @@ static int reap(pid_t pid)
 	return st;
 }
 
-void check_inject_flags(const struct wv *flags)
+void check_inject_flags(struct hunt *h, const struct wv *flags)
 {
 	struct wv argv = {0};
-	wv_push(&argv, H.inject);
+	wv_push(&argv, h->inject);
 	wv_push(&argv, "--check");
 	for (int i = 0; i < flags->n; i++)
 		wv_push(&argv, flags->v[i]);
 	int fd[2];
 	if (pipe2(fd, O_CLOEXEC) < 0)
-		harness_fail("pipe: %s", strerror(errno));
-	pid_t pid = spawn(argv.v, fd[1]);
+		harness_fail(h, "pipe: %s", strerror(errno));
+	pid_t pid = spawn(h, argv.v, fd[1]);
 	close(fd[1]);
 	char out[2048];
 	size_t n = 0;
@@ -193,9 +193,9 @@ void check_inject_flags(const struct wv *flags)
 		n += k > 0 ? (size_t)k : 0;
 	close(fd[0]);
 	out[n] = 0;
-	int st = pid > 0 ? reap(pid) : 0;
-	if (stopping())
-		finish_early(0);
+	int st = pid > 0 ? reap(h, pid) : 0;
+	if (stopping(h))
+		finish_early(h, 0);
 	/* The launcher's one line, as it said it. */
 	char *line = strstr(out, "inject: ");
 	if (line)
@@ -217,7 +217,7 @@ void check_inject_flags(const struct wv *flags)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n > 0) {
 		char *l = out;
 		l[strcspn(l, "\n")] = 0;
-		harness_fail("%s --check did not answer as it should (%s %d%s%s)", H.inject,
+		harness_fail(h, "%s --check did not answer as it should (%s %d%s%s)", h->inject,
 			     WIFEXITED(st) ? "exit status" : "signal",
 			     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *l ? ": " : "", l);
 	}
@@ -227,12 +227,12 @@ void check_inject_flags(const struct wv *flags)
 
 /* The last line stress wrote that starts with "stress: ", without it, in
  * BUF; "" when there is none. */
-static void stress_said(char *buf, size_t n)
+static void stress_said(struct hunt *h, char *buf, size_t n)
 {
 	char path[PATH_MAX + 16], *line = NULL;
 	size_t cap = 0;
 	buf[0] = 0;
-	snprintf(path, sizeof path, "%s/stress.log", H.dir);
+	snprintf(path, sizeof path, "%s/stress.log", h->dir);
 	FILE *f = fopen(path, "re");
 	while (f && getline(&line, &cap, f) >= 0)
 		if (strncmp(line, "stress: ", 8) == 0) {
@@ -244,21 +244,21 @@ static void stress_said(char *buf, size_t n)
 	free(line);
 }
 
-int campaign(const char *label, int phase, const struct wv *flags, long count)
+int campaign(struct hunt *h, const char *label, int phase, const struct wv *flags, long count)
 {
 	static char where[64];
 	snprintf(where, sizeof where, "%s", label);
-	H.where = where;
-	if (stopping())
-		finish_early(0);
+	h->where = where;
+	if (stopping(h))
+		finish_early(h, 0);
 	char record[PATH_MAX + 64], sdir[PATH_MAX + 16], logf[PATH_MAX + 16];
 	char cnt[32], procs[32], seed[32];
-	snprintf(record, sizeof record, "%s/runs/%s.jsonl", H.dir, label);
-	snprintf(sdir, sizeof sdir, "%s/stress", H.dir);
-	snprintf(logf, sizeof logf, "%s/stress.log", H.dir);
+	snprintf(record, sizeof record, "%s/runs/%s.jsonl", h->dir, label);
+	snprintf(sdir, sizeof sdir, "%s/stress", h->dir);
+	snprintf(logf, sizeof logf, "%s/stress.log", h->dir);
 	snprintf(cnt, sizeof cnt, "%ld", count);
-	snprintf(procs, sizeof procs, "%d", H.procs);
-	snprintf(seed, sizeof seed, "%llu", (unsigned long long)(rng() >> 1));
+	snprintf(procs, sizeof procs, "%d", h->procs);
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)(rng(h) >> 1));
 	/* The inject words as one --inject value that stress splits back into
 	 * exactly these words (each quoted as a shell would need it). */
 	char *inj = NULL;
@@ -270,15 +270,15 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 		free(q);
 	}
 	fclose(o);
-	const char *argv[64 + H.ncmd];
+	const char *argv[64 + h->ncmd];
 	int n = 0;
-	argv[n++] = H.stress;
+	argv[n++] = h->stress;
 	argv[n++] = "--count";
 	argv[n++] = cnt;
 	argv[n++] = "-p";
 	argv[n++] = procs;
 	argv[n++] = "--timeout";
-	argv[n++] = H.timeout;
+	argv[n++] = h->timeout;
 	argv[n++] = "--seed";
 	argv[n++] = seed;
 	argv[n++] = "--inject";
@@ -290,8 +290,8 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 	argv[n++] = "--name";
 	argv[n++] = label;
 	argv[n++] = "--";
-	for (int i = 0; i < H.ncmd; i++)
-		argv[n++] = H.cmd[i];
+	for (int i = 0; i < h->ncmd; i++)
+		argv[n++] = h->cmd[i];
 	argv[n] = NULL;
 
 	/* stress.log is a log that grows while stress runs (stress's own output
@@ -310,41 +310,42 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 		if (lfd >= 0)
 			close(lfd);
 		free(inj);
-		harness_fail("cannot write %s: %s", logf, strerror(e));
+		harness_fail(h, "cannot write %s: %s", logf, strerror(e));
 	}
-	pid_t pid = spawn((char *const *)argv, lfd);
+	pid_t pid = spawn(h, (char *const *)argv, lfd);
 	close(lfd);
 	free(inj);
-	int st = pid > 0 ? reap(pid) : 0;
+	int st = pid > 0 ? reap(h, pid) : 0;
 	if (pid > 0)
-		H.stress_calls++;
+		h->stress_calls++;
 	char err[PATH_MAX + 256];
-	if (stopping()) {
+	if (stopping(h)) {
 		/* What finished before the signal counts; a record torn by the
 		 * SIGKILL after the grace period is left out as a whole. */
 		int got = pid > 0 && access(record, F_OK) == 0 ?
-			runs_load(&H.R, record, phase, err, sizeof err) : 0;
-		H.total_runs += got > 0 ? got : 0;
-		finish_early(0);
+			runs_load(&h->runs, record, phase, err, sizeof err) : 0;
+		h->total_runs += got > 0 ? got : 0;
+		finish_early(h, 0);
 	}
 	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (rc != 0 && rc != 1) {
 		char said[1024];
-		stress_said(said, sizeof said);
+		stress_said(h, said, sizeof said);
 		const char *how = WIFEXITED(st) ? "exited with status" : "was killed by signal";
 		int code = WIFEXITED(st) ? rc : WTERMSIG(st);
 		if (rc == 64)
-			usage_fail("stress refused its arguments in campaign %s: %s (stress output in "
-				     "%s)", label, said[0] ? said : "exit status 64", logf);
-		harness_fail("stress %s %d in campaign %s%s%s (stress output in %s)", how, code, label,
-			     said[0] ? ": " : "", said, logf);
+			usage_fail(h, "stress refused its arguments in campaign %s: %s (stress "
+				   "output in %s)", label, said[0] ? said : "exit status 64", logf);
+		harness_fail(h, "stress %s %d in campaign %s%s%s (stress output in %s)", how, code,
+			     label, said[0] ? ": " : "", said, logf);
 	}
-	int got = runs_load(&H.R, record, phase, err, sizeof err);
+	int got = runs_load(&h->runs, record, phase, err, sizeof err);
 	if (got < 0)
-		harness_fail("stress's --record file of campaign %s is unreadable: %s", label, err);
+		harness_fail(h, "stress's --record file of campaign %s is unreadable: %s", label,
+			     err);
 	if (got != count)
-		harness_fail("stress recorded %d runs of the %ld asked in campaign %s (stress output "
-			     "in %s)", got, count, label, logf);
-	H.total_runs += got;
+		harness_fail(h, "stress recorded %d runs of the %ld asked in campaign %s (stress "
+			     "output in %s)", got, count, label, logf);
+	h->total_runs += got;
 	return got;
 }

@@ -4,12 +4,16 @@
 #ifndef HUNT_FINISH_H
 #define HUNT_FINISH_H
 
-/* Write the report of what is known so far, marked with H.abort_verdict,
- * and end: exit RC, or, after a signal (H.stop_sig), die of it. */
-void finish_early(int rc) __attribute__((noreturn));
+struct hunt;
+
+/* Write the report of what is known so far, marked with h->abort_verdict,
+ * and end: exit RC, or, after a signal (h->stop_sig), die of it. */
+void finish_early(struct hunt *h, int rc) __attribute__((noreturn));
 /* A harness error (125): stress or inject failing, a file not written. */
-void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void harness_fail(struct hunt *h, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
 /* A usage error (64) found by stress in the arguments hunt passed it. */
-void usage_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void usage_fail(struct hunt *h, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 2, 3)));
 
 #endif

@@ -26,32 +26,32 @@ double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-double elapsed(void)
+double elapsed(const struct hunt *h)
 {
-	return now_s() - H.t0;
+	return now_s() - h->t0;
 }
 
-uint64_t rng(void)
+uint64_t rng(struct hunt *h)
 {
 	/* splitmix64 */
-	uint64_t z = (H.rng += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = (h->rng += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
 
-double urand(void)
+double urand(struct hunt *h)
 {
-	return (rng() >> 11) * (1.0 / 9007199254740992.0);
+	return (rng(h) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-void progress(const char *fmt, ...)
+void progress(const struct hunt *h, const char *fmt, ...)
 {
-	if (H.quiet)
+	if (h->quiet)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "hunt: [%5.1fs] ", elapsed());
+	fprintf(stderr, "hunt: [%5.1fs] ", elapsed(h));
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);

@@ -48,7 +48,8 @@
 #include "rank.h"
 #include "runs.h"
 
-/* Phase tags of loaded runs. */
+/* Phase tags of loaded runs: the baseline, the screening, and from
+ * PH_CONFIRM up one per confirmation campaign. */
 enum { PH_BASE = 1, PH_BLIND = 2, PH_CONFIRM = 3 };
 
 struct confirm {
@@ -68,6 +69,9 @@ struct confirm {
 #define MAX_CONF 16
 #define MAX_ANALYZE 64
 
+/* One hunt: its options (set by options.c, read-only afterwards) and what
+ * its steps found.  main.c holds the one instance and hands it to every
+ * step as `h`. */
 struct hunt {
 	/* options */
 	int procs, quiet, prob_auto, top;
@@ -83,13 +87,14 @@ struct hunt {
 	char **cmd;
 	int ncmd;
 	/* state */
-	struct runs R;
+	struct runs runs;	/* every run loaded so far, tagged with its phase */
 	char dir[PATH_MAX];
 	double t0, blind_s, base_visits;
 	long stress_calls, total_runs, blind_runs, blind_batches;
 	const char *stop_reason, *conf_note;
 	struct confirm conf[MAX_CONF];
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
+	int confirm_phases;	/* phase tags given out by confirmation so far */
 	struct confirm *culprit, *exact_conf;
 	const char *exact_site;
 	int no_sites;	/* the baseline visited no site hunt can delay */
@@ -103,15 +108,14 @@ struct hunt {
 	int blind_done;		/* screening ended (stop_reason is final) */
 };
 
-extern struct hunt H;
-
 /* hunt.c: the services every step uses. */
 /* One line on stderr, "hunt: ... (hunt --help)", and exit 64. */
 void usage_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 double now_s(void);
-double elapsed(void);
-void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t rng(void);
-double urand(void);
+double elapsed(const struct hunt *h);
+void progress(const struct hunt *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+uint64_t rng(struct hunt *h);
+double urand(struct hunt *h);
 
 #endif

@@ -20,75 +20,79 @@
 #include "screen.h"
 #include "sutil.h"
 
-struct hunt H;
-
 /* RESULTS/NAME-<UTC stamp>[-k]/ and its runs/, made with mkdir so that two
  * hunts started in the same second get different folders. */
-static void make_dir(void)
+static void make_dir(struct hunt *h)
 {
-	if (mkdirs(H.results) < 0)
-		harness_fail("cannot create %s: %s", H.results, strerror(errno));
+	if (mkdirs(h->results) < 0)
+		harness_fail(h, "cannot create %s: %s", h->results, strerror(errno));
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char ts[32];
 	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/%s-%s", H.results, H.name, ts);
+	snprintf(dir, sizeof dir, "%s/%s-%s", h->results, h->name, ts);
 	for (int k = 2; mkdir(dir, 0755) < 0; k++) {
 		if (errno != EEXIST || k > 1000)
-			harness_fail("cannot create %s: %s", dir, strerror(errno));
-		snprintf(dir, sizeof dir, "%s/%s-%s-%d", H.results, H.name, ts, k);
+			harness_fail(h, "cannot create %s: %s", dir, strerror(errno));
+		snprintf(dir, sizeof dir, "%s/%s-%s-%d", h->results, h->name, ts, k);
 	}
 	char runs[PATH_MAX + 8];
 	snprintf(runs, sizeof runs, "%s/runs", dir);
 	if (mkdir(runs, 0755) < 0)
-		harness_fail("cannot create %s: %s", runs, strerror(errno));
-	snprintf(H.dir, sizeof H.dir, "%s", dir);
+		harness_fail(h, "cannot create %s: %s", runs, strerror(errno));
+	snprintf(h->dir, sizeof h->dir, "%s", dir);
 }
 
 int main(int argc, char **argv)
 {
+	/* One hunt, handed to every step (static: its confirmation table is
+	 * large for a stack). */
+	static struct hunt state;
+	struct hunt *h = &state;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	parse_options(argc, argv);
-	H.t0 = now_s();
+	parse_options(h, argc, argv);
+	h->t0 = now_s();
 	signals_init();
-	if (H.nanalyze) {
-		load_analyze();
+	if (h->nanalyze) {
+		load_analyze(h);
 	} else {
-		if (!H.binary)
-			usage_exit("command not found: %s", H.cmd[0]);
-		if (access(H.stress, X_OK) != 0)
-			harness_fail("no stress driver at %s (build/stress); use --stress", H.stress);
-		if (access(H.inject, X_OK) != 0)
-			harness_fail("no inject launcher at %s (build/inject); use --inject", H.inject);
+		if (!h->binary)
+			usage_exit("command not found: %s", h->cmd[0]);
+		if (access(h->stress, X_OK) != 0)
+			harness_fail(h, "no stress driver at %s (build/stress); use --stress",
+				     h->stress);
+		if (access(h->inject, X_OK) != 0)
+			harness_fail(h, "no inject launcher at %s (build/inject); use --inject",
+				     h->inject);
 		/* Every flag the runs will get, checked once by the launcher's own
 		 * parser before anything runs or is made. */
 		struct wv w = {0};
-		base_words(&w, H.prob_auto ? "0" : H.prob);
-		check_inject_flags(&w);
+		base_words(h, &w, h->prob_auto ? "0" : h->prob);
+		check_inject_flags(h, &w);
 		wv_free(&w);
 	}
-	make_dir();
-	if (!H.nanalyze) {
-		progress("results in %s, seed %llu", H.dir, (unsigned long long)H.seed);
-		baseline();
-		if (!H.no_sites)
-			blind();
+	make_dir(h);
+	if (!h->nanalyze) {
+		progress(h, "results in %s, seed %llu", h->dir, (unsigned long long)h->seed);
+		baseline(h);
+		if (!h->no_sites)
+			blind(h);
 	}
-	H.blind_s = elapsed();
+	h->blind_s = elapsed(h);
 	struct row *funcs, *sites;
 	int mf, ms;
-	int nf = rank_rows(&H.R, PH_BLIND, 1, &funcs, &mf);
-	int ns = rank_rows(&H.R, PH_BLIND, 0, &sites, &ms);
-	H.tested_funcs = mf;
-	H.tested_sites = ms;
-	if (!H.nanalyze)
-		confirmation(funcs, nf, sites, ns);
-	H.where = "the report";
-	if (H.stop_sig || (H.stop_sig = signal_pending_stop()))
-		finish_early(0);
-	int rc = report(funcs, nf, sites, ns, 0);
+	int nf = rank_rows(&h->runs, PH_BLIND, 1, &funcs, &mf);
+	int ns = rank_rows(&h->runs, PH_BLIND, 0, &sites, &ms);
+	h->tested_funcs = mf;
+	h->tested_sites = ms;
+	if (!h->nanalyze)
+		confirmation(h, funcs, nf, sites, ns);
+	h->where = "the report";
+	if (h->stop_sig || (h->stop_sig = signal_pending_stop(h)))
+		finish_early(h, 0);
+	int rc = report(h, funcs, nf, sites, ns, 0);
 	if (report_write_error()) {
 		fflush(stdout);
 		fprintf(stderr, "hunt: HARNESS ERROR: %s\n", report_write_error());

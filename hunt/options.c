@@ -80,20 +80,20 @@ static char *self_dir(void)
 
 /* stress and inject default to the ones next to hunt; the binary whose
  * DWARF names file:line, to the command as PATH finds it. */
-static void default_tools(void)
+static void default_tools(struct hunt *h)
 {
 	char *dir = self_dir();
 	static char spath[PATH_MAX + 16], ipath[PATH_MAX + 16];
-	if (!H.stress) {
+	if (!h->stress) {
 		snprintf(spath, sizeof spath, "%s/stress", dir);
-		H.stress = spath;
+		h->stress = spath;
 	}
-	if (!H.inject) {
+	if (!h->inject) {
 		snprintf(ipath, sizeof ipath, "%s/inject", dir);
-		H.inject = ipath;
+		h->inject = ipath;
 	}
-	if (H.ncmd > 0 && !H.binary)
-		H.binary = find_in_path(H.cmd[0]);
+	if (h->ncmd > 0 && !h->binary)
+		h->binary = find_in_path(h->cmd[0]);
 }
 
 static long num(const char *opt, const char *v, long lo, long hi)
@@ -131,16 +131,16 @@ static uint64_t u64(const char *opt, const char *v)
 
 /* --inject-flags: split as stress splits --inject, and none of the flags
  * hunt sets itself (inject --check refuses the rest of what is wrong). */
-static void split_extra(const char *s)
+static void split_extra(struct hunt *h, const char *s)
 {
 	static const char *const own[] = {"--prob", "--delay", "--sites", "--seed", "--log"};
 	char err[512];
-	if (split_words(s, &H.extra_argv, &H.nextra, err, sizeof err) < 0)
+	if (split_words(s, &h->extra_argv, &h->nextra, err, sizeof err) < 0)
 		usage_exit("bad --inject-flags: %s", err);
-	for (int i = 0; i < H.nextra; i++)
+	for (int i = 0; i < h->nextra; i++)
 		for (size_t k = 0; k < sizeof own / sizeof *own; k++) {
 			size_t n = strlen(own[k]);
-			const char *w = H.extra_argv[i];
+			const char *w = h->extra_argv[i];
 			if (strncmp(w, own[k], n) == 0 && (w[n] == 0 || w[n] == '='))
 				usage_exit("bad --inject-flags: %s is hunt's to set (hunt has --prob and "
 					   "--delay; it chooses the sites and seeds)", own[k]);
@@ -166,34 +166,34 @@ static const struct option longopts[] = {
 	{0, 0, 0, 0},
 };
 
-void parse_options(int argc, char **argv)
+void parse_options(struct hunt *h, int argc, char **argv)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	H.procs = ncpu > 0 ? ncpu : 2;
-	H.timeout = "20s";
-	H.prob_auto = 1;
-	H.target_delays = 40;
-	H.delay = "loguniform:100us:10ms";
-	H.fraction = 0.5;
-	H.min_runs = 40;
-	H.max_runs = 400;
-	H.baseline = 4;
-	H.confirm = 40;
-	H.top = 3;
-	H.alpha = 0.05;
-	H.time_limit = 170;
-	H.blind_share = 0.6;
-	H.results = "results";
-	H.name = "hunt";
-	H.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+	h->procs = ncpu > 0 ? ncpu : 2;
+	h->timeout = "20s";
+	h->prob_auto = 1;
+	h->target_delays = 40;
+	h->delay = "loguniform:100us:10ms";
+	h->fraction = 0.5;
+	h->min_runs = 40;
+	h->max_runs = 400;
+	h->baseline = 4;
+	h->confirm = 40;
+	h->top = 3;
+	h->alpha = 0.05;
+	h->time_limit = 170;
+	h->blind_share = 0.6;
+	h->results = "results";
+	h->name = "hunt";
+	h->seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
 	const long big = 100000000;
 	double d;
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:qh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': H.procs = num("-p", optarg, 1, 4096); break;
-		case 'q': H.quiet = 1; break;
+		case 'p': h->procs = num("-p", optarg, 1, 4096); break;
+		case 'q': h->quiet = 1; break;
 		case 'h': case O_HELP: help(); break;
 		case O_TIMEOUT:
 			/* stress's own parser; 0 would mean no timeout at all, and a
@@ -201,70 +201,70 @@ void parse_options(int argc, char **argv)
 			if (parse_duration(optarg, &d) < 0 || !isfinite(d) || d <= 0 || d > 1e7)
 				usage_exit("bad value for --timeout: \"%s\" (want a duration above 0 "
 					   "such as 20s or 2m)", optarg);
-			H.timeout = optarg;
+			h->timeout = optarg;
 			break;
 		case O_PROB:
 			real("--prob", optarg, 1e-9, 1);
-			snprintf(H.prob, sizeof H.prob, "%s", optarg);
-			H.prob_auto = 0;
+			snprintf(h->prob, sizeof h->prob, "%s", optarg);
+			h->prob_auto = 0;
 			break;
-		case O_DELAYS: H.target_delays = real("--delays", optarg, 0.01, 1e9); break;
+		case O_DELAYS: h->target_delays = real("--delays", optarg, 0.01, 1e9); break;
 		case O_DELAY:
 			if (!*optarg)
 				usage_exit("bad value for --delay: empty (want a spec such as "
 					   "loguniform:100us:10ms)");
-			H.delay = optarg;
+			h->delay = optarg;
 			break;
-		case O_FRACTION: H.fraction = real("--fraction", optarg, 0.01, 1); break;
-		case O_BATCH: H.batch = num("--batch", optarg, 1, big); break;
-		case O_MINRUNS: H.min_runs = num("--min-runs", optarg, 0, big); break;
-		case O_MAXRUNS: H.max_runs = num("--max-runs", optarg, 1, big); break;
-		case O_BASELINE: H.baseline = num("--baseline", optarg, 1, big); break;
-		case O_CONFIRM: H.confirm = num("--confirm", optarg, 1, big); break;
-		case O_TOP: H.top = num("--top", optarg, 1, 6); break;
-		case O_ALPHA: H.alpha = real("--alpha", optarg, 1e-12, 0.5); break;
-		case O_TIMELIMIT: H.time_limit = real("--time-limit", optarg, 1, 1e7); break;
+		case O_FRACTION: h->fraction = real("--fraction", optarg, 0.01, 1); break;
+		case O_BATCH: h->batch = num("--batch", optarg, 1, big); break;
+		case O_MINRUNS: h->min_runs = num("--min-runs", optarg, 0, big); break;
+		case O_MAXRUNS: h->max_runs = num("--max-runs", optarg, 1, big); break;
+		case O_BASELINE: h->baseline = num("--baseline", optarg, 1, big); break;
+		case O_CONFIRM: h->confirm = num("--confirm", optarg, 1, big); break;
+		case O_TOP: h->top = num("--top", optarg, 1, 6); break;
+		case O_ALPHA: h->alpha = real("--alpha", optarg, 1e-12, 0.5); break;
+		case O_TIMELIMIT: h->time_limit = real("--time-limit", optarg, 1, 1e7); break;
 		case O_FAILON:
 			if (!*optarg)
 				usage_exit("bad value for --fail-on: empty (want a signature text)");
-			H.R.fail_on = optarg;
+			h->runs.fail_on = optarg;
 			break;
-		case O_COUNTTO: H.R.count_timeouts = 1; break;
-		case O_EXTRA: H.extra = optarg; break;
-		case O_SEED: H.seed = u64("--seed", optarg); break;
-		case O_BINARY: H.binary = optarg; break;
+		case O_COUNTTO: h->runs.count_timeouts = 1; break;
+		case O_EXTRA: h->extra = optarg; break;
+		case O_SEED: h->seed = u64("--seed", optarg); break;
+		case O_BINARY: h->binary = optarg; break;
 		case O_RESULTS:
 			if (!*optarg)
 				usage_exit("bad value for --results: empty (want a folder)");
-			H.results = optarg;
+			h->results = optarg;
 			break;
 		case O_NAME:
 			if (!*optarg || strchr(optarg, '/'))
 				usage_exit("bad value for --name: \"%s\" (want a name without '/')",
 					   optarg);
-			H.name = optarg;
+			h->name = optarg;
 			break;
-		case O_STRESS: H.stress = optarg; break;
-		case O_INJECT: H.inject = optarg; break;
+		case O_STRESS: h->stress = optarg; break;
+		case O_INJECT: h->inject = optarg; break;
 		case O_ANALYZE:
-			if (H.nanalyze >= MAX_ANALYZE)
+			if (h->nanalyze >= MAX_ANALYZE)
 				usage_exit("too many --analyze files (at most %d)", MAX_ANALYZE);
-			H.analyze[H.nanalyze++] = optarg;
+			h->analyze[h->nanalyze++] = optarg;
 			break;
 		default:
 			usage_exit("unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0 && !H.nanalyze)
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0 && !h->nanalyze)
 		usage_exit("options end with --, then the command: %s", argv[optind]);
-	H.cmd = argv + optind;
-	H.ncmd = argc - optind;
-	if (H.ncmd == 0 && !H.nanalyze)
+	h->cmd = argv + optind;
+	h->ncmd = argc - optind;
+	if (h->ncmd == 0 && !h->nanalyze)
 		usage_exit("no command given after --");
-	if (H.extra)
-		split_extra(H.extra);
-	if (H.batch == 0)
-		H.batch = H.procs;
-	H.rng = H.seed;
-	default_tools();
+	if (h->extra)
+		split_extra(h, h->extra);
+	if (h->batch == 0)
+		h->batch = h->procs;
+	h->rng = h->seed;
+	default_tools(h);
 }

@@ -5,6 +5,8 @@
 #ifndef HUNT_OPTIONS_H
 #define HUNT_OPTIONS_H
 
-void parse_options(int argc, char **argv);
+struct hunt;
+
+void parse_options(struct hunt *h, int argc, char **argv);
 
 #endif
