@@ -256,8 +256,6 @@ void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sit
 		return;
 	char *one = sites[best].unit;
 	struct confirm *c = confirm_set(h, &one, 1, 1, 0, found);
-	if (c && c->sufficient) {
+	if (c && c->sufficient)
 		h->exact_site = sites[best].unit;
-		h->exact_conf = c;
-	}
 }

@@ -90,12 +90,12 @@ struct hunt {
 	struct runs runs;	/* every run loaded so far, tagged with its phase */
 	char dir[PATH_MAX];
 	double t0, blind_s, base_visits;
-	long stress_calls, total_runs, blind_runs, blind_batches;
+	long stress_calls, total_runs, blind_runs;
 	const char *stop_reason, *conf_note;
 	struct confirm conf[MAX_CONF];
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
 	int confirm_phases;	/* phase tags given out by confirmation so far */
-	struct confirm *culprit, *exact_conf;
+	struct confirm *culprit;
 	const char *exact_site;
 	int no_sites;	/* the baseline visited no site hunt can delay */
 	long blind_delayed;	/* screening runs in which some delay was injected */

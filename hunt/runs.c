@@ -177,14 +177,6 @@ int runs_load(struct runs *r, const char *file, int phase, char *err, size_t err
 	return n;
 }
 
-long runs_delays(const struct run *u, int site)
-{
-	for (int i = 0; i < u->nhits; i++)
-		if (u->hits[i].site == site)
-			return u->hits[i].delays;
-	return 0;
-}
-
 void runs_free(struct runs *r)
 {
 	for (int i = 0; i < r->nsites; i++) {

@@ -162,7 +162,6 @@ void blind(struct hunt *h)
 			want = h->max_runs - h->blind_runs;
 		h->blind_runs += campaign(h, label, PH_BLIND, &w, want);
 		wv_free(&w);
-		h->blind_batches++;
 		h->blind_delayed = delayed_runs(h, PH_BLIND);
 		if (blind_should_stop(h)) {
 			h->stop_reason = "significant";
