@@ -18,7 +18,9 @@
  *      failure rate of runs where it was delayed against runs where it was
  *      not, 95% Wilson intervals, a one-sided Fisher exact test,
  *      Bonferroni-corrected across the units tested.  Screening stops as
- *      soon as the top function is significant (or the budget runs out).
+ *      soon as the top function or the top site is significant, after
+ *      --min-runs (or when --max-runs or its share of --time-limit is
+ *      spent).
  *   4. Confirmation, on fresh runs only (never the screening runs that chose
  *      the candidate): for each candidate set, three campaigns.  Only: delay
  *      the set alone (`--sites F`).  Control: the set at probability 0 and
@@ -27,17 +29,26 @@
  *      (`--sites '!F'`).  Sufficient: only-set runs fail more than the
  *      control's, and the set was delayed in them.  Needed: only-set runs
  *      fail more than except-set runs.  Both one-sided Fisher, Bonferroni
- *      across the tests made.  The set grows greedily, in rank order, until
- *      it is needed; the culprit is the set when it is also sufficient.  A
- *      function culprit is then narrowed to its top exact site when that
- *      alone is sufficient against the function's control (which delays no
- *      site of the function).
- *   5. Report: ranked table with DWARF file:line, the plan as a ready
- *      `inject` command line, hunt.txt, hunt.json, failure-rate.svg.
+ *      over every test the stage may make, fixed before the first result.
+ *      Single candidates first, in rank order; if none is both, a union
+ *      that grows in rank order (a failure that needs two delays at once).
+ *      The culprit is the first set both needed and sufficient, else the
+ *      first sufficient one (flagged not needed).  A function culprit is
+ *      then narrowed to its top exact site when that alone is sufficient
+ *      against the function's control (which delays no site of the
+ *      function).
+ *   5. Report: ranked tables with DWARF file:line, the confirmations, the
+ *      verdict and the plan as a ready `inject` command line: hunt.txt,
+ *      hunt.json, failure-rate.svg, plan.sh.
  * A verdict states only what runs showed: no site visited or no delay ever
  * injected is "injection never reached the program"; a stress or inject
  * refusal is a harness (125) or usage (64) error; a signal stops every
  * child and leaves a report marked interrupted.
+ *
+ * Where each step is: options.c (0, the options), main.c (0, the tools and
+ * inject flags; the order of the steps), screen.c (1, 2), rank.c and
+ * stats.c (3), confirm.c (4), report.c (5); campaign.c runs the children
+ * for every step, and finish.c ends hunt when no verdict can be given.
  */
 #ifndef HUNT_H
 #define HUNT_H
@@ -60,7 +71,7 @@ struct confirm {
 	long only_delayed;	/* only-set runs in which the set got a delay */
 	long ctrl_n, ctrl_f;	/* the fresh control: the set at probability 0 */
 	double p_suff, p_need;
-	int sufficient, needed, exact;	/* exact: a single exact site */
+	int sufficient, needed, exact;	/* exact: set names exact sites, not functions */
 	int only_phase, except_phase, ctrl_phase;
 	const struct confirm *ctrl_of;	/* control borrowed from (narrowing) */
 	int tested, done;	/* sufficiency tested; every campaign of it ran */

@@ -24,7 +24,7 @@ struct row {
 	double p, padj;
 	double delay_ms;	/* mean injected delay per delayed run */
 	int after_failure;	/* no passing run visited it: untested */
-	char where[256];	/* file:line, or "-" (filled by the report) */
+	char where[256];	/* file:line (the report looks it up), or "-" */
 };
 
 /* Rank every unit over runs whose phase is PHASE (-1: all).  Returns the
