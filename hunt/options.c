@@ -96,7 +96,7 @@ static void default_tools(struct hunt *h)
 		h->binary = find_in_path(h->cmd[0]);
 }
 
-static long num(const char *opt, const char *v, long lo, long hi)
+static long opt_long(const char *opt, const char *v, long lo, long hi)
 {
 	char *end;
 	errno = 0;
@@ -107,7 +107,7 @@ static long num(const char *opt, const char *v, long lo, long hi)
 	return x;
 }
 
-static double real(const char *opt, const char *v, double lo, double hi)
+static double opt_real(const char *opt, const char *v, double lo, double hi)
 {
 	char *end;
 	errno = 0;
@@ -118,7 +118,7 @@ static double real(const char *opt, const char *v, double lo, double hi)
 }
 
 /* An unsigned 64-bit decimal: no sign, no space, no overflow. */
-static uint64_t u64(const char *opt, const char *v)
+static uint64_t opt_u64(const char *opt, const char *v)
 {
 	char *end;
 	errno = 0;
@@ -192,7 +192,7 @@ void parse_options(struct hunt *h, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:qh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': h->procs = num("-p", optarg, 1, 4096); break;
+		case 'p': h->procs = opt_long("-p", optarg, 1, 4096); break;
 		case 'q': h->quiet = 1; break;
 		case 'h': case O_HELP: help(); break;
 		case O_TIMEOUT:
@@ -204,26 +204,26 @@ void parse_options(struct hunt *h, int argc, char **argv)
 			h->timeout = optarg;
 			break;
 		case O_PROB:
-			real("--prob", optarg, 1e-9, 1);
+			opt_real("--prob", optarg, 1e-9, 1);
 			snprintf(h->prob, sizeof h->prob, "%s", optarg);
 			h->prob_auto = 0;
 			break;
-		case O_DELAYS: h->target_delays = real("--delays", optarg, 0.01, 1e9); break;
+		case O_DELAYS: h->target_delays = opt_real("--delays", optarg, 0.01, 1e9); break;
 		case O_DELAY:
 			if (!*optarg)
 				usage_exit("bad value for --delay: empty (want a spec such as "
 					   "loguniform:100us:10ms)");
 			h->delay = optarg;
 			break;
-		case O_FRACTION: h->fraction = real("--fraction", optarg, 0.01, 1); break;
-		case O_BATCH: h->batch = num("--batch", optarg, 1, big); break;
-		case O_MINRUNS: h->min_runs = num("--min-runs", optarg, 0, big); break;
-		case O_MAXRUNS: h->max_runs = num("--max-runs", optarg, 1, big); break;
-		case O_BASELINE: h->baseline = num("--baseline", optarg, 1, big); break;
-		case O_CONFIRM: h->confirm = num("--confirm", optarg, 1, big); break;
-		case O_TOP: h->top = num("--top", optarg, 1, 6); break;
-		case O_ALPHA: h->alpha = real("--alpha", optarg, 1e-12, 0.5); break;
-		case O_TIMELIMIT: h->time_limit = real("--time-limit", optarg, 1, 1e7); break;
+		case O_FRACTION: h->fraction = opt_real("--fraction", optarg, 0.01, 1); break;
+		case O_BATCH: h->batch = opt_long("--batch", optarg, 1, big); break;
+		case O_MINRUNS: h->min_runs = opt_long("--min-runs", optarg, 0, big); break;
+		case O_MAXRUNS: h->max_runs = opt_long("--max-runs", optarg, 1, big); break;
+		case O_BASELINE: h->baseline = opt_long("--baseline", optarg, 1, big); break;
+		case O_CONFIRM: h->confirm = opt_long("--confirm", optarg, 1, big); break;
+		case O_TOP: h->top = opt_long("--top", optarg, 1, 6); break;
+		case O_ALPHA: h->alpha = opt_real("--alpha", optarg, 1e-12, 0.5); break;
+		case O_TIMELIMIT: h->time_limit = opt_real("--time-limit", optarg, 1, 1e7); break;
 		case O_FAILON:
 			if (!*optarg)
 				usage_exit("bad value for --fail-on: empty (want a signature text)");
@@ -231,7 +231,7 @@ void parse_options(struct hunt *h, int argc, char **argv)
 			break;
 		case O_COUNTTO: h->runs.count_timeouts = 1; break;
 		case O_EXTRA: h->extra = optarg; break;
-		case O_SEED: h->seed = u64("--seed", optarg); break;
+		case O_SEED: h->seed = opt_u64("--seed", optarg); break;
 		case O_BINARY: h->binary = optarg; break;
 		case O_RESULTS:
 			if (!*optarg)

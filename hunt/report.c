@@ -238,9 +238,9 @@ static char *svg(const struct hunt *h, struct row *sites, int ns, const char *cu
 	FILE *o = open_memstream(&buf, &len);
 	int n = ns < 30 ? ns : 30;
 	int left = 380, width = 420, top = 60, rowh = 22;
-	int H_ = top + n * rowh + 60;
+	int height = top + n * rowh + 60;
 	fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		"font-family=\"monospace\" font-size=\"12\">\n", left + width + 40, H_);
+		"font-family=\"monospace\" font-size=\"12\">\n", left + width + 40, height);
 	fprintf(o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	fprintf(o, "<text x=\"10\" y=\"20\" font-size=\"14\">hunt: failure rate per lock-release "
 		"site (screening, %ld runs)</text>\n", h->blind_runs ? h->blind_runs : 0);
