@@ -1,6 +1,7 @@
-/* campaign: hunt's child processes (`inject --check` and one `stress` per
- * campaign), the signals that stop them, and how their refusals and
- * failures end hunt.
+/* campaign: the inject words every run gets, hunt's child processes
+ * (`inject --check` and one `stress` per campaign), the signals that stop
+ * them, and which of their refusals and failures end hunt how (finish.c
+ * does the ending).
  *
  * Children.  Each is forked with SIGINT, SIGTERM and SIGHUP blocked (so a
  * signal cannot fall between fork and the bookkeeping), gets
@@ -22,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

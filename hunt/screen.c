@@ -8,7 +8,6 @@
 
 #include "campaign.h"
 #include "hunt.h"
-#include "stats.h"
 
 /* May this site name go into an INJECT_SITES list as itself? */
 int targetable(const char *name)
