@@ -10,9 +10,9 @@
 
 #include "hunt.h"
 #include "../common/resultio.h"
+#include "../common/wilson.h"
 #include "srcline.h"
 #include "sutil.h"
-#include "stats.h"
 
 static void fill_where(const struct hunt *h, struct row *funcs, int nf, struct row *sites, int ns)
 {
