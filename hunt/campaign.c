@@ -31,9 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/words.h"
+#include "../common/xalloc.h"
 #include "finish.h"
 #include "hunt.h"
-#include "sutil.h"
 
 /* Seconds a stress child has to stop after hunt passed a signal on. */
 #define STOP_GRACE_S 20.0

@@ -12,13 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/path.h"
 #include "campaign.h"
 #include "confirm.h"
 #include "finish.h"
 #include "options.h"
 #include "report.h"
 #include "screen.h"
-#include "sutil.h"
 
 /* RESULTS/NAME-<UTC stamp>[-k]/ and its runs/, made with mkdir so that two
  * hunts started in the same second get different folders. */

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/duration.h"
+#include "../common/path.h"
+#include "../common/words.h"
 #include "hunt.h"
-#include "sutil.h"
+
+/* The longest duration hunt takes (--timeout), in seconds: about 116 days. */
+#define MAX_SECONDS INT64_C(10000000)
 
 static void help(void)
 {
@@ -196,9 +200,10 @@ void parse_options(struct hunt *h, int argc, char **argv)
 		case 'q': h->quiet = 1; break;
 		case 'h': case O_HELP: help(); break;
 		case O_TIMEOUT:
-			/* stress's own parser; 0 would mean no timeout at all, and a
-			 * run that hangs would stop the hunt. */
-			if (parse_duration(optarg, &d) < 0 || !isfinite(d) || d <= 0 || d > 1e7)
+			/* The common grammar, which stress reads it by too; 0 would
+			 * mean no timeout at all, and a run that hangs would stop
+			 * the hunt. */
+			if (duration_seconds(optarg, 1, MAX_SECONDS * DURATION_S, &d) < 0)
 				usage_exit("bad value for --timeout: \"%s\" (want a duration above 0 "
 					   "such as 20s or 2m)", optarg);
 			h->timeout = optarg;

@@ -8,11 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hunt.h"
 #include "../common/resultio.h"
 #include "../common/wilson.h"
+#include "../common/words.h"
+#include "../common/xalloc.h"
+#include "hunt.h"
 #include "srcline.h"
-#include "sutil.h"
 
 static void fill_where(const struct hunt *h, struct row *funcs, int nf, struct row *sites, int ns)
 {
@@ -142,19 +143,6 @@ static void table(const struct hunt *h, FILE *o, const char *title, struct row *
 		fprintf(o, "     ... %d more in hunt.json\n", n - limit);
 }
 
-/* A JSON array of strings from outside, each made valid UTF-8; NULL when a
- * value could not be built. */
-static json_t *strv_json(char *const *v, int n)
-{
-	json_t *a = json_array();
-	for (int i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_str(v[i])) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	return a;
-}
-
 /* Append V to the array A; a NULL V (a value jansson could not build) makes
  * the whole document fail instead of silently leaving an element out. */
 static void push(json_t *a, json_t *v, int *bad)
@@ -182,7 +170,7 @@ static json_t *jrow(const struct hunt *h, const struct row *w, int exact)
 
 static json_t *jconf(const struct confirm *c)
 {
-	json_t *set = strv_json(c->set, c->nset);
+	json_t *set = json_strv(c->set, c->nset);
 	double lo, hi, elo, ehi;
 	wilson(c->only_f, c->only_n, &lo, &hi);
 	wilson(c->except_f, c->except_n, &elo, &ehi);
@@ -217,7 +205,7 @@ static json_t *jconf(const struct confirm *c)
  * or a site name can hold any bytes. */
 static void xml(FILE *o, const char *raw)
 {
-	char *fixed = utf8_fix(raw, 1);
+	char *fixed = utf8_fix(raw, UTF8_CTL);
 	for (const char *s = fixed ? fixed : "?"; *s; s++)
 		switch (*s) {
 		case '<': fputs("&lt;", o); break;
@@ -509,14 +497,14 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 	json_t *culp = json_null();
 	if (h->culprit && !abort_rc)
 		culp = json_pack("{s:o, s:o, s:b, s:b}",
-				 "functions", strv_json(h->culprit->set, h->culprit->nset),
+				 "functions", json_strv(h->culprit->set, h->culprit->nset),
 				 "site", json_str(culprit_site),
 				 "sufficient", h->culprit->sufficient,
 				 "needed", h->culprit->needed);
 	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f}",
 				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
 				 "interrupted", h->stop_sig != 0,
-				 "command", strv_json(h->cmd, h->ncmd),
+				 "command", json_strv(h->cmd, h->ncmd),
 				 "binary", json_str(h->binary),
 				 "seed", 0, "prob", json_str(h->prob), "delay", json_str(h->delay),
 				 "fraction", h->fraction, "alpha", h->alpha);
