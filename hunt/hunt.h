@@ -2,8 +2,9 @@
  *
  * The method, as numbered steps (README.md has the user's view):
  *   0. Check.  Before anything is made, every option is validated as stress
- *      and inject will read it (durations by stress's parser, the inject
- *      flags by `inject --check`): a bad value is a usage error (64).
+ *      and inject will read it (durations in common/duration.h's grammar,
+ *      which stress reads too; the inject flags by `inject --check`): a bad
+ *      value is a usage error (64).
  *   1. Baseline.  `stress` runs the command a few times under the shim with
  *      probability 0: the injection logs list every lock-release site the
  *      program visits, and the runs give the failure rate without delays.

@@ -18,7 +18,8 @@
 #include "../common/words.h"
 #include "hunt.h"
 
-/* The longest duration hunt takes (--timeout), in seconds: about 116 days. */
+/* The longest duration hunt takes (--timeout, --time-limit), in seconds:
+ * about 116 days. */
 #define MAX_SECONDS INT64_C(10000000)
 
 static void help(void)
@@ -29,7 +30,7 @@ static void help(void)
 "Find the lock-release site whose injected delay makes COMMAND fail.\n"
 "\n"
 "  -p N               parallel runs, 1 to 4096 (default: number of CPUs)\n"
-"  --timeout D        per-run timeout, a duration above 0 as stress reads it\n"
+"  --timeout D        per-run timeout, a duration above 0 such as 20s or 2m\n"
 "                     (default 20s)\n"
 "  --prob P           per-visit delay probability in screening (default: auto,\n"
 "                     from the baseline's visit counts and --delays)\n"
@@ -44,7 +45,7 @@ static void help(void)
 "  --confirm N        runs per confirmation campaign (default 40)\n"
 "  --top K            candidates to confirm, 1 to 6 (default 3)\n"
 "  --alpha A          family-wise error rate of each stage (default 0.05)\n"
-"  --time-limit S     wall-clock budget in seconds (default 170)\n"
+"  --time-limit D     wall-clock budget, a duration of 1s or more (default 170s)\n"
 "  --fail-on TEXT     hunt failures whose signature contains TEXT (default:\n"
 "                     every failure but a timeout)\n"
 "  --count-timeouts   count a timeout as a failure\n"
@@ -228,7 +229,13 @@ void parse_options(struct hunt *h, int argc, char **argv)
 		case O_CONFIRM: h->confirm = opt_long("--confirm", optarg, 1, big); break;
 		case O_TOP: h->top = opt_long("--top", optarg, 1, 6); break;
 		case O_ALPHA: h->alpha = opt_real("--alpha", optarg, 1e-12, 0.5); break;
-		case O_TIMELIMIT: h->time_limit = opt_real("--time-limit", optarg, 1, 1e7); break;
+		case O_TIMELIMIT:
+			if (duration_seconds(optarg, DURATION_S, MAX_SECONDS * DURATION_S,
+					     &h->time_limit) < 0)
+				usage_exit("bad value for --time-limit: \"%s\" (want a duration from 1s "
+					   "to %llds, such as 170s or 3m)", optarg,
+					   (long long)MAX_SECONDS);
+			break;
 		case O_FAILON:
 			if (!*optarg)
 				usage_exit("bad value for --fail-on: empty (want a signature text)");
