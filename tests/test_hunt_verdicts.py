@@ -309,10 +309,13 @@ def test_plan_sh_runs_from_any_directory(fake_stress, tmp_path):
     d, j = hunt_json(r)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    # The fake's culprit is no site of hunt_racy: the plan delays nothing, and the program
-    # passes (it fails 0 of 10 times without delays, see test_hunt.py).
+    # The fake's culprit is no site of hunt_racy: the plan delays nothing, so the program
+    # runs and passes, or fails of its own race (the shim's bookkeeping at each unlock
+    # widens it: 16 and 37 of 100 such runs failed at load 10 on the 2 cores).  Either way
+    # the plan ran it; from the wrong folder the shell said "not found" (127).
     p = run(["sh", d / "plan.sh"], cwd=elsewhere, timeout=60)
-    assert p.rc == 0 and "not found" not in p.err, p
+    assert "not found" not in p.err, p
+    assert p.rc == 0 or (p.rc == 2 and "claim_slot: slot claimed twice" in p.err), p
 
 
 # --- issue 11 item 5: sufficiency against a fresh control alone ------------------------
