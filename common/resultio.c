@@ -1,9 +1,11 @@
-/* resultio: atomic result files and UTF-8-safe JSON strings (see resultio.h). */
+/* resultio: atomic result files and UTF-8-safe text and JSON strings (see
+ * resultio.h). */
 #include "resultio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +55,16 @@ fail:;
 	return -1;
 }
 
-size_t utf8_seq(const unsigned char *p)
+size_t utf8_seq(const unsigned char *p, size_t avail)
 {
+	if (!avail)
+		return 0;
 	unsigned c = p[0];
 	if (c < 0x80)
 		return c ? 1 : 0;
 	size_t n = c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+	if (n > avail)
+		return 0;
 	for (size_t k = 1; k < n; k++)
 		if ((p[k] & 0xc0) != 0x80)
 			return 0;
@@ -69,28 +75,35 @@ size_t utf8_seq(const unsigned char *p)
 	return n;
 }
 
-char *utf8_fix(const char *s, int ctl)
+char *utf8_fix_n(const char *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), k = 0;
-	char *o = malloc(len * 3 + 1);
+	bool ctl = flags & (UTF8_CTL | UTF8_CTL_NL), nl = flags & UTF8_CTL_NL;
+	const char *repl = flags & UTF8_QMARK ? "?" : "\xef\xbf\xbd"; /* U+FFFD */
+	size_t rl = strlen(repl), k = 0;
+	char *o = malloc(len * rl + 1);
 	if (!o)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i);
-		if (n && !(ctl && n == 1 && ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n') ||
+		size_t n = utf8_seq(p + i, len - i);
+		if (n && !(ctl && n == 1 && ((p[i] < 0x20 && p[i] != '\t' && (p[i] != '\n' || nl)) ||
 					     p[i] == 0x7f))) {
 			memcpy(o + k, p + i, n);
 			k += n;
 			i += n;
 		} else {
-			memcpy(o + k, "\xef\xbf\xbd", 3); /* U+FFFD */
-			k += 3;
+			memcpy(o + k, repl, rl);
+			k += rl;
 			i++;
 		}
 	}
 	o[k] = 0;
 	return o;
+}
+
+char *utf8_fix(const char *s, unsigned flags)
+{
+	return utf8_fix_n(s, strlen(s), flags);
 }
 
 json_t *json_str(const char *s)
@@ -104,4 +117,15 @@ json_t *json_str(const char *s)
 	v = o ? json_string(o) : NULL;
 	free(o);
 	return v;
+}
+
+json_t *json_strv(char *const *v, int n)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_str(v[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
 }

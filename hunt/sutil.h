@@ -1,7 +1,8 @@
-/* sutil: the helpers hunt takes from stress/util.c (linked in, not copied),
- * so that hunt reads a duration, splits an --inject string and quotes a
- * word exactly as stress does.  sutil.c checks at compile time that these
- * declarations still match stress.h's. */
+/* sutil: the helpers hunt shares with stress, from common/ (linked in, not
+ * copied), so that hunt reads a duration, splits an --inject string and
+ * quotes a word exactly as stress does.  sutil.c checks at compile time that
+ * these declarations still match common/'s, and holds parse_duration until
+ * hunt calls common/duration.h itself. */
 #ifndef HUNT_SUTIL_H
 #define HUNT_SUTIL_H
 

@@ -220,7 +220,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		c->count_set[ji] = true;
 	} else if (!strcmp(name, "time") || !strcmp(name, "timeout")) {
 		bool t = !strcmp(name, "time");
-		if (parse_duration(value, &d) < 0 || d <= 0) {
+		if (duration_seconds(value, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0) {
 			fail(c, ln, "bad %s \"%s\": want a duration above 0 and at most a year, such as "
 			     "30s or 5m", name, value);
 			return 0;

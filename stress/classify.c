@@ -79,7 +79,9 @@ static void put(char *sig, size_t sigsz, const char *s, size_t n)
 		n = SIG_MAX;
 	/* Cut on a character boundary, then make it valid UTF-8 without
 	 * control characters: a signature is a JSON key and a path. */
-	char *c = utf8_clean(s, n);
+	char *c = utf8_fix_n(s, n, UTF8_CTL_NL | UTF8_QMARK);
+	if (!c)
+		xalloc_die();
 	size_t m = strlen(c);
 	if (m >= sigsz)
 		m = sigsz - 1;

@@ -39,11 +39,13 @@ char **build_argv(const struct job *j, const char *seed, const char *logpath)
 	return v;
 }
 
-static json_t *strv_json(char *const *v, int n)
+/* A JSON array of strings; out of memory ends stress, as xmalloc does,
+ * rather than leave the key out of meta.json. */
+static json_t *strv(char *const *v, int n)
 {
-	json_t *a = json_array();
-	for (int i = 0; i < n; i++)
-		json_array_append_new(a, json_str(v[i]));
+	json_t *a = json_strv(v, n);
+	if (!a)
+		xalloc_die();
 	return a;
 }
 
@@ -131,7 +133,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 	json_t *m = json_object();
 	json_object_set_new(m, "job", json_string(j->name));
 	json_object_set_new(m, "signature", json_string(sig));
-	json_object_set_new(m, "command", strv_json(j->argv, j->argc));
+	json_object_set_new(m, "command", strv(j->argv, j->argc));
 	json_object_set_new(m, "inject", json_str(j->inject));
 	json_object_set_new(m, "launcher", j->inject ? json_string(S.launcher) : json_null());
 	char *sb = xasprintf("%llu", (unsigned long long)r->seed);
@@ -139,7 +141,7 @@ char *keep_failure(struct job *j, const struct runinfo *r, const char *sig, cons
 	int nfull = 0;
 	while (full[nfull])
 		nfull++;
-	json_object_set_new(m, "argv", strv_json(full, nfull));
+	json_object_set_new(m, "argv", strv(full, nfull));
 	free(full);
 	json_object_set_new(m, "cwd", json_str(S.cwd));
 	json_t *env = json_object();

@@ -64,7 +64,10 @@ static const char usage_text[] =
 	"  --scale F            campaign: every job's count times F, rounded up (F > 0;\n"
 	"                       a job with only a time: its time); time caps stay\n"
 	"  --only JOB[,JOB...]  campaign: run only these jobs\n"
-	"  --replay DIR         rerun a kept failure --count times (default 20)\n";
+	"  --replay DIR         rerun a kept failure --count times (default 20)\n"
+	"\n"
+	"DURATION is Go's: a number and a unit (ns, us, ms, s, m, h), or several\n"
+	"(1h30m, 1.5s, 200ms); 0 alone needs no unit.  docs/interfaces.md, Durations.\n";
 
 static void usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void usage(const char *fmt, ...)
@@ -340,7 +343,7 @@ int main(int argc, char **argv)
 			count_given = true;
 			break;
 		case O_TIME:
-			if (parse_duration(optarg, &d) < 0 || d <= 0)
+			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --time \"%s\": want a duration above 0 and at most a year, such "
 				      "as 30s or 5m", optarg);
 			cli.time_s = d;
@@ -354,14 +357,14 @@ int main(int argc, char **argv)
 			cli.failfast = true;
 			break;
 		case O_TIMEOUT:
-			if (parse_duration(optarg, &d) < 0 || d <= 0)
+			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --timeout \"%s\": want a duration above 0 and at most a year, "
 				      "such as 10s", optarg);
 			cli.timeout_s = d;
 			timeout_given = true;
 			break;
 		case O_GRACE:
-			if (parse_duration(optarg, &d) < 0)
+			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0)
 				usage("bad --grace \"%s\": want a duration such as 2s (0: SIGKILL at once)",
 				      optarg);
 			cli.grace_s = d;
@@ -433,7 +436,7 @@ int main(int argc, char **argv)
 			record = optarg;
 			break;
 		case O_STATUS:
-			if (parse_duration(optarg, &d) < 0 || (d > 0 && d < 0.01))
+			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || (d > 0 && d < 0.01))
 				usage("bad --status \"%s\": want a duration such as 5s (0 = none, else at "
 				      "least 10ms)", optarg);
 			S.status_every = d;

@@ -9,27 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Wilson score interval for k successes in n trials, 95% (z = 1.96). */
-void wilson(long long k, long long n, double *lo, double *hi)
-{
-	if (n <= 0) {
-		*lo = 0;
-		*hi = 1;
-		return;
-	}
-	const double z = 1.959963984540054;
-	double p = (double)k / (double)n, nn = (double)n;
-	double den = 1 + z * z / nn;
-	double c = (p + z * z / (2 * nn)) / den;
-	double h = z / den * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn));
-	*lo = fmax(0, c - h);
-	*hi = fmin(1, c + h);
-	if (k == 0)
-		*lo = 0;
-	if (k == n)
-		*hi = 1;
-}
-
 static int by_count(const void *a, const void *b)
 {
 	const struct sig *x = *(const struct sig *const *)a, *y = *(const struct sig *const *)b;
@@ -401,10 +380,7 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 		struct job *j = &jobs[i];
 		json_t *e = json_object();
 		json_object_set_new(e, "name", json_str(j->name));
-		json_t *cmd = json_array();
-		for (int k = 0; k < j->argc; k++)
-			json_array_append_new(cmd, json_str(j->argv[k]));
-		json_object_set_new(e, "command", cmd);
+		json_object_set_new(e, "command", json_strv(j->argv, j->argc));
 		json_object_set_new(e, "inject", jstr(j->inject));
 		json_object_set_new(e, "expect", j->expect == EXPECT_FAIL   ? json_string("fail")
 		                                 : j->expect == EXPECT_PASS ? json_string("pass")
@@ -424,12 +400,10 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 		json_t *sg = json_object();
 		struct sig **v = sorted_sigs(j);
 		for (int k = 0; k < j->nsigs; k++) {
-			json_t *kept = json_array();
-			for (int m = 0; m < v[k]->nkept; m++)
-				json_array_append_new(kept, json_string(v[k]->kept[m]));
 			json_object_set_new(sg, v[k]->text,
 			                    json_pack("{s:I,s:b,s:o}", "count", (json_int_t)v[k]->count,
-			                              "reproduces", v[k]->repro, "kept", kept));
+			                              "reproduces", v[k]->repro, "kept",
+			                              json_strv(v[k]->kept, v[k]->nkept)));
 		}
 		free(v);
 		json_object_set_new(e, "signatures", sg);
@@ -452,10 +426,7 @@ static char *summary_json(struct job *jobs, int njobs, bool ok)
 			                "full_runs", (json_int_t)j->inj_full_runs, "full_visits",
 			                (json_int_t)j->inj_full_visits);
 		json_object_set_new(e, "injection", inj);
-		json_t *wa = json_array();
-		for (int k = 0; k < j->nwarnings; k++)
-			json_array_append_new(wa, json_str(j->warnings[k]));
-		json_object_set_new(e, "warnings", wa);
+		json_object_set_new(e, "warnings", json_strv(j->warnings, j->nwarnings));
 		json_object_set_new(e, "runs_per_second",
 		                    json_real(j->wall_s > 0 ? (double)j->runs / j->wall_s : 0));
 		json_object_set_new(e, "wall_seconds", json_real(j->wall_s));
@@ -525,23 +496,11 @@ static void xput(struct buf *b, const char *s)
 		else if (c < 0x80)
 			bput(b, (const char *)p, 1);
 		else {
-			int n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-			if (c >= 0xf5)
-				n = 0;
-			bool good = n > 0;
-			for (int k = 1; good && k < n; k++)
-				if ((p[k] & 0xc0) != 0x80)
-					good = false;
-			if (good && n == 3 && c == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
-				good = false;
-			if (good && n == 3 && c == 0xed && p[1] >= 0xa0)
-				good = false;
-			if (good && n == 3 && c == 0xe0 && p[1] < 0xa0)
-				good = false;
-			if (good && n == 4 && ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)))
-				good = false;
-			if (good) {
-				bput(b, (const char *)p, (size_t)n);
+			/* A well-formed sequence but U+FFFE and U+FFFF, which XML
+			 * also forbids. */
+			size_t n = utf8_seq(p, strnlen((const char *)p, 4));
+			if (n && !(n == 3 && c == 0xef && p[1] == 0xbf && p[2] >= 0xbe)) {
+				bput(b, (const char *)p, n);
 				p += n;
 				continue;
 			}

@@ -21,8 +21,12 @@
  *               results folder's abandoned scratch dirs
  *   campaign.c  --campaign FILE.ini
  *   replay.c    --replay DIR
- *   util.c      durations, time stamps, slugs, atomic writes, word splitting,
- *               unsigned 64-bit numbers in JSON
+ *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned 64-bit
+ *               numbers in JSON
+ *
+ * and, shared with hunt (and the shim, for durations), common/: the duration
+ * grammar, word splitting and shell quoting, the PATH lookup and mkdirs,
+ * allocation, UTF-8 cleaning, atomic writes, the Wilson interval.
  *
  * Everything runs on one thread; no locks.
  */
@@ -35,12 +39,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../common/duration.h"
+#include "../common/path.h"
 #include "../common/resultio.h"
+#include "../common/wilson.h"
+#include "../common/words.h"
+#include "../common/xalloc.h"
 
 #define EX_OK_ 0
 #define EX_FAIL 1
 #define EX_USAGE_ 64
 #define EX_HARNESS 125
+
+/* The longest duration any stress flag or key takes: longer is surely a typo. */
+#define STRESS_DURATION_MAX (366 * 24 * DURATION_HOUR)
 
 enum expect { EXPECT_NONE, EXPECT_FAIL, EXPECT_PASS };
 
@@ -188,7 +200,6 @@ int record_open(const char *path);
 char **build_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* report.c */
-void wilson(long long k, long long n, double *lo, double *hi);
 void status_line(const struct job *j, double elapsed, bool final);
 void judge(struct job *jobs, int njobs);
 int write_reports(struct job *jobs, int njobs);
@@ -219,19 +230,10 @@ int setup_rundir(void);
 int finish(struct job *jobs, int njobs);
 
 /* util.c */
-int parse_duration(const char *s, double *out);
 char *fmt_elapsed(double s, char *buf, size_t n);
 void utc_stamp(char *buf, size_t n, bool iso);
 char *slugify(const char *s);
-char *utf8_clean(const char *s, size_t len);
-int split_words(const char *s, char ***argv, int *argc, char *err, size_t errsz);
-char *shquote(const char *s);
-char *xstrdup(const char *s);
-void *xmalloc(size_t n);
-void *xrealloc(void *p, size_t n);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double now_mono(void);
-int mkdirs(const char *path);
 int rm_rf(const char *path);
 int parse_ll(const char *s, long long min, long long *out);
 int parse_u64(const char *s, uint64_t *out);
@@ -239,6 +241,5 @@ struct json_t;
 struct json_t *json_u64(uint64_t v);
 char *json_dump_u64(struct json_t *o, size_t flags);
 int parse_ok_list(const char *s, int *codes, int *n, int max);
-char *find_in_path(const char *cmd);
 
 #endif

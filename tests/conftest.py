@@ -2,6 +2,7 @@
 environment, working directory and timeout, and return results whose assertion
 messages carry the program's output."""
 
+import math
 import os
 import subprocess
 from dataclasses import dataclass
@@ -78,3 +79,15 @@ def run(argv, env=None, cwd=None, timeout=120, input=None):
         pytest.fail(f"timed out after {timeout}s: {' '.join(argv)}\n"
                     f"stdout: {e.stdout!r}\nstderr: {e.stderr!r}", pytrace=False)
     return Result(argv, p.returncode, p.stdout, p.stderr)
+
+
+def wilson(k, n, z=1.959963984540054):
+    """The 95% Wilson score interval, written from its textbook formula: the
+    reference that common/wilson.c and the reports' intervals are held to."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, c - h) if k else 0.0, min(1.0, c + h) if k < n else 1.0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROGS, ROOT, STRESS, clean_env, run
+from conftest import PROGS, ROOT, STRESS, clean_env, run, wilson
 
 EXIT = PROGS / "st_exit"
 FLAKY = PROGS / "st_flaky"
@@ -66,14 +66,6 @@ def marked(mark):
         if mark.encode() in cmd and stat.rsplit(")", 1)[1].split()[0] != "Z":
             pids.append(int(p.name))
     return pids
-
-
-def wilson(k, n, z=1.959963984540054):
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, c - h) if k else 0.0, min(1.0, c + h) if k < n else 1.0
 
 
 # ---- counts and stop conditions ----

@@ -245,6 +245,9 @@ def test_bad_signature_flags(tmp_path, args, what):
     (["--timeout", "inf"], 'bad --timeout "inf"'),
     (["--time", "9000h"], 'bad --time "9000h"'),
     (["--grace", "0x10"], 'bad --grace "0x10"'),
+    # a bare number has no unit (it read as seconds before the one duration grammar)
+    (["--timeout", "10"], 'bad --timeout "10"'),
+    (["--time", "010s"], 'bad --time "010s"'),
     (["--seed", "18446744073709551616"], 'bad --seed "18446744073709551616"'),
     (["--seed", "-1"], 'bad --seed "-1"'),
     (["--scale", "0.1"], "--scale applies to the jobs of a --campaign"),

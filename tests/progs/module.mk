@@ -22,3 +22,10 @@ $(BUILD)/tests/st_throw: tests/progs/cxx/st_throw.cc
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CXX     $@"
 	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -pthread -o $@ $<
+
+# The helpers of common/ driven from the command line (tests/test_common.py).
+TEST_PROGS += $(BUILD)/tests/common_check
+$(BUILD)/tests/common_check: $(BUILD)/obj/tests/progs/common/common_check.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lm
