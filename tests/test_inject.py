@@ -373,6 +373,18 @@ def test_launcher_refuses_a_static_program(extra):
     assert run([INJECT, "--", "true"]).expect(0).err == ""
 
 
+def test_launcher_checks_the_program_execvp_runs(tmp_path):
+    # The program is looked up on PATH as execvp looks it up (common/path.c): a directory of
+    # the same name earlier on PATH is passed over, so the static program behind it is the one
+    # checked, and refused.  (The launcher's own lookup stopped at the directory and let the
+    # program run uninjected.)
+    (tmp_path / "first" / "static_hello").mkdir(parents=True)
+    env = clean_env(PATH=f"{tmp_path / 'first'}:{STATIC.parent}:/usr/bin:/bin")
+    r = run([INJECT, "--", "static_hello"], env=env).expect(125)
+    assert r.err == f"inject: cannot inject into {STATIC}: it is statically linked, so no " \
+                    "dynamic loader reads LD_PRELOAD\n", r
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another owner")
 def test_launcher_refuses_a_setuid_program_of_another_user(tmp_path):
     # Set-user-ID to someone else: the loader runs it in secure-execution mode and ignores
