@@ -38,6 +38,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "fmt.h"
 #include "shim.h"
 
 __thread struct tstate inj_t TLS_IE;
@@ -57,24 +58,6 @@ extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 extern void *__dso_handle;
-
-void inj_write_err(const char *msg)
-{
-	int saved = errno;
-	size_t n = strlen(msg);
-	while (n) {
-		ssize_t w = inj_write(2, msg, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		msg += w;
-		n -= (size_t)w;
-	}
-	while (inj_write(2, "\n", 1) < 0 && errno == EINTR)
-		;
-	errno = saved;
-}
 
 /* ---------------------------------------------------------------- real symbols */
 

@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "shim.h"
 
 #define NSLOTS 256
@@ -90,39 +91,6 @@ static int have_key;
 #define KEY_FIRST_BLOCK 32
 static int key_in_hook;
 static char key_marker;             /* the value when the slot is not known yet */
-
-/* --- formatting (async-signal-safe) --- */
-
-char *inj_fmt_u64(char *p, uint64_t v)
-{
-	char tmp[24];
-	int n = 0;
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10));
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-char *inj_fmt_hex(char *p, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-	do
-		tmp[n++] = "0123456789abcdef"[v & 15];
-	while ((v >>= 4));
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-char *inj_fmt_str(char *p, const char *s, char *end)
-{
-	while (*s && p < end)
-		*p++ = *s++;
-	return p;
-}
 
 /* --- rings --- */
 

@@ -4,6 +4,7 @@
  *           thread creation (lineage) and exit hooks
  * sites.c   naming a call site and the lock-free site table
  * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
+ * fmt.c     async-signal-safe formatting and the stderr line (uses nothing)
  *
  * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
  * lock of our own (atomics only), errno preserved, safe in a signal handler. */
@@ -133,7 +134,6 @@ extern int inj_stop HIDDEN;          /* atomic: exiting, hooks only pass through
 extern uint64_t inj_t0 HIDDEN;       /* process start, CLOCK_MONOTONIC ns */
 extern pid_t inj_pid HIDDEN;         /* our pid, set at start and in a forked child */
 int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
-void inj_write_err(const char *msg) HIDDEN;
 
 /* --- log.c --- */
 void inj_log_init(void) HIDDEN;
@@ -155,10 +155,5 @@ void inj_log_thread_start(void) HIDDEN;
 void inj_signals_install(void) HIDDEN;
 int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
 int inj_signal_watched(int sig) HIDDEN;
-
-/* Small async-signal-safe formatting into a buffer. */
-char *inj_fmt_u64(char *p, uint64_t v) HIDDEN;
-char *inj_fmt_hex(char *p, uint64_t v) HIDDEN;
-char *inj_fmt_str(char *p, const char *s, char *end) HIDDEN;
 
 #endif

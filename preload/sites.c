@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "fmt.h"
 #include "shim.h"
 
 /* Records: one per named entry, plus room for the few a thread loses a
