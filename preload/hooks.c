@@ -40,13 +40,9 @@
 
 #include "fmt.h"
 #include "shim.h"
+#include "state.h"
 
-__thread struct tstate inj_t TLS_IE;
-struct inject_config inj_cfg;
-uint64_t inj_seed;
-int inj_stop;
-uint64_t inj_t0;
-pid_t inj_pid;
+static uint64_t inj_seed;       /* atomic: cfg.seed, re-derived in a forked child */
 static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
 static int inj_on;              /* some INJECT_* set and valid */
 static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */

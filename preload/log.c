@@ -44,6 +44,7 @@
 
 #include "fmt.h"
 #include "shim.h"
+#include "state.h"
 
 #define NSLOTS 256
 #define RING 512

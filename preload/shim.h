@@ -4,6 +4,7 @@
  *           thread creation (lineage) and exit hooks
  * sites.c   naming a call site and the lock-free site table
  * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
+ * state.c   the shared state: configuration, ending flag, per-thread state
  * fmt.c     async-signal-safe formatting and the stderr line (uses nothing)
  *
  * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
@@ -106,36 +107,10 @@ extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
 extern uint64_t inj_full HIDDEN;     /* atomic: visits not decided: a table was full */
 
 /* --- hooks.c --- */
-#define LINEAGE_MAX 64
-#define TCOUNTS 512                 /* per-thread counters; more go to a shared table */
-struct tslot;
-struct tstate {
-	int guard;                  /* inside the shim: hooks pass straight through */
-	int resolving;              /* inside dlsym: lazy stubs take the safe path */
-	int exiting;                /* the slot key's destructor ran (log.c) */
-	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */
-	uint64_t lhash;             /* lineage hash (policy.h) */
-	uint32_t children, forks;
-	struct tslot *slot;         /* this thread's event ring (log.c), or NULL */
-	struct site_rec *spare;     /* a record this thread named but lost the race
-				     * to publish: used for its next naming */
-	uint64_t uid;               /* for inj_visit's shared counters; 0 = none yet */
-	uint32_t ncounts;           /* used entries of counts */
-	struct tcount {             /* visit counters of the first sites this thread
-				     * visits (open addressing on the site index) */
-		uint32_t site1;     /* site index + 1; 0 = free */
-		uint32_t n;
-	} counts[TCOUNTS];
-};
-extern __thread struct tstate inj_t TLS_IE HIDDEN;
-extern struct inject_config inj_cfg HIDDEN;
-extern uint64_t inj_seed HIDDEN;     /* cfg.seed, re-derived in a forked child */
-extern int inj_stop HIDDEN;          /* atomic: exiting, hooks only pass through */
-extern uint64_t inj_t0 HIDDEN;       /* process start, CLOCK_MONOTONIC ns */
-extern pid_t inj_pid HIDDEN;         /* our pid, set at start and in a forked child */
 int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
 
 /* --- log.c --- */
+struct tstate;
 void inj_log_init(void) HIDDEN;
 void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
 /* The process is ending (END_BY_SIGNAL: by signal sig).  Write the log if no

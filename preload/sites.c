@@ -41,6 +41,7 @@
 
 #include "fmt.h"
 #include "shim.h"
+#include "state.h"
 
 /* Records: one per named entry, plus room for the few a thread loses a
  * publishing race with and never reuses (it exits holding its spare). */
