@@ -8,12 +8,9 @@
  * run into the window while this one is held back; mutex_lock delays before
  * acquiring.
  *
- * Real symbols: resolved in the constructor; each pointer starts at a lazy
- * stub that resolves on first use (a hook can run before our constructor,
- * from another library's).  While this thread is inside dlsym, a re-entered
- * lazy stub takes a safe path instead of recursing: glibc's own
- * __pthread_mutex_lock/__pthread_mutex_unlock/__pthread_rwlock_unlock and
- * __sigaction, an inline spin unlock, a raw exit_group.
+ * Real functions: real.c resolves them, and gives a safe path while this
+ * thread is inside dlsym; an exit hook that finds none makes a raw
+ * exit_group.
  *
  * Thread lineage: pthread_create passes the child its lineage through a
  * trampoline whose argument is a slot of a static array (no malloc): the
@@ -39,6 +36,7 @@
 #include <libunwind.h>
 
 #include "fmt.h"
+#include "real.h"
 #include "shim.h"
 #include "state.h"
 
@@ -47,114 +45,8 @@ static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
 static int inj_on;              /* some INJECT_* set and valid */
 static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */
 
-/* glibc's non-interposable aliases, for the safe path. */
-extern int __pthread_mutex_lock(pthread_mutex_t *);
-extern int __pthread_mutex_unlock(pthread_mutex_t *);
-extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
-extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 extern void *__dso_handle;
-
-/* ---------------------------------------------------------------- real symbols */
-
-static void resolve_all(void);
-
-static void *find(const char *name, const char *version)
-{
-	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
-	return p ? p : dlsym(RTLD_NEXT, name);
-}
-
-static int safe_spin_unlock(pthread_spinlock_t *l)
-{
-	__atomic_store_n((volatile int *)l, 0, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static int unresolved(const char *name)
-{
-	inj_write_err("inject: a hook re-entered while resolving symbols; call dropped");
-	(void)name;
-	return EAGAIN;
-}
-
-/* The release points, all `int f(T *)`: (point, function, type, glibc version
- * to ask dlvsym for or NULL, safe path while resolving). */
-#define RELEASE_HOOKS(X)                                                                 \
-	X(PT_MUTEX_UNLOCK, pthread_mutex_unlock, pthread_mutex_t, NULL,                  \
-	  __pthread_mutex_unlock(a))                                                       \
-	X(PT_RWLOCK_UNLOCK, pthread_rwlock_unlock, pthread_rwlock_t, NULL,               \
-	  __pthread_rwlock_unlock(a))                                                      \
-	X(PT_SPIN_UNLOCK, pthread_spin_unlock, pthread_spinlock_t, NULL, safe_spin_unlock(a)) \
-	X(PT_SEM_POST, sem_post, sem_t, NULL, unresolved("sem_post"))                     \
-	X(PT_COND_SIGNAL, pthread_cond_signal, pthread_cond_t, "GLIBC_2.3.2",              \
-	  unresolved("pthread_cond_signal"))                                               \
-	X(PT_COND_BROADCAST, pthread_cond_broadcast, pthread_cond_t, "GLIBC_2.3.2",        \
-	  unresolved("pthread_cond_broadcast"))
-
-#define DECLARE_REAL(pt, fn, T, ver, safe)                                               \
-	static int lazy_##fn(T *a);                                                        \
-	static int (*real_##fn)(T *) = lazy_##fn;                                          \
-	static int lazy_##fn(T *a)                                                         \
-	{                                                                                  \
-		if (inj_t.resolving)                                                       \
-			return safe;                                                       \
-		resolve_all();                                                             \
-		return real_##fn == lazy_##fn ? (safe) : real_##fn(a);                     \
-	}
-RELEASE_HOOKS(DECLARE_REAL)
-
-static int lazy_pthread_mutex_lock(pthread_mutex_t *m);
-static int (*real_pthread_mutex_lock)(pthread_mutex_t *) = lazy_pthread_mutex_lock;
-static int lazy_pthread_mutex_lock(pthread_mutex_t *m)
-{
-	if (!inj_t.resolving) {
-		resolve_all();
-		if (real_pthread_mutex_lock != lazy_pthread_mutex_lock)
-			return real_pthread_mutex_lock(m);
-	}
-	return __pthread_mutex_lock(m);
-}
-
-typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-static create_fn *real_pthread_create;
-static void (*real_exit)(int);
-static void (*real__exit)(int);
-static void (*real__Exit)(int);
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
-static sighandler_t (*real_signal)(int, sighandler_t);
-static int (*real_dlclose)(void *);
-
-#define RESOLVE(fn, ver)                                                                 \
-	do {                                                                             \
-		void *p_ = find(#fn, ver);                                               \
-		if (p_)                                                                  \
-			__atomic_store_n((void **)&real_##fn, p_, __ATOMIC_RELEASE);     \
-	} while (0)
-
-static void resolve_all(void)
-{
-	struct tstate *t = &inj_t;
-	t->resolving = 1;
-#define RESOLVE_ONE(pt, fn, T, ver, safe) RESOLVE(fn, ver);
-	RELEASE_HOOKS(RESOLVE_ONE)
-	RESOLVE(pthread_mutex_lock, NULL);
-	RESOLVE(pthread_create, NULL);
-	RESOLVE(exit, NULL);
-	RESOLVE(_exit, NULL);
-	RESOLVE(_Exit, NULL);
-	RESOLVE(sigaction, NULL);
-	RESOLVE(signal, NULL);
-	RESOLVE(dlclose, NULL);
-	t->resolving = 0;
-}
-
-int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (!real_sigaction && !inj_t.resolving)
-		resolve_all();
-	return real_sigaction ? real_sigaction(sig, act, old) : __sigaction(sig, act, old);
-}
 
 static __attribute__((noreturn)) void real_exit_now(void (*fn)(int), int status)
 {
@@ -293,7 +185,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 {
 	struct tstate *t = &inj_t;
 	if (!real_pthread_create)
-		resolve_all();
+		inj_resolve_all();
 	if (!LOAD(&inj_on) || t->guard)
 		return real_pthread_create(th, attr, fn, arg);
 	t->guard = 1;
@@ -376,7 +268,7 @@ static void in_child(void)
 EXPORT void exit(int status)
 {
 	if (!real_exit)
-		resolve_all();
+		inj_resolve_all();
 	if (LOAD(&inj_on))
 		inj_log_exit_called();
 	real_exit_now(real_exit, status);
@@ -407,7 +299,7 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
 {
 	if (!LOAD(&inj_on) || !inj_signal_watched(sig)) {
 		if (!real_signal)
-			resolve_all();
+			inj_resolve_all();
 		return real_signal(sig, handler);
 	}
 	/* glibc's BSD semantics: restart, block the signal while it runs. */
@@ -437,7 +329,7 @@ static int count_subs(struct dl_phdr_info *info, size_t size, void *data)
 EXPORT int dlclose(void *handle)
 {
 	if (!real_dlclose)
-		resolve_all();
+		inj_resolve_all();
 	if (!LOAD(&inj_on))
 		return real_dlclose(handle);
 	static unsigned long long subs;      /* atomic */
@@ -467,7 +359,7 @@ static void main_enters_exit(void *arg)
 __attribute__((constructor(101))) static void inj_init(void)
 {
 	struct tstate *t = &inj_t;
-	resolve_all();
+	inj_resolve_all();
 	memcpy(t->lineage, "0", 2);
 	t->lhash = INJECT_LINEAGE_ROOT;
 	inj_t0 = inject_now_ns();

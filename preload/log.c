@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "real.h"
 #include "shim.h"
 #include "state.h"
 

@@ -1,7 +1,8 @@
 /* shim.h: state shared by the files of libinject.so.
  *
- * hooks.c   the interposed functions, symbol resolution, constructor, fork,
- *           thread creation (lineage) and exit hooks
+ * hooks.c   the interposed functions, constructor, fork, thread creation
+ *           (lineage) and exit hooks
+ * real.c    the real functions behind the hooks (lazy, safe while resolving)
  * sites.c   naming a call site and the lock-free site table
  * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
  * state.c   the shared state: configuration, ending flag, per-thread state
@@ -105,9 +106,6 @@ const struct site_rec *inj_site_rec(int idx, struct site_rec *buf) HIDDEN;
 void inj_sites_after_fork(void) HIDDEN;
 extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
 extern uint64_t inj_full HIDDEN;     /* atomic: visits not decided: a table was full */
-
-/* --- hooks.c --- */
-int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
 
 /* --- log.c --- */
 struct tstate;
