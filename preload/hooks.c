@@ -38,6 +38,7 @@
 #include "fmt.h"
 #include "real.h"
 #include "shim.h"
+#include "sites.h"
 #include "state.h"
 
 static uint64_t inj_seed;       /* atomic: cfg.seed, re-derived in a forked child */
@@ -339,7 +340,7 @@ EXPORT int dlclose(void *handle)
 	unsigned long long now = 0;
 	dl_iterate_phdr(count_subs, &now);
 	if (now != __atomic_exchange_n(&subs, now, __ATOMIC_ACQ_REL))
-		ADD(&inj_dlgen, 1);
+		inj_sites_unloaded();
 	errno = r ? e : saved;
 	return r;
 }

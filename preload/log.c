@@ -45,6 +45,7 @@
 #include "fmt.h"
 #include "real.h"
 #include "shim.h"
+#include "sites.h"
 #include "state.h"
 
 #define NSLOTS 256
@@ -358,7 +359,7 @@ static void write_log(int kind, int sig)
 	p = inj_fmt_str(p, " matched_visits=", e);
 	p = inj_fmt_u64(p, matched_visits);
 	p = inj_fmt_str(p, " full=", e);
-	p = inj_fmt_u64(p, LOAD(&inj_full));
+	p = inj_fmt_u64(p, inj_sites_full());
 	p = inj_fmt_str(p, " reason=", e);
 	end_prefix = (size_t)(p - end_line);
 	p = fmt_reason(p, end_line + sizeof end_line - 1, kind, sig);
