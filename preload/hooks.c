@@ -35,9 +35,14 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "../injector/policy.h"
+#include "ending.h"
 #include "fmt.h"
+#include "logfile.h"
 #include "real.h"
+#include "ring.h"
 #include "shim.h"
+#include "signals.h"
 #include "sites.h"
 #include "state.h"
 
@@ -87,7 +92,7 @@ static void decide_and_wait(struct tstate *t, int point, struct site *s,
 		return;
 	ADD(&s->delays, 1);
 	ADD(&s->delay_ns, d);
-	inj_log_event(t, point, idx, visit, d);
+	inj_ring_event(t, point, idx, visit, d);
 	/* A signal handler that runs during the wait may unlock too: let it count. */
 	t->guard = 0;
 	inject_wait(inj_cfg.action, d);
@@ -153,7 +158,7 @@ static void *trampoline(void *p)
 	memcpy(t->lineage, tr->lineage, LINEAGE_MAX);
 	t->lhash = tr->lhash;
 	STORE_REL(&tr->busy, 0);
-	inj_log_thread_start();
+	inj_ring_thread_start();
 	if (site >= 0 && ENABLED(t, PT_THREAD_START) && !LOAD(&inj_stop)) {
 		int saved = errno;
 		t->guard = 1;
@@ -254,7 +259,9 @@ static void in_child(void)
 		STORE(&tramps[i].busy, 0);
 	STORE(&inj_ndelays, 0);
 	inj_sites_after_fork();
-	inj_log_after_fork();
+	inj_ring_after_fork();
+	inj_logfile_after_fork();
+	inj_end_after_fork();
 	inj_t0 = inject_now_ns();
 	STORE(&inj_pid, getpid());
 	STORE(&inj_stop, 0);
@@ -265,27 +272,27 @@ static void in_child(void)
 /* The log is written by our destructor, after the program's own (exit's
  * work, see inj_fini).  But a thread that calls exit while another thread is
  * already ending the process must not run ahead to exit_group and cut that
- * ending's log short: it waits as a second ending does (log.c). */
+ * ending's log short: it waits as a second ending does (ending.c). */
 EXPORT void exit(int status)
 {
 	if (!real_exit)
 		inj_resolve_all();
 	if (LOAD(&inj_on))
-		inj_log_exit_called();
+		inj_end_exit_called();
 	real_exit_now(real_exit, status);
 }
 
 EXPORT void _exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY__EXIT, 0);
+		inj_end(END_BY__EXIT, 0);
 	real_exit_now(real__exit, status);
 }
 
 EXPORT void _Exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY__EXIT, 0);
+		inj_end(END_BY__EXIT, 0);
 	real_exit_now(real__Exit ? real__Exit : real__exit, status);
 }
 
@@ -354,7 +361,7 @@ static void main_enters_exit(void *arg)
 {
 	(void)arg;
 	if (LOAD(&inj_on))
-		inj_log_exit_called();
+		inj_end_exit_called();
 }
 
 __attribute__((constructor(101))) static void inj_init(void)
@@ -407,7 +414,7 @@ __attribute__((constructor(101))) static void inj_init(void)
 		inj_write_err("inject: cannot map the shim's site table (mmap failed)");
 		real_exit_now(real__exit, 125);
 	}
-	inj_log_init();
+	inj_ring_init();
 	pthread_atfork(before_fork, NULL, in_child);
 	if (inj_cfg.log[0])
 		__cxa_thread_atexit_impl(main_enters_exit, NULL, &__dso_handle);
@@ -419,5 +426,5 @@ __attribute__((constructor(101))) static void inj_init(void)
 __attribute__((destructor)) static void inj_fini(void)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY_EXIT, 0);
+		inj_end(END_BY_EXIT, 0);
 }

@@ -1,12 +1,24 @@
-/* shim.h: state shared by the files of libinject.so.
+/* shim.h: what every file of libinject.so builds on: symbol visibility, the
+ * atomics, and system calls that are not cancellation points.
  *
- * hooks.c   the interposed functions, constructor, fork, thread creation
- *           (lineage) and exit hooks
- * real.c    the real functions behind the hooks (lazy, safe while resolving)
- * sites.c   naming a call site and the lock-free site table
- * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
- * state.c   the shared state: configuration, ending flag, per-thread state
- * fmt.c     async-signal-safe formatting and the stderr line (uses nothing)
+ * The files, in the order a call flows through them:
+ *
+ * hooks.c    the interposed functions (the hook path: guard, real call,
+ *            maybe a delay), thread lineage through pthread_create, fork,
+ *            the exit, signal and dlclose hooks, constructor and destructor
+ * real.c     the real functions behind the hooks (lazy, safe while resolving)
+ * sites.c    naming the calling site (a lock-free table) and counting visits
+ *            (then injector/policy.c decides, and holds the thread back)
+ * ring.c     per-thread rings of the delays made, for the log
+ * signals.c  our handler in front of every fatal signal
+ * ending.c   the process ends: one thread writes the log, the others wait
+ * logfile.c  the INJECT_LOG writer
+ * state.c    the state the files share: configuration, ending flag, TLS
+ * fmt.c      async-signal-safe formatting and the stderr line
+ *
+ * Calls go one way: hooks.c uses every other file; signals.c uses ending.c
+ * and real.c; ending.c uses logfile.c, which reads ring.c and sites.c; all
+ * use state.c and fmt.c, which use nothing of the shim's but this header.
  *
  * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
  * lock of our own (atomics only), errno preserved, safe in a signal handler. */
@@ -19,9 +31,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-#include "../injector/policy.h"
-#include "../injector/spec.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define EXPORT __attribute__((visibility("default")))
@@ -51,27 +60,5 @@ static inline ssize_t inj_write(int fd, const void *buf, size_t n)
 {
 	return (ssize_t)syscall(SYS_write, fd, buf, n);
 }
-
-/* --- log.c --- */
-struct tstate;
-void inj_log_init(void) HIDDEN;
-void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
-/* The process is ending (END_BY_SIGNAL: by signal sig).  Write the log if no
- * thread has; else wait for the thread that does and for its ending to take
- * the process (log.c says how long).  Returns when the caller is to go on and
- * end the process its own way; the log then names the caller's reason. */
-enum { END_BY_EXIT, END_BY__EXIT, END_BY_SIGNAL };
-void inj_log_end(int kind, int sig) HIDDEN;
-/* A thread enters exit (the exit hook; main's return from main through a
- * thread-local destructor): when another thread is already ending the
- * process, or is in exit before it, wait for that (log.c); else return at
- * once (the destructor writes the log). */
-void inj_log_exit_called(void) HIDDEN;
-void inj_log_after_fork(void) HIDDEN;
-/* A thread we created starts (trampoline): register its slot cleanup. */
-void inj_log_thread_start(void) HIDDEN;
-void inj_signals_install(void) HIDDEN;
-int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
-int inj_signal_watched(int sig) HIDDEN;
 
 #endif

@@ -25,11 +25,11 @@ struct site_rec;
 struct tstate {
 	int guard;                  /* inside the shim: hooks pass straight through */
 	int resolving;              /* inside dlsym: lazy stubs take the safe path */
-	int exiting;                /* the slot key's destructor ran (log.c) */
+	int exiting;                /* the slot key's destructor ran (ring.c) */
 	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */
 	uint64_t lhash;             /* lineage hash (policy.h) */
 	uint32_t children, forks;
-	struct tslot *slot;         /* this thread's event ring (log.c), or NULL */
+	struct tslot *slot;         /* this thread's event ring (ring.c), or NULL */
 	struct site_rec *spare;     /* a record this thread named but lost the race
 				     * to publish: used for its next naming */
 	uint64_t uid;               /* for inj_visit's shared counters; 0 = none yet */
