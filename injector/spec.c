@@ -45,14 +45,15 @@ static const char *expected(const char *name)
 	return "a valid value";
 }
 
-static int bad(const char *name, const char *value, const char *why, char *err, size_t errlen)
+static int bad_value(const char *name, const char *value, const char *why, char *err,
+		     size_t errlen)
 {
 	snprintf(err, errlen, "inject: %s: bad value \"%s\": expected %s%s%s", name, value,
 		 expected(name), why ? " " : "", why ? why : "");
 	return -1;
 }
 
-static int parse_u64(const char *s, int base, uint64_t *out)
+static int parse_unsigned(const char *s, int base, uint64_t *out)
 {
 	char *end;
 	if (!*s || *s == '-' || *s == '+' || *s == ' ')
@@ -203,31 +204,31 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		     size_t errlen)
 {
 	if (!strcmp(name, "INJECT_SEED")) {
-		if (parse_u64(value, 0, &c->seed))
-			return bad(name, value, NULL, err, errlen);
+		if (parse_unsigned(value, 0, &c->seed))
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_PROB")) {
 		char *end;
 		errno = 0;
 		double p = strtod(value, &end);
 		if (errno || *end || end == value || !(p >= 0 && p <= 1) ||
 		    decimal_len(value) != strlen(value))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		c->prob = p;
 		snprintf(c->prob_str, sizeof c->prob_str, "%s", value);
 	} else if (!strcmp(name, "INJECT_DELAY")) {
 		if (strlen(value) >= sizeof c->delay_str || parse_delay(value, &c->delay))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		strcpy(c->delay_str, value);
 	} else if (!strcmp(name, "INJECT_SITES")) {
 		if (parse_patterns(value, &c->sites))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		strcpy(c->sites_str, value);
 	} else if (!strcmp(name, "INJECT_SKIP")) {
 		if (parse_patterns(value, &c->skip))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_POINTS")) {
 		if (parse_points(value, &c->points, c->points_str, sizeof c->points_str))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_ACTION")) {
 		if (!strcmp(value, "sleep"))
 			c->action = ACT_SLEEP;
@@ -236,13 +237,13 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		else if (!strcmp(value, "spin"))
 			c->action = ACT_SPIN;
 		else
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_MAX")) {
-		if (parse_u64(value, 10, &c->max))
-			return bad(name, value, NULL, err, errlen);
+		if (parse_unsigned(value, 10, &c->max))
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_LOG")) {
 		if (strlen(value) >= sizeof c->log)
-			return bad(name, value, "(path too long)", err, errlen);
+			return bad_value(name, value, "(path too long)", err, errlen);
 		strcpy(c->log, value);
 	}
 	return 0;

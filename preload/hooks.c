@@ -99,7 +99,7 @@ static void decide_and_wait(struct tstate *t, int point, struct site *s,
 	t->guard = 1;
 }
 
-static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t ra)
+static __attribute__((noinline)) void maybe_delay(struct tstate *t, int pt, uintptr_t ra)
 {
 	if (LOAD(&inj_stop))
 		return;
@@ -122,7 +122,7 @@ static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t 
 		if (__builtin_expect(!ENABLED(t, pt), 1))                                  \
 			return real_##fn(a);                                               \
 		int r = real_##fn(a);                                                      \
-		point(t, pt, (uintptr_t)__builtin_return_address(0));                      \
+		maybe_delay(t, pt, (uintptr_t)__builtin_return_address(0));                \
 		return r;                                                                  \
 	}
 RELEASE_HOOKS(DEFINE_HOOK)
@@ -132,7 +132,7 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	struct tstate *t = &inj_t;
 	if (__builtin_expect(ENABLED(t, PT_MUTEX_LOCK), 0))
-		point(t, PT_MUTEX_LOCK, (uintptr_t)__builtin_return_address(0));
+		maybe_delay(t, PT_MUTEX_LOCK, (uintptr_t)__builtin_return_address(0));
 	return real_pthread_mutex_lock(m);
 }
 
@@ -173,9 +173,9 @@ static void *trampoline(void *p)
 static void child_lineage(const struct tstate *t, uint32_t n, char *out)
 {
 	const char *parent = t->lineage[0] ? t->lineage : "?";
-	char num[16], *e = inj_fmt_u64(num, n);
+	char digits[16], *e = inj_fmt_u64(digits, n);
 	*e = 0;
-	size_t pl = strlen(parent), nl = (size_t)(e - num);
+	size_t pl = strlen(parent), nl = (size_t)(e - digits);
 	if (pl + 1 + nl >= LINEAGE_MAX) {
 		/* Too deep to print: keep the tail; the hash still tells them apart. */
 		memcpy(out, "~", 2);
@@ -183,7 +183,7 @@ static void child_lineage(const struct tstate *t, uint32_t n, char *out)
 	}
 	memcpy(out, parent, pl);
 	out[pl] = '.';
-	memcpy(out + pl + 1, num, nl + 1);
+	memcpy(out + pl + 1, digits, nl + 1);
 }
 
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),

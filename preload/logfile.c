@@ -24,17 +24,17 @@ static char end_line[512];
 static size_t end_prefix;
 static off_t end_at, end_size;
 
-static char out[1 << 16];
-static size_t outn;
-static int outfd = -1;
+static char logbuf[1 << 16];
+static size_t loglen;
+static int logfd = -1;
 
 static int write_failed;            /* some of the block did not reach the file */
 
 static void emit_flush(void)
 {
 	size_t off = 0;
-	while (off < outn) {
-		ssize_t w = inj_write(outfd, out + off, outn - off);
+	while (off < loglen) {
+		ssize_t w = inj_write(logfd, logbuf + off, loglen - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -43,15 +43,15 @@ static void emit_flush(void)
 		}
 		off += (size_t)w;
 	}
-	outn = 0;
+	loglen = 0;
 }
 
 static void emit(const char *line, size_t n)
 {
-	if (outn + n > sizeof out)
+	if (loglen + n > sizeof logbuf)
 		emit_flush();
-	memcpy(out + outn, line, n);
-	outn += n;
+	memcpy(logbuf + loglen, line, n);
+	loglen += n;
 }
 
 #define LINE_END (line + sizeof line - 2)
@@ -67,15 +67,15 @@ static char *fmt_reason(char *p, char *end, int kind, int sig)
 
 void inj_logfile_write(int kind, int sig)
 {
-	outfd = inj_open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (outfd < 0) {
+	logfd = inj_open(inj_cfg.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
 		inj_write_err("inject: INJECT_LOG: cannot open the log at exit");
 		return;
 	}
 	/* Blocks of processes sharing the file stay whole (raw: glibc's flock
 	 * is not a cancellation point today, and we need it never to be one). */
-	syscall(SYS_flock, outfd, LOCK_EX);
-	outn = 0;
+	syscall(SYS_flock, logfd, LOCK_EX);
+	loglen = 0;
 	write_failed = 0;
 	char line[1024], *p;
 	const struct inject_config *c = &inj_cfg;
@@ -175,10 +175,10 @@ void inj_logfile_write(int kind, int sig)
 	emit(end_line, (size_t)(p - end_line));
 	emit_flush();
 	/* O_APPEND left the offset at the end of what we wrote. */
-	end_size = write_failed ? -1 : lseek(outfd, 0, SEEK_CUR);
+	end_size = write_failed ? -1 : lseek(logfd, 0, SEEK_CUR);
 	end_at = end_size - (p - end_line);
-	inj_close(outfd);           /* also drops the flock */
-	outfd = -1;
+	inj_close(logfd);           /* also drops the flock */
+	logfd = -1;
 }
 
 /* The reason is corrected in place only while our block is the file's last

@@ -21,12 +21,15 @@ extern int __pthread_mutex_unlock(pthread_mutex_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 
-static void *find(const char *name, const char *version)
+/* The definition of name after ours (the version's, when there is one). */
+static void *next_symbol(const char *name, const char *version)
 {
 	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
 	return p ? p : dlsym(RTLD_NEXT, name);
 }
 
+/* Safe paths for the points glibc gives no alias of (real.h's list): a spin
+ * lock is released by a store; a post or signal is dropped, said on stderr. */
 static int safe_spin_unlock(pthread_spinlock_t *l)
 {
 	__atomic_store_n((volatile int *)l, 0, __ATOMIC_RELEASE);
@@ -73,27 +76,34 @@ static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 sighandler_t (*real_signal)(int, sighandler_t);
 int (*real_dlclose)(void *);
 
-#define RESOLVE(fn, ver)                                                                 \
-	do {                                                                             \
-		void *p_ = find(#fn, ver);                                               \
-		if (p_)                                                                  \
-			__atomic_store_n((void **)&real_##fn, p_, __ATOMIC_RELEASE);     \
-	} while (0)
+/* Every real function: where its pointer is, and the name (and glibc
+ * version) to look up. */
+#define REAL_SYMBOL(pt, fn, T, ver, safe) { (void **)&real_##fn, #fn, ver },
+static const struct real_symbol {
+	void **ptr;
+	const char *name, *version;
+} real_symbols[] = {
+	RELEASE_HOOKS(REAL_SYMBOL)
+	{ (void **)&real_pthread_mutex_lock, "pthread_mutex_lock", NULL },
+	{ (void **)&real_pthread_create, "pthread_create", NULL },
+	{ (void **)&real_exit, "exit", NULL },
+	{ (void **)&real__exit, "_exit", NULL },
+	{ (void **)&real__Exit, "_Exit", NULL },
+	{ (void **)&real_sigaction, "sigaction", NULL },
+	{ (void **)&real_signal, "signal", NULL },
+	{ (void **)&real_dlclose, "dlclose", NULL },
+};
 
 void inj_resolve_all(void)
 {
 	struct tstate *t = &inj_t;
 	t->resolving = 1;
-#define RESOLVE_ONE(pt, fn, T, ver, safe) RESOLVE(fn, ver);
-	RELEASE_HOOKS(RESOLVE_ONE)
-	RESOLVE(pthread_mutex_lock, NULL);
-	RESOLVE(pthread_create, NULL);
-	RESOLVE(exit, NULL);
-	RESOLVE(_exit, NULL);
-	RESOLVE(_Exit, NULL);
-	RESOLVE(sigaction, NULL);
-	RESOLVE(signal, NULL);
-	RESOLVE(dlclose, NULL);
+	for (size_t i = 0; i < sizeof real_symbols / sizeof real_symbols[0]; i++) {
+		const struct real_symbol *r = &real_symbols[i];
+		void *p = next_symbol(r->name, r->version);
+		if (p)
+			__atomic_store_n(r->ptr, p, __ATOMIC_RELEASE);
+	}
 	t->resolving = 0;
 }
 

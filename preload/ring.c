@@ -47,7 +47,7 @@ static void retire_slot(struct tslot *s)
  * after this claims a slot again, and glibc runs destructors again).  After
  * this, an event of the thread (a later destructor) claims a slot, writes
  * and retires it at once. */
-static void retire(void *arg)
+static void on_thread_exit(void *arg)
 {
 	(void)arg;
 	struct tstate *t = &inj_t;
@@ -58,7 +58,7 @@ static void retire(void *arg)
 		retire_slot(s);
 }
 
-static struct tslot *take(struct tstate *t, struct tslot *s)
+static struct tslot *take_slot(struct tstate *t, struct tslot *s)
 {
 	memcpy(s->lineage, t->lineage, LINEAGE_MAX);
 	if (key_in_hook && !t->exiting)
@@ -72,12 +72,12 @@ void inj_ring_thread_start(void)
 		pthread_setspecific(slot_key, &key_marker);
 }
 
-static struct tslot *claim(struct tstate *t)
+static struct tslot *claim_slot(struct tstate *t)
 {
 	for (int i = 0; i < NSLOTS; i++) {
 		int fr = SLOT_FREE;
 		if (LOAD(&slots[i].state) == SLOT_FREE && CAS(&slots[i].state, &fr, SLOT_LIVE))
-			return take(t, &slots[i]);
+			return take_slot(t, &slots[i]);
 	}
 	for (;;) {
 		int best = -1;
@@ -92,7 +92,7 @@ static struct tslot *claim(struct tstate *t)
 			uint64_t h = LOAD(&slots[best].head);
 			ADD(&dropped, h < RING ? h : RING);
 			STORE(&slots[best].head, 0);
-			return take(t, &slots[best]);
+			return take_slot(t, &slots[best]);
 		}
 	}
 }
@@ -101,7 +101,7 @@ void inj_ring_event(struct tstate *t, int point, int site, uint32_t visit, uint6
 {
 	if (!inj_cfg.log[0])
 		return;
-	if (!t->slot && !(t->slot = claim(t))) {
+	if (!t->slot && !(t->slot = claim_slot(t))) {
 		ADD(&dropped, 1);
 		return;
 	}
@@ -122,7 +122,7 @@ void inj_ring_event(struct tstate *t, int point, int site, uint32_t visit, uint6
 
 void inj_ring_init(void)
 {
-	if (inj_cfg.log[0] && pthread_key_create(&slot_key, retire) == 0) {
+	if (inj_cfg.log[0] && pthread_key_create(&slot_key, on_thread_exit) == 0) {
 		have_key = 1;
 		key_in_hook = slot_key < KEY_FIRST_BLOCK;
 		inj_ring_thread_start();     /* the main thread, should it pthread_exit */
@@ -157,8 +157,8 @@ void inj_ring_after_fork(void)
 	}
 	STORE(&dropped, 0);
 	inj_t.exiting = 0;
-	/* Our old slot is free now: nothing to retire (retire() reads inj_t.slot,
-	 * so a marker left in place for a high key is harmless). */
+	/* Our old slot is free now: nothing to retire (on_thread_exit() reads
+	 * inj_t.slot, so a marker left in place for a high key is harmless). */
 	if (have_key && key_in_hook)
 		pthread_setspecific(slot_key, NULL);
 }

@@ -36,7 +36,8 @@ void inj_ring_init(void) HIDDEN;
 void inj_ring_thread_start(void) HIDDEN;
 /* Record one delay in t's ring (claiming a slot first); counted as dropped
  * when no slot is to be had. */
-void inj_ring_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
+void inj_ring_event(struct tstate *t, int point, int site, uint32_t visit,
+		    uint64_t delay) HIDDEN;
 /* For the writer: slot i, or NULL when it is free; its complete events are
  * those numbered [*from, *to) (event j at ev[j % RING]); events it no longer
  * holds are added to *lost. */

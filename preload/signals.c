@@ -2,7 +2,7 @@
  * written before one does.
  *
  * For every signal whose default action ends the process (the standard ones:
- * see fatal[]) our handler stays installed; the sigaction/signal hooks
+ * see fatal_signals[]) our handler stays installed; the sigaction/signal hooks
  * (hooks.c) record what the program asks for and report it back, so the
  * program's handler is the one that runs.  Our handler writes the log only
  * when the program's action is the default (the process is about to die),
@@ -19,11 +19,11 @@
 #include "state.h"
 
 /* Every standard signal whose default action ends the process. */
-static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT,
-			     SIGQUIT, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGALRM, SIGUSR1,
-			     SIGUSR2, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
-			     SIGSTKFLT };
-static struct sigaction prog[NSIG];   /* what the program asked for */
+static const int fatal_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+				     SIGABRT, SIGQUIT, SIGTERM, SIGINT, SIGHUP, SIGPIPE,
+				     SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGXFSZ, SIGVTALRM,
+				     SIGPROF, SIGIO, SIGPWR, SIGSTKFLT };
+static struct sigaction prog_action[NSIG];  /* what the program asked for */
 static unsigned char watched[NSIG];
 
 int inj_signal_watched(int sig)
@@ -34,7 +34,7 @@ int inj_signal_watched(int sig)
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	struct sigaction *pa = &prog[sig];
+	struct sigaction *pa = &prog_action[sig];
 	if (pa->sa_handler == SIG_IGN) {
 		errno = saved;
 		return;
@@ -65,7 +65,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
-static void install(int sig, const struct sigaction *like)
+static void install_ours(int sig, const struct sigaction *like)
 {
 	struct sigaction ours;
 	memset(&ours, 0, sizeof ours);
@@ -84,13 +84,13 @@ void inj_signals_install(void)
 {
 	if (!inj_cfg.log[0])
 		return;
-	for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
-		int sig = fatal[i];
-		if (inj_real_sigaction(sig, NULL, &prog[sig]) != 0)
+	for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+		int sig = fatal_signals[i];
+		if (inj_real_sigaction(sig, NULL, &prog_action[sig]) != 0)
 			continue;
-		if (prog[sig].sa_handler == SIG_IGN)
+		if (prog_action[sig].sa_handler == SIG_IGN)
 			continue;        /* inherited ignore: leave it alone */
-		install(sig, prog[sig].sa_handler == SIG_DFL ? NULL : &prog[sig]);
+		install_ours(sig, prog_action[sig].sa_handler == SIG_DFL ? NULL : &prog_action[sig]);
 		watched[sig] = 1;
 	}
 }
@@ -100,15 +100,15 @@ void inj_signals_install(void)
  * kernel as asked, so an exec'd child inherits it. */
 int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	struct sigaction prev = prog[sig];
+	struct sigaction prev = prog_action[sig];
 	if (act) {
 		if (act->sa_handler == SIG_IGN) {
 			if (inj_real_sigaction(sig, act, NULL) != 0)
 				return -1;
 		} else {
-			install(sig, act);
+			install_ours(sig, act);
 		}
-		prog[sig] = *act;
+		prog_action[sig] = *act;
 	}
 	if (old)
 		*old = prev;

@@ -346,7 +346,7 @@ static int still_current(struct site *s, uintptr_t key)
 }
 
 /* Find or insert key and see it named; NULL when the table is full. */
-static struct site *get(uintptr_t key)
+static struct site *find_or_add(uintptr_t key)
 {
 	struct site *tab = inj_sites;
 	for (size_t i = slot_of(key), n = 0; n < SITE_SLOTS; i = (i + 1) & (SITE_SLOTS - 1), n++) {
@@ -379,7 +379,7 @@ struct site *inj_site(uintptr_t ra, const struct site_rec **rec)
 {
 	struct site *s = ready_or_null(ra, rec);
 	if (!s) {
-		if (!(s = get(ra)))
+		if (!(s = find_or_add(ra)))
 			return NULL;
 		*rec = LOAD_ACQ(&s->rec);
 	}
@@ -401,7 +401,7 @@ struct site *inj_site(uintptr_t ra, const struct site_rec **rec)
 		for (int up = 0; (*rec)->skip && up < 16; up++) {
 			if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
 				break;
-			if (!(s = get(ip)))
+			if (!(s = find_or_add(ip)))
 				return NULL;
 			*rec = LOAD_ACQ(&s->rec);
 		}
