@@ -19,7 +19,6 @@
  * Fork: pthread_atfork's child handler re-derives the seed from the parent's
  * seed, the forking thread's lineage and its fork count, makes the surviving
  * thread lineage "0" with fresh visit counters, and empties the log. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -62,7 +61,7 @@ static __attribute__((noreturn)) void real_exit_now(void (*fn)(int), int status)
 		syscall(SYS_exit_group, status);
 }
 
-/* ---------------------------------------------------------------- the point */
+/* ---------------------------------------------------------------- the hook path */
 
 static void set_unknown_lineage(struct tstate *t)
 {
@@ -72,7 +71,8 @@ static void set_unknown_lineage(struct tstate *t)
 	t->lhash = inject_mix64((uint64_t)syscall(SYS_gettid));
 }
 
-/* Maybe delay: count the visit, decide, log, wait.  Guard is set. */
+/* Count the visit, decide, record the delay in the ring, wait.  Guard is
+ * set. */
 static void decide_and_wait(struct tstate *t, int point, struct site *s,
 			    const struct site_rec *r)
 {
@@ -99,6 +99,9 @@ static void decide_and_wait(struct tstate *t, int point, struct site *s,
 	t->guard = 1;
 }
 
+/* A hook at an enabled point, after (or, for mutex_lock, before) the real
+ * call: find the calling site (return address ra), then decide_and_wait;
+ * errno is kept. */
 static __attribute__((noinline)) void maybe_delay(struct tstate *t, int pt, uintptr_t ra)
 {
 	if (LOAD(&inj_stop))

@@ -23,8 +23,9 @@
  * itself are never skipped, for the same reason.
  *
  * Visit counters: a thread counts its visits to its first sites in its own
- * small table (struct tstate's counts, no sharing), and to further sites in a
- * shared table keyed by (thread uid, site), written only by that thread. */
+ * small table (struct tstate's counts, state.h: no sharing), and to further
+ * sites in a shared table keyed by (thread uid, site), written only by that
+ * thread. */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <elf.h>
