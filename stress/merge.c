@@ -353,11 +353,12 @@ static int merge_job(struct input *ins, int nin, size_t ji, struct job *j, const
 			j->inj_reached += lnum(inj, "reached");
 			j->inj_untouched += lnum(inj, "untouched");
 			j->inj_lost += lnum(inj, "lost");
-			j->inj_fielded += lnum(inj, "fielded");
+			json_t *is = json_object_get(e, "injection_sites");
+			j->inj_fielded += lnum(is, "fielded");
 			j->inj_full_runs += (unsigned long long)lnum(inj, "full_runs");
 			j->inj_full_visits += (unsigned long long)lnum(inj, "full_visits");
 			unsigned long long m = (unsigned long long)lnum(inj, "matched_sites_max");
-			unsigned long long s = (unsigned long long)lnum(inj, "sites_max");
+			unsigned long long s = (unsigned long long)lnum(is, "sites_max");
 			j->inj_matched_max = m > j->inj_matched_max ? m : j->inj_matched_max;
 			j->inj_sites_max = s > j->inj_sites_max ? s : j->inj_sites_max;
 		}

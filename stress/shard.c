@@ -196,11 +196,11 @@ void shard_job_summary(json_t *e, const struct job *j)
 	json_object_set_new(e, "timeout_seconds", json_real(j->timeout_s));
 	json_object_set_new(e, "ran", json_boolean(j->ran));
 	json_object_set_new(e, "interrupted", json_boolean(j->interrupted));
-	json_t *inj = json_object_get(e, "injection");
-	if (json_is_object(inj)) {
-		json_object_set_new(inj, "fielded", json_integer(j->inj_fielded));
-		json_object_set_new(inj, "sites_max", json_integer((json_int_t)j->inj_sites_max));
-	}
+	/* The injection tallies the warnings need beside "injection"'s. */
+	json_object_set_new(e, "injection_sites",
+	                    j->inject_argv ? json_pack("{s:I,s:I}", "fielded", (json_int_t)j->inj_fielded,
+	                                               "sites_max", (json_int_t)j->inj_sites_max)
+	                                   : json_null());
 	if (j->merged) {
 		/* Durations as merged: min and max exact, the median from the
 		 * histogram; the program as the shards named it. */
