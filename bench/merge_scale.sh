@@ -23,6 +23,14 @@ else
 	work=$(mktemp -d "${TMPDIR:-/tmp}/merge-scale.XXXXXX")
 	trap 'rm -rf "$work"' EXIT
 fi
+# A private copy of the binaries: build/ may be rebuilt meanwhile (by make, by others),
+# and shards made by two builds are rightly refused by merge.
+mkdir -p "$work/bin"
+cp "$STRESS" "$work/bin/stress"
+for f in inject libinject.so; do
+	[ -e "$(dirname "$STRESS")/$f" ] && cp "$(dirname "$STRESS")/$f" "$work/bin/"
+done
+STRESS=$work/bin/stress
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 printf '%-7s %-7s %-5s %-10s %-14s %-9s %-13s %s\n' shards runs kept "wall (ms)" "wall/100 (ms)" \
 	"CPU (ms)" "CPU/100 (ms)" "make shards (s)"
@@ -35,7 +43,8 @@ for n in ${*:-1 10 100 1000}; do
 	seq 1 "$n" | xargs -P 4 -I K sh -c '
 		"$1" --campaign bench/merge_scale.ini --scale "$2" --shard "K/$2" --seed 1 -p 1 \
 			--status 0 --results "$3/shard-K" >/dev/null
-		[ $? -le 1 ]' sh "$STRESS" "$n" "$d"
+		[ $? -le 1 ]' sh "$STRESS" "$n" "$d" ||
+		{ echo "merge_scale.sh: a shard of $n failed" >&2; exit 125; }
 	made=$(( $(ms) - t0 ))
 	set -- "$d"/shard-*/*/
 	walls= cpus=

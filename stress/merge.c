@@ -100,6 +100,10 @@ static char *text(json_t *v)
 {
 	if (!v)
 		return xstrdup("none");
+	/* Read as reals (JSON_DECODE_INT_AS_REAL): whole numbers as written. */
+	double d = json_number_value(v);
+	if (json_is_real(v) && d == floor(d) && fabs(d) < 1e15)
+		return xasprintf("%lld", (long long)d);
 	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 	if (!t)
 		xalloc_die();

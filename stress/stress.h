@@ -10,6 +10,8 @@
  *               statuses
  *   campaign.c  --campaign FILE.ini: its sections as jobs
  *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
+ *   merge.c     stress merge: shards' results into one folder, judged by
+ *               verdict.c and written by report.c
  *   job.c       what a job is: its defaults, its preparation (the command
  *               found, the inject flags split and checked), a run's argv
  *   engine.c    the run loop: -p slots, one pipe per run, a signalfd for
@@ -28,6 +30,8 @@
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
+ *   shard.c     --shard K/N: a shard's run indices; what its summary carries
+ *               for merge (shard, exact seed, build ids, sizes, durations)
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration

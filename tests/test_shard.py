@@ -291,7 +291,7 @@ def pair(tmp_path_factory):
     (dict(seed=8), "have different base seeds (7 and 8)"),
     (dict(cmd=("sh", "-c", "exit  0")), "ran different commands (job job: "),
     (dict(name="other"), "are results of different campaigns (job and other)"),
-    (dict(count=7), "are results of different campaigns (job job: count 6.0 and 7.0)"),
+    (dict(count=7), "are results of different campaigns (job job: count 6 and 7)"),
     (dict(n=3), "are shards of different shard counts (of 2 and of 3)"),
     (dict(k=1), "shard 1 of 2 listed twice"),
     ("same-dir", "shard 1 of 2 listed twice"),
