@@ -36,8 +36,6 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#define HIST_MAX 8192  /* duration buckets: 1.01^8192 us is far beyond a year */
-
 /* One input folder. */
 struct input {
 	const char *dir;      /* as given */
@@ -325,7 +323,9 @@ static int merge_job(struct input *ins, int nin, size_t ji, struct job *j, const
 	j->timeout_s = num(first, "timeout_seconds");
 	j->dir = campaign ? xasprintf("%s/%s", out, j->name) : xstrdup(out);
 
-	long long *hist = calloc(HIST_MAX, sizeof *hist);
+	long long *hist = calloc(DUR_BUCKETS, sizeof *hist);
+	if (!hist)
+		xalloc_die();
 	double dmin = INFINITY, dmax = 0, rps = 0, wall = 0;
 	json_t *program = NULL;
 	for (int i = 0; i < nin; i++) {
@@ -375,7 +375,7 @@ static int merge_job(struct input *ins, int nin, size_t ji, struct job *j, const
 		json_t *b;
 		json_array_foreach(json_object_get(json_object_get(e, "duration_hist"), "buckets"), k, b) {
 			long long bi = (long long)json_number_value(json_array_get(b, 0));
-			if (bi >= 0 && bi < HIST_MAX)
+			if (bi >= 0 && bi < DUR_BUCKETS)
 				hist[bi] += (long long)json_number_value(json_array_get(b, 1));
 		}
 		if (!program)
@@ -452,10 +452,7 @@ static int merge_job(struct input *ins, int nin, size_t ji, struct job *j, const
 	free(c);
 
 	/* What report.c's writers cannot know from the counts: durations. */
-	json_t *h = json_array();
-	for (long long b = 0; b < HIST_MAX; b++)
-		if (hist[b])
-			json_array_append_new(h, json_pack("[I,I]", (json_int_t)b, (json_int_t)hist[b]));
+	json_t *h = dur_hist_json(hist);
 	free(hist);
 	j->merged = json_pack("{s:o,s:f,s:f,s:O}", "duration_hist", h, "duration_min",
 	                      isfinite(dmin) ? dmin : 0.0, "duration_max", dmax, "program",

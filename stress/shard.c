@@ -32,11 +32,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The histogram of run durations: bucket b holds durations in
- * [1us * DUR_BASE^b, 1us * DUR_BASE^(b+1)); below 1 us goes to bucket 0.
- * A median read from it is within half a bucket (0.5%) of the true one. */
-#define DUR_BASE 1.01
-
 /* "K/N", 1 <= K <= N <= 10^6.  0, or -1 when malformed. */
 int shard_parse(const char *s, int *k, int *n)
 {
@@ -139,37 +134,34 @@ void shard_summary(json_t *o, const struct session *ses, const struct job *jobs,
 	json_object_set_new(o, "binaries", binaries(jobs, njobs));
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The bucket of a run that took MS milliseconds. */
+static long long dur_bucket(double ms)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	double us = ms * 1e3;
+	long long b = us < 1 ? 0 : (long long)floor(log(us) / log(DUR_BASE));
+	return b < DUR_BUCKETS ? b : DUR_BUCKETS - 1;
 }
 
-/* [[bucket, runs], ...] of the job's run durations, by bucket. */
-static json_t *dur_hist(const struct job *j)
+/* [[bucket, runs], ...] of counts per bucket, the buckets that have runs. */
+json_t *dur_hist_json(const long long *counts)
 {
 	json_t *a = json_array();
-	if (!j->ndur)
-		return a;
-	double *v = xmalloc(sizeof *v * j->ndur);
-	memcpy(v, j->dur_ms, sizeof *v * j->ndur);
-	qsort(v, j->ndur, sizeof *v, cmp_double);
-	long long cur = -1, cnt = 0;
-	for (size_t i = 0; i <= j->ndur; i++) {
-		long long b = -2;
-		if (i < j->ndur) {
-			double us = v[i] * 1e3;
-			b = us < 1 ? 0 : (long long)floor(log(us) / log(DUR_BASE));
-		}
-		if (b != cur) {
-			if (cnt)
-				json_array_append_new(a, json_pack("[I,I]", (json_int_t)cur, (json_int_t)cnt));
-			cur = b;
-			cnt = 0;
-		}
-		cnt++;
-	}
-	free(v);
+	for (long long b = 0; b < DUR_BUCKETS; b++)
+		if (counts[b])
+			json_array_append_new(a, json_pack("[I,I]", (json_int_t)b, (json_int_t)counts[b]));
+	return a;
+}
+
+/* The histogram of job j's run durations. */
+static json_t *dur_hist(const struct job *j)
+{
+	long long *counts = calloc(DUR_BUCKETS, sizeof *counts);
+	if (!counts)
+		xalloc_die();
+	for (size_t i = 0; i < j->ndur; i++)
+		counts[dur_bucket(j->dur_ms[i])]++;
+	json_t *a = dur_hist_json(counts);
+	free(counts);
 	return a;
 }
 

@@ -259,7 +259,13 @@ void status_line(const struct runenv *env, const struct job *j, double elapsed, 
 int write_reports(struct session *s, struct job *jobs, int njobs);
 void print_report(const struct session *s, struct job *jobs, int njobs);
 
-/* shard.c: --shard K/N, what a shard's summary says for merge */
+/* shard.c: --shard K/N, what a shard's summary says for merge.  Run
+ * durations are kept as a histogram: bucket b holds the runs that took
+ * [1 us * DUR_BASE^b, 1 us * DUR_BASE^(b+1)) (below 1 us: bucket 0); a
+ * median read from it is within half a bucket (0.5%) of the true one. */
+#define DUR_BASE 1.01
+#define DUR_BUCKETS 4096      /* 1.01^4096 us is far beyond a year */
+struct json_t *dur_hist_json(const long long *counts);
 int shard_parse(const char *s, int *k, int *n);
 long long shard_run(const struct runenv *env, long long nth);
 char *build_id(const char *path);
