@@ -347,3 +347,27 @@ def test_merge_accepts_the_pair(pair, tmp_path):
 def test_usage_errors(tmp_path, args, message):
     r = stress(*args, *([] if args[0] == "merge" else ["--", "/bin/true"]))
     assert r.rc == 64 and len(r.err.splitlines()) == 1 and message in r.err, r
+
+
+@pytest.mark.parametrize("sites,warned", [("startm", False), ("no_such_site", True)])
+def test_injection_reach_and_warnings_are_merged(tmp_path, sites, warned):
+    """Under the real launcher: reach sums over the shards, and the warnings, made again
+    from the merged tallies, are the unsharded run's (a plan that matches nothing)."""
+    opts = ["--count", 4, "--seed", 3, "-p", 2, "--status", "0", "--inject",
+            f"--sites {sites} --delay fixed:100us"]
+    cmd = ["--", ROOT / "build" / "gosched", "--fix", "on", "--iterations", "20"]
+    whole = results_of(stress(*opts, "--results", tmp_path / "w", *cmd))
+    dirs = [results_of(stress(*opts, "--shard", f"{k}/2", "--results", tmp_path / f"s{k}", *cmd))
+            for k in (1, 2)]
+    merge(tmp_path / "m", *dirs)
+    m, w = load(tmp_path / "m")["jobs"][0], load(whole)["jobs"][0]
+    assert m["runs"] == w["runs"] == 4 and m["failures"] == w["failures"] == 0, (m, w)
+    assert m["injection_sites"]["fielded"] == 4, m["injection_sites"]
+    shard_inj = [load(d)["jobs"][0]["injection"] for d in dirs]
+    for k in ("reached", "untouched", "lost"):
+        assert m["injection"][k] == sum(i[k] for i in shard_inj), k
+    assert (m["warnings"] != []) == warned and len(m["warnings"]) == len(w["warnings"])
+    if warned:
+        assert "matched none of the sites" in m["warnings"][0], m["warnings"]
+        assert m["warnings"] == w["warnings"]
+        assert m["injection"]["reached"] == 0 and m["verdict"].startswith("no failures in 4 runs")
