@@ -87,7 +87,7 @@ run: deps-check  ## build, then run the default campaign and print where the res
 .PHONY: nightly
 nightly: deps-check  ## the long campaign and the nightly-marked tests
 	@$(MAKE) --no-print-directory all
-	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results
+	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results --history results
 	$(PYTHON) -m pytest --nightly -m nightly
 
 .PHONY: test

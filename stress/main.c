@@ -26,6 +26,7 @@ static const char usage_text[] =
 	"usage: stress [options] -- COMMAND ARGS...\n"
 	"       stress --campaign FILE.ini [options]\n"
 	"       stress --replay DIR [--count K] [-p N]\n"
+	"       stress history [--json] [--window DURATION] RESULTS_DIR...\n"
 	"\n"
 	"Runs COMMAND over and over on parallel workers; classifies each failure by its\n"
 	"signature (fatal error line, panic/assertion, signal, exit status, timeout), keeps\n"
@@ -63,6 +64,8 @@ static const char usage_text[] =
 	"                       a job with only a time: its time); time caps stay\n"
 	"  --only JOB[,JOB...]  campaign: run only these jobs\n"
 	"  --replay DIR         rerun a kept failure --count times (default 20)\n"
+	"  --history DIR        afterwards, compare this run with the earlier runs of the\n"
+	"                       same name in DIR (stress history; exit 1 on a new signature)\n"
 	"\n"
 	"DURATION is Go's: a number and a unit (ns, us, ms, s, m, h), or several\n"
 	"(1h30m, 1.5s, 200ms); 0 alone needs no unit.  docs/interfaces.md, Durations.\n";
@@ -176,6 +179,8 @@ static int finish(struct session *ses, struct job *jobs, int njobs)
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", ses->write_error);
 		rc = EXIT_HARNESS;
 	}
+	if (ses->history)
+		rc = history_after_run(ses->history, ses->env.rundir, rc);
 	printf("results: %s\n", ses->env.rundir);
 	fflush(stdout);
 	return rc;
@@ -185,6 +190,7 @@ enum {
 	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
 	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
+	O_HISTORY,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -298,6 +304,7 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		{"unexpected", required_argument, 0, O_UNEXPECTED},
 		{"scale", required_argument, 0, O_SCALE},
 		{"only", required_argument, 0, O_ONLY},
+		{"history", required_argument, 0, O_HISTORY},
 		{"procs", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -440,6 +447,9 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		case O_REPLAY:
 			o->replay = optarg;
 			break;
+		case O_HISTORY:
+			ses->history = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -456,6 +466,9 @@ int main(int argc, char **argv)
 	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
 	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
 		return sentinel_main();
+	/* stress history: earlier nights against the newest (history.c). */
+	if (argc >= 2 && !strcmp(argv[1], "history"))
+		return history_main(argc - 1, argv + 1);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);
@@ -467,6 +480,9 @@ int main(int argc, char **argv)
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
+	/* --history DIR: a folder of earlier results, or the --results folder to be. */
+	if (ses.history && strcmp(ses.history, opt.results) && access(ses.history, R_OK | X_OK) < 0)
+		usage("bad --history \"%s\": want a folder of earlier results", ses.history);
 	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
 	if (opt.replay) {

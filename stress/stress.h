@@ -161,12 +161,17 @@ struct session {
 	bool interrupted;     /* Ctrl-C, SIGTERM or SIGHUP cut a job short */
 	const char *harness_error; /* the first job's harness error, or NULL */
 	char *write_error;    /* the reports could not be written, and why */
+	const char *history;  /* --history DIR: compare with its earlier runs, or NULL */
 	struct runenv env;    /* what its runs shared */
 };
 
 /* campaign.c */
 int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
                   int *njobs);
+
+/* history.c */
+int history_main(int argc, char **argv);
+int history_after_run(const char *dir, const char *rundir, int rc);
 
 /* replay.c */
 int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
