@@ -33,6 +33,9 @@ static const char usage_text[] =
 	"the first traces of each, and writes summary.json, junit.xml and report.md.\n"
 	"\n"
 	"  -p N                 workers (default: the number of CPUs)\n"
+	"  --kill=false         a run that times out is left alive, its pid printed (for\n"
+	"                       gdb -p PID), and stress waits for it; it counts as a timeout\n"
+	"  -o PREFIX            each failure's output also to PREFIX + a unique suffix\n"
 	"  --count N            stop after N runs, N >= 1 (default: no limit)\n"
 	"  --time DURATION      stop starting runs after DURATION (e.g. 30s, 5m; above 0)\n"
 	"  --max-failures N     stop after N failures\n"
@@ -67,6 +70,8 @@ static const char usage_text[] =
 	"  --history DIR        afterwards, compare this run with the earlier runs of the\n"
 	"                       same name in DIR (stress history; exit 1 on a new signature)\n"
 	"\n"
+	"Go's stress spelling works too: -count=N (0: no limit), -failfast, -failure RE,\n"
+	"-ignore RE, -kill=false, -o PREFIX, -p=N, -timeout=D, '=' or a space (stress/README.md).\n"
 	"DURATION is Go's: a number and a unit (ns, us, ms, s, m, h), or several\n"
 	"(1h30m, 1.5s, 200ms); 0 alone needs no unit.  docs/interfaces.md, Durations.\n";
 
@@ -190,7 +195,7 @@ enum {
 	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
 	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
-	O_HISTORY,
+	O_HISTORY, O_KILL,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -275,9 +280,10 @@ struct options {
 
 /* Read the flags into o (the cli job's settings among them) and ses (the
  * run-wide ones); a bad one is a usage error, --help prints the usage and
- * exits.  optind is left at the command. */
-static void parse_options(int argc, char **argv, const char *launcher, struct options *o,
-                          struct session *ses)
+ * exits.  optind is left at the command in argv, rewritten in place from
+ * Go's spelling (goflags.c); returns its new argc. */
+static int parse_options(int argc, char **argv, const char *launcher, struct options *o,
+                         struct session *ses)
 {
 	static const struct option opts[] = {
 		{"count", required_argument, 0, O_COUNT},
@@ -305,6 +311,7 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		{"scale", required_argument, 0, O_SCALE},
 		{"only", required_argument, 0, O_ONLY},
 		{"history", required_argument, 0, O_HISTORY},
+		{"kill", optional_argument, 0, O_KILL},
 		{"procs", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -318,7 +325,11 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 	o->cli.launcher = launcher;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+	char err[512];
+	bool b;
+	if ((argc = goflags_rewrite(argc, argv, opts, "p:o:h", err, sizeof err)) < 0)
+		usage("%s", err);
+	while ((c = getopt_long(argc, argv, "+p:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_ll(optarg, 1, &v) < 0 || v > 4096)
@@ -450,6 +461,16 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		case O_HISTORY:
 			ses->history = optarg;
 			break;
+		case O_KILL:
+			if (optarg && go_parse_bool(optarg, &b) < 0)
+				usage("bad --kill=%s: want true or false", optarg);
+			o->cli.nokill = optarg && !b;
+			break;
+		case 'o':
+			if (go_output_check(optarg, err, sizeof err) < 0)
+				usage("%s", err);
+			o->cli.out_prefix = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -459,6 +480,7 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 			usage("unknown or incomplete flag %s", argv[optind - 1]);
 		}
 	}
+	return argc;
 }
 
 int main(int argc, char **argv)
@@ -473,7 +495,7 @@ int main(int argc, char **argv)
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);
 	struct options opt;
-	parse_options(argc, argv, launcher, &opt, &ses);
+	argc = parse_options(argc, argv, launcher, &opt, &ses);
 	struct job cli = opt.cli;
 	const char *campaign = opt.campaign, *only = opt.only;
 	char *name = opt.name;

@@ -93,6 +93,8 @@ struct job {
 	double grace_s;       /* SIGQUIT -> SIGKILL */
 	long long max_failures; /* 0 = no limit */
 	bool failfast;
+	bool nokill;          /* -kill=false: a run that times out is left alive (for gdb) */
+	const char *out_prefix; /* -o: each failure's output also to PREFIX + a unique suffix */
 	int procs;
 	int keep;
 	enum expect expect;
@@ -130,6 +132,8 @@ struct job {
 	char *first_trace;    /* output of the first failure (bounded) */
 	char *first_kept;     /* relative dir of the first kept failure */
 	bool interrupted;
+	long long hung;       /* -kill=false: timed-out runs left alive, not yet ended */
+	int hung_pid;         /* the latest of them */
 	int met;              /* expectation met: 1, 0, or -1 (none) */
 	char *confidence;
 	char *verdict;        /* one human line */
@@ -172,6 +176,16 @@ int campaign_load(const char *file, const struct job *defaults, double scale, st
 /* history.c */
 int history_main(int argc, char **argv);
 int history_after_run(const char *dir, const char *rundir, int rc);
+
+/* goflags.c: Go's stress flags (-count=5, -kill=false, -o PREFIX ...) as ours. */
+struct option;
+int goflags_rewrite(int argc, char **argv, const struct option *longopts, const char *shortopts,
+                    char *err, size_t errsz);
+int go_parse_bool(const char *s, bool *v);
+int go_output_check(const char *prefix, char *err, size_t errsz);
+struct runinfo;
+int go_output_write(const char *prefix, const struct runinfo *r, const char *sig, char *path,
+                    size_t n);
 
 /* replay.c */
 int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
