@@ -510,6 +510,8 @@ int main(int argc, char **argv)
 	if (opt.replay) {
 		if (campaign || ncmd)
 			usage("--replay takes a kept failure's directory and no command");
+		if (ses.history)
+			usage("--history applies to a run or a campaign, not to --replay");
 		return replay_main(env, launcher, opt.replay,
 		                   opt.count_given ? (cli.count ? cli.count : 20) : 20,
 		                   opt.procs_given ? cli.procs : 1, opt.timeout_given ? cli.timeout_s : 0);

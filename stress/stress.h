@@ -8,6 +8,8 @@
  * to the reports); none calls back into a file that calls it:
  *   main.c      the command line: flags, the modes, the results folder, exit
  *               statuses
+ *   goflags.c   Go's stress spelling (-count=5, -kill=false) rewritten into
+ *               ours before main.c reads it; the file -o writes per failure
  *   campaign.c  --campaign FILE.ini: its sections as jobs
  *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
  *   job.c       what a job is: its defaults, its preparation (the command
@@ -28,6 +30,8 @@
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
+ *   history.c   stress history, --history: the newest summary.json against
+ *               the earlier nights' of the same campaign
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
