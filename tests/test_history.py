@@ -190,3 +190,16 @@ def test_history_flag_needs_a_folder(tmp_path):
              "--count", "1", "--", "/bin/true"]).expect(64)
     assert len(r.err.splitlines()) == 1 and "--history" in r.err, r
     assert not (tmp_path / "results").exists()
+
+
+def test_interrupted_newest_night_is_said(tmp_path):
+    r = tmp_path / "r"
+    a = night(r, NEWEST - timedelta(days=1), [("j", 100, {"exit 3": 5})])
+    b = night(r, NEWEST, [("j", 40, {"exit 3": 2})], interrupted=True)
+    out = history(a, b).expect(0).out
+    assert "the newest night was interrupted: its counts cover the runs that finished" in out, out
+
+
+def test_history_flag_is_refused_with_replay(tmp_path):
+    r = run([STRESS, "--replay", tmp_path, "--history", tmp_path]).expect(64)
+    assert len(r.err.splitlines()) == 1 and "--history" in r.err, r
