@@ -456,6 +456,9 @@ int main(int argc, char **argv)
 	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
 	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
 		return sentinel_main();
+	/* A kept failure's (or a replay.sh run's) timeline, trace.c. */
+	if (argc == 3 && !strcmp(argv[1], "--trace-json"))
+		return trace_main(argv[2]);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);

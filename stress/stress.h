@@ -24,7 +24,9 @@
  *   evidence.c  what a run's injection log says: did injection reach it?
  *   tally.c     what a finished run adds to its job: counts, signatures,
  *               first failures, injection reach
- *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
+ *   keep.c      kept failures (output.txt, inject.log, events.txt, meta.json,
+ *               replay.sh, trace.json)
+ *   trace.c     a kept failure's trace.json (Chrome Trace Event format)
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
@@ -209,6 +211,8 @@ struct runinfo {
 	size_t outlen;
 	unsigned long long total_bytes, dropped_bytes;
 	const char *logpath;  /* the run's injection log, or NULL */
+	const char *eventspath; /* the program's own events (STRESS_EVENTS), or NULL */
+	double start_mono, end_mono; /* when the run was started and reaped (now_mono) */
 };
 enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
 bool sig_reproduces(const struct job *j, const char *sig);
@@ -235,6 +239,10 @@ struct sig **sigs_by_count(const struct job *j);
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
                    const char *sig, const struct sig *s);
+
+/* trace.c */
+int trace_write(const char *dir);
+int trace_main(const char *dir);
 
 /* record.c */
 int record_open(const char *path);
