@@ -260,7 +260,7 @@ static char *block_after(const char *out, const char *head)
 	const char *p = strstr(out, head);
 	if (!p)
 		return NULL;
-	p = strchr(p, '\n');
+	p = strchr(p + strlen(head), '\n');
 	if (!p)
 		return NULL;
 	p++;
