@@ -30,6 +30,9 @@
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
+ *   html.c      report.html: the same, drawn (inline SVG), with each job's
+ *               first kept failure as a timeline (timeline.c)
+ *   timeline.c  a trace.json drawn as SVG lanes
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
@@ -75,6 +78,13 @@ struct sig {
 	bool repro;           /* it matches the job's --signature: a reproduction */
 	int nkept;
 	char **kept;          /* kept dirs, relative to the results run dir */
+};
+
+/* A failure as report.html plots it. */
+struct failpt {
+	long long run;        /* its run index */
+	double t;             /* seconds into the job */
+	bool repro;           /* it matches the job's signature */
 };
 
 /* A job: what to run and, once run, what happened. */
@@ -129,6 +139,8 @@ struct job {
 	double first_s;
 	double wall_s, cpu_s;
 	char *harness_error;
+	struct failpt *fails; /* every failure, in the order they finished (report.html) */
+	size_t nfails, capfails;
 	char *first_trace;    /* output of the first failure (bounded) */
 	char *first_kept;     /* relative dir of the first kept failure */
 	bool interrupted;
@@ -257,6 +269,13 @@ bool job_ok(const struct job *j);
 void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
 int write_reports(struct session *s, struct job *jobs, int njobs);
 void print_report(const struct session *s, struct job *jobs, int njobs);
+
+/* html.c */
+char *report_html(const struct session *s, struct job *jobs, int njobs, bool ok);
+
+/* timeline.c */
+void timeline_svg(FILE *f, const char *trace_path, const char *href);
+void html_esc(FILE *f, const char *s);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);
