@@ -199,3 +199,21 @@ def test_replay_sh_writes_a_trace(repro40368, tmp_path):
 def test_trace_json_usage(tmp_path):
     r = run([STRESS, "--trace-json", tmp_path], timeout=30)
     assert r.rc == 64 and r.err.count("\n") == 1 and "no output.txt" in r.err, r
+
+
+def test_replay_keeps_a_trace(repro40368, tmp_path):
+    """stress --replay DIR keeps the first rerun of each signature as a failure is kept, its
+    trace.json with it, in a folder under TMPDIR that it names."""
+    r, out, dirs = repro40368
+    p = subprocess.run([STRESS, "--replay", dirs[0], "--count", "4", "-p", "2"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert p.returncode in (0, 1), p.stderr
+    kept = re.findall(r'^replay: "(.+)" kept, with its trace\.json: (.+)$', p.stdout, re.M)
+    if p.returncode == 0:
+        assert "checkdead: runnable g" in [s for s, _ in kept], p.stdout
+    for sig, d in kept:
+        assert Path(d).is_relative_to(tmp_path), d
+        names, evs = validate(json.loads((Path(d) / "trace.json").read_text()))
+        assert any(e.get("cat") == "end" for e in evs), d
+    assert not list(tmp_path.glob("stress-replay.*/.tmp")), "the scratch dir was left behind"
