@@ -352,10 +352,10 @@ static void the_end(struct tl *t, const char *out, json_t *meta, double end_ns, 
 	const char *sig = json_string_value(json_object_get(meta, "signal"));
 	if (fatal)
 		name = xasprintf("fatal error: %s", fatal);
+	else if (json_is_true(json_object_get(meta, "timed_out")))
+		name = xstrdup(why ? "timeout: the dump after stress's SIGQUIT" : "timeout");
 	else if (why)
 		name = xstrdup(why);
-	else if (json_is_true(json_object_get(meta, "timed_out")))
-		name = xstrdup("timeout");
 	else if (sig)
 		name = xasprintf("signal %s", sig);
 	else if (json_is_integer(json_object_get(meta, "exit")))
@@ -448,6 +448,21 @@ int trace_write(const char *dir)
 	                                     "ph", "M", "ts", 0.0, "pid", (json_int_t)t.pid, "tid",
 	                                     (json_int_t)t.pid, "args", "name", json_str(pname)));
 	free(pname);
+	/* A forked child's threads: a process of its own. */
+	for (int i = 0; i < t.ntracks; i++) {
+		bool seen = t.tracks[i].pid == t.pid;
+		for (int k = 0; k < i && !seen; k++)
+			seen = t.tracks[k].pid == t.tracks[i].pid;
+		if (seen)
+			continue;
+		pname = xasprintf("%s (pid %lld, a child)", base ? base : "the program", t.tracks[i].pid);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:f,s:I,s:I,s:{s:o}}", "name",
+		                                     "process_name", "ph", "M", "ts", 0.0, "pid",
+		                                     (json_int_t)t.tracks[i].pid, "tid",
+		                                     (json_int_t)t.tracks[i].pid, "args", "name",
+		                                     json_str(pname)));
+		free(pname);
+	}
 	for (int i = 0; i < t.ntracks; i++) {
 		int order;
 		char *name = track_name(&t.tracks[i], &order);
