@@ -62,8 +62,10 @@ def chromium():
 
 def browse(url, *mode, timeout=180):
     """Run headless chromium on URL with MODE (--dump-dom, --screenshot=...); return (stdout,
-    the console messages it logged).  Console messages (a script error, a blocked load, a
-    refused Content-Security-Policy) come out on stderr as lines with ':CONSOLE'."""
+    the errors it logged).  Console messages (a script error, a blocked load, a refused
+    Content-Security-Policy) come out on stderr as lines with ':CONSOLE'; a page that could not
+    be loaded at all as 'Page load failed'.  The rest of its stderr is noise of a machine
+    without a desktop (no D-Bus, no GPU)."""
     prof = tempfile.mkdtemp(prefix="chromium-profile.")
     argv = [chromium(), "--headless", "--disable-gpu", "--no-first-run", "--disable-extensions",
             "--disable-background-networking", "--hide-scrollbars",
@@ -76,7 +78,8 @@ def browse(url, *mode, timeout=180):
     finally:
         shutil.rmtree(prof, ignore_errors=True)
     assert p.returncode == 0, f"chromium failed ({p.returncode}):\n{p.stderr[-4000:]}"
-    console = [ln for ln in p.stderr.splitlines() if ":CONSOLE" in ln or "Uncaught" in ln]
+    console = [ln for ln in p.stderr.splitlines()
+               if ":CONSOLE" in ln or "Uncaught" in ln or "Page load failed" in ln]
     return p.stdout, console
 
 
@@ -188,3 +191,5 @@ def test_console_check_can_fail(tmp_path):
                    "</body></html>")
     _, console = browse(bad.as_uri(), "--dump-dom")
     assert len(console) >= 2, console
+    _, console = browse((tmp_path / "missing.html").as_uri(), "--dump-dom")
+    assert any("Page load failed" in ln for ln in console), console
