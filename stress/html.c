@@ -136,15 +136,17 @@ static void kept_rows(FILE *f, const struct session *ses, const struct sig *g)
 			href(f, d);
 			fprintf(f, "/%s\">%s</a> ", files[i], files[i]);
 		}
+		char *sh = xasprintf("%s/%s/replay.sh", ses->env.rundir, d),
+		     *dir = xasprintf("%s/%s", ses->env.rundir, d), *q1 = shquote(sh), *q2 = shquote(dir);
 		fprintf(f, "<br>replay: <code>sh ");
-		html_esc(f, ses->env.rundir);
-		fputc('/', f);
-		html_esc(f, d);
-		fprintf(f, "/replay.sh</code> or <code>stress --replay ");
-		html_esc(f, ses->env.rundir);
-		fputc('/', f);
-		html_esc(f, d);
+		html_esc(f, q1);
+		fprintf(f, "</code> or <code>stress --replay ");
+		html_esc(f, q2);
 		fprintf(f, "</code></li>");
+		free(sh);
+		free(dir);
+		free(q1);
+		free(q2);
 	}
 }
 
