@@ -504,6 +504,9 @@ int main(int argc, char **argv)
 	/* stress history: earlier nights against the newest (history.c). */
 	if (argc >= 2 && !strcmp(argv[1], "history"))
 		return history_main(argc - 1, argv + 1);
+	/* A kept failure's (or a replay.sh run's) timeline, trace.c. */
+	if (argc == 3 && !strcmp(argv[1], "--trace-json"))
+		return trace_main(argv[2]);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);
