@@ -545,8 +545,14 @@ int history_after_run(const char *dir, const char *rundir, int rc)
 	if (atomic_write(path, text, strlen(text), 0644) < 0) {
 		fprintf(stderr, "stress: HARNESS ERROR: cannot write %s: %s\n", path, strerror(errno));
 		rc = EXIT_HARNESS;
-	} else if (rc == EXIT_OK && num(json_object_get(h, "exit")) == EXIT_UNMET) {
-		rc = EXIT_UNMET;
+	} else {
+		if (html_history(rundir, h) < 0) {
+			fprintf(stderr, "stress: HARNESS ERROR: cannot add the history to %s/report.html: %s\n",
+			        rundir, strerror(errno));
+			rc = EXIT_HARNESS;
+		} else if (rc == EXIT_OK && num(json_object_get(h, "exit")) == EXIT_UNMET) {
+			rc = EXIT_UNMET;
+		}
 	}
 	fflush(stdout);
 	free(s);

@@ -10,10 +10,13 @@
  * their counts and, for each kept failure, links to its output, trace.json,
  * replay.sh and meta.json and the commands that replay it; then the first
  * kept failure that has a trace.json, drawn as one lane per thread
- * (timeline.c); and an empty <div class="history"> where a per-night history
- * of the job's rate can be put (stress history). */
+ * (timeline.c); and a <div class="history">, empty until a run with
+ * --history fills it (html_history, below): the job's new and gone
+ * signatures and its rate night by night, once there are two nights. */
 #include "stress.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,4 +309,141 @@ char *report_html(const struct session *ses, struct job *jobs, int njobs, bool o
 	if (fclose(f) != 0 || !s)
 		xalloc_die();
 	return s;
+}
+
+/* One job's rate night by night (stress --history, history.c): a point per
+ * night at its failure rate with its 95% interval as a bar, the newest night
+ * last and dark, and last week's pooled interval as a band behind them. */
+static void history_svg(FILE *f, json_t *nights, json_t *job)
+{
+	json_t *series = json_object_get(job, "nights");
+	size_t nn = json_array_size(nights);
+	if (json_array_size(series) < 2 || nn < 2)
+		return;
+	double top = 0.05;
+	size_t i;
+	json_t *p;
+	json_array_foreach(series, i, p) {
+		double hi = json_number_value(json_array_get(json_object_get(p, "rate_ci95"), 1));
+		if (hi > top)
+			top = hi;
+	}
+	top = top > 0.5 ? 1.0 : top * 1.1;
+	const double W = 640, H = 150, L = 48, R = 12, T = 10, B = 28;
+	double pw = W - L - R, ph = H - T - B;
+#define HX(k) (L + (nn == 1 ? pw / 2 : pw * (double)(k) / (double)(nn - 1)))
+#define HY(r) (T + ph * (1.0 - (r) / top))
+	fprintf(f, "<figure class=\"history-plot\"><svg xmlns=\"http://www.w3.org/2000/svg\" "
+	        "width=\"%.0f\" height=\"%.0f\" role=\"img\">", W, H);
+	json_t *wk = json_object_get(job, "last_week");
+	if (json_is_object(wk)) {
+		json_t *ci = json_object_get(wk, "rate_ci95");
+		double lo = json_number_value(json_array_get(ci, 0)), hi = json_number_value(json_array_get(ci, 1));
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#dde8f5\">"
+		        "<title>last week, pooled: rate %.4g, 95%% CI %.4g-%.4g</title></rect>",
+		        L, HY(hi), pw, HY(lo) - HY(hi) < 1 ? 1 : HY(lo) - HY(hi),
+		        json_number_value(json_object_get(wk, "rate")), lo, hi);
+	}
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>"
+	        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>"
+	        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>"
+	        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">0</text>",
+	        L, T, L, T + ph, L, T + ph, L + pw, T + ph, L - 4, T + 8, top, L - 4, T + ph);
+	json_array_foreach(series, i, p) {
+		size_t k = (size_t)json_integer_value(json_object_get(p, "night"));
+		json_t *ci = json_object_get(p, "rate_ci95");
+		double r = json_number_value(json_object_get(p, "rate"));
+		double lo = json_number_value(json_array_get(ci, 0)), hi = json_number_value(json_array_get(ci, 1));
+		const char *c = k == nn - 1 ? "#b3261e" : "#2b5797";
+		const char *when = json_string_value(json_object_get(json_array_get(nights, k), "started"));
+		fprintf(f, "<g><title>");
+		html_esc(f, when ? when : "?");
+		fprintf(f, ": %lld of %lld runs failed, rate %.4g, 95%% CI %.4g-%.4g</title>"
+		        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
+		        "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"/></g>",
+		        (long long)json_integer_value(json_object_get(p, "failures")),
+		        (long long)json_integer_value(json_object_get(p, "runs")), r, lo, hi,
+		        HX(k), HY(hi), HX(k), HY(lo), c, HX(k), HY(r), c);
+		if (when && strlen(when) >= 10 && (k == 0 || k == nn - 1 || nn <= 10)) {
+			fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">",
+			        HX(k), H - 8);
+			html_esc(f, (char[]){when[5], when[6], when[7], when[8], when[9], 0});
+			fprintf(f, "</text>");
+		}
+	}
+#undef HX
+#undef HY
+	const char *ch = json_string_value(json_object_get(job, "rate_change"));
+	fprintf(f, "</svg><figcaption>the failure rate night by night with its 95%% interval "
+	        "(the newest in red), last week's pooled interval as the band%s%s</figcaption>"
+	        "</figure>", ch ? "; the rate is " : "", ch ? ch : "");
+}
+
+/* Put the history (history.json's JSON) into rundir's report.html: each
+ * job's empty <div class="history" data-job="NAME"> gets its new and gone
+ * signatures and the plot above.  The page is rewritten atomically; a page
+ * that is not there (a write that failed earlier) is left alone. */
+int html_history(const char *rundir, json_t *h)
+{
+	if (json_array_size(json_object_get(h, "nights")) < 2)
+		return 0; /* one night: nothing to compare, as the text says */
+	char *path = xasprintf("%s/report.html", rundir);
+	FILE *in = fopen(path, "r");
+	if (!in) {
+		free(path);
+		return errno == ENOENT ? 0 : -1;
+	}
+	char *page = NULL;
+	size_t cap = 0;
+	ssize_t len = getdelim(&page, &cap, '\0', in);
+	fclose(in);
+	if (len < 0) {
+		free(page);
+		free(path);
+		return -1;
+	}
+	json_t *nights = json_object_get(h, "nights"), *job;
+	size_t i;
+	json_array_foreach(json_object_get(h, "jobs"), i, job) {
+		char *key = NULL, *body = NULL;
+		size_t kn = 0, bn = 0;
+		FILE *k = open_memstream(&key, &kn), *b = open_memstream(&body, &bn);
+		if (!k || !b)
+			xalloc_die();
+		fprintf(k, "<div class=\"history\" data-job=\"");
+		html_esc(k, json_string_value(json_object_get(job, "name")));
+		fprintf(k, "\">");
+		fclose(k);
+		fprintf(b, "<h3>history: %zu nights</h3>", json_array_size(nights));
+		json_t *s;
+		size_t m;
+		json_array_foreach(json_object_get(job, "new_signatures"), m, s) {
+			fprintf(b, "<p class=\"bad\">NEW signature, in no earlier night: <code>");
+			html_esc(b, json_string_value(json_object_get(s, "signature")));
+			fprintf(b, "</code> x%lld</p>", (long long)json_integer_value(json_object_get(s, "count")));
+		}
+		json_array_foreach(json_object_get(job, "gone_signatures"), m, s) {
+			fprintf(b, "<p>gone since last week: <code>");
+			html_esc(b, json_string_value(json_object_get(s, "signature")));
+			fprintf(b, "</code> (x%lld last week, %.2g expected tonight)</p>",
+			        (long long)json_integer_value(json_object_get(s, "last_week_count")),
+			        json_number_value(json_object_get(s, "expected")));
+		}
+		history_svg(b, nights, job);
+		fclose(b);
+		char *at = strstr(page, key);
+		if (at) {
+			size_t off = (size_t)(at - page) + strlen(key), bl = strlen(body);
+			page = xrealloc(page, (size_t)len + bl + 1);
+			memmove(page + off + bl, page + off, (size_t)len - off + 1);
+			memcpy(page + off, body, bl);
+			len += (ssize_t)bl;
+		}
+		free(key);
+		free(body);
+	}
+	int rc = atomic_write(path, page, (size_t)len, 0644);
+	free(page);
+	free(path);
+	return rc;
 }

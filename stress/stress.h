@@ -320,6 +320,7 @@ char *shard_note(const struct session *ses);
 int merge_main(int argc, char **argv);
 /* html.c */
 char *report_html(const struct session *s, struct job *jobs, int njobs, bool ok);
+int html_history(const char *rundir, struct json_t *h);
 
 /* timeline.c */
 void timeline_svg(FILE *f, const char *trace_path, const char *href);

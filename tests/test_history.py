@@ -179,6 +179,17 @@ def test_history_after_real_runs(tmp_path):
     d = Path(lines[-1][len("results: "):])
     h = json.loads((d / "history.json").read_text())
     assert h["exit"] == 1 and len(h["nights"]) == 2 and h["newest"] == str(d)
+    # report.html shows it too: the new and the gone signature and one point per
+    # night, each with its counts, in the job's history box.
+    page = (d / "report.html").read_text()
+    box = page.split('<div class="history" data-job="hist">', 1)[1].split("</div>", 1)[0]
+    assert "<h3>history: 2 nights</h3>" in box, box
+    assert "NEW signature, in no earlier night: <code>exit 4</code> x4" in box, box
+    assert "gone since last week: <code>exit 3</code>" in box, box
+    assert box.count(": 4 of 4 runs failed, rate 1,") == 2 and box.count("<circle") == 2, box
+    # The first night's page had nothing to compare: its box stays empty.
+    first = next(p for p in res.iterdir() if p != d and p.name.startswith("hist-"))
+    assert '<div class="history" data-job="hist"></div>' in (first / "report.html").read_text()
     # A run that passes, in a folder with other names' results only: nothing compared.
     r3 = run([STRESS, "--results", res, "--name", "other", "--status", "0", "--count", "2",
               "--history", res, "--", "/bin/true"]).expect(0)
