@@ -24,6 +24,8 @@ Q := @
 endif
 
 # The Debian packages the project needs: compiler, libraries, test tools.
+# clang builds the instrumented test programs a second way (its __tsan_* calls
+# differ from gcc's: tests/test_tsan.py); libatomic comes with gcc.
 # tools/deps.sh installs them (as root) or prints the apt-get command.
 # munge and the Slurm daemons are for the test that starts a private single-node
 # Slurm (tests/slurm_cluster.py): it runs its own munged, slurmctld and slurmd on
@@ -31,7 +33,7 @@ endif
 # Installing them starts nothing without systemd (invoke-rc.d finds no runlevel);
 # under systemd munge.service starts, harmlessly, and slurmctld/slurmd stay down
 # (their units need /etc/slurm/slurm.conf, which we never write).
-DEB_PACKAGES := gcc g++ binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
+DEB_PACKAGES := gcc g++ clang binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
                 libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib \
                 xz-utils pigz coreutils procps \
                 munge slurmctld slurmd slurm-client
