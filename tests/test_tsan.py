@@ -227,6 +227,24 @@ def test_same_seed_same_decisions(tmp_path):
     assert runs[3] != runs[0]
 
 
+def test_fork_child_replays(tmp_path):
+    """A forked child re-derives its seed: its sampled visits (lineage 0 of
+    its own block) are the same in every run with one seed; errno survives
+    every visit (the program checks)."""
+    flags = ["--points", "access,atomic", "--sample", "10", "--prob", "0.2", "--delay",
+             "fixed:1us"]
+    children = []
+    for i in range(2):
+        r, blocks = inject(tmp_path, [GCC / "lineage", 2, 1000, "fork"], "--seed", 11, *flags,
+                           name=f"f{i}")
+        assert r.out == "sum=4000\n", r
+        assert len(blocks) == 2, blocks
+        child = next(b for b in blocks if b["header"]["pid"] != blocks[-1]["header"]["pid"])
+        assert child["events"], child
+        children.append(per_lineage(child))
+    assert set(children[0]) == {"0"} and children[0] == children[1]
+
+
 def test_sites_filter_access_sites(tmp_path):
     """--sites names functions: only their accesses are delayed; with --sites
     every access is a visit (--sample defaults to 1), so writer's one store

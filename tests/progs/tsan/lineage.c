@@ -4,12 +4,18 @@
  * shared atomic counter, a fixed number of times.  Under the shim the events
  * of each thread (by lineage) must be the same in every run with one seed.
  *
- *   lineage [THREADS [ITERS]]       defaults 3 and 2000
+ *   lineage [THREADS [ITERS [fork]]]       defaults 3 and 2000
  * Each thread of main starts one child of its own.  Prints "sum=N" (exit 0)
- * when the counter is exact. */
+ * when the counter is exact.  With fork, the process first forks a child
+ * that works alone and exits, then goes on.  Every thread checks that errno
+ * survives its accesses (exit 3 if not). */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { SLOTS = 64 };
 static int iters;
@@ -30,9 +36,14 @@ static void work(int id)
 {
 	long seen = 0;
 	for (int i = 0; i < iters; i++) {
+		errno = 1000 + i % 7;
 		writer(cells[id], i);
 		seen += reader(cells[id], i);
 		__atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+		if (errno != 1000 + i % 7) {
+			fprintf(stderr, "lineage: errno changed to %d\n", errno);
+			exit(3);
+		}
 	}
 	if (seen < 0)
 		abort();
@@ -62,6 +73,19 @@ int main(int argc, char **argv)
 	if (threads < 1 || threads > 8 || iters < 0) {
 		fprintf(stderr, "usage: lineage [THREADS(1-8) [ITERS]]\n");
 		return 64;
+	}
+	if (argc > 3 && !strcmp(argv[3], "fork")) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			work(15);
+			exit(0);
+		}
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "lineage: the forked child failed\n");
+			return 1;
+		}
+		counter = 0;
 	}
 	pthread_t t[8];
 	for (int i = 0; i < threads; i++)
