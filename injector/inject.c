@@ -414,10 +414,10 @@ int main(int argc, char **argv)
 	free(pre);
 
 	if (verbose) {
-		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sites=%s\n",
-			getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
+		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sample=%llu "
+			"sites=%s\n", getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
 			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
-			cfg.sites_str[0] ? cfg.sites_str : "*");
+			(unsigned long long)cfg.sample, cfg.sites_str[0] ? cfg.sites_str : "*");
 		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
 	}
 	char why[2 * PATH_MAX + 512];

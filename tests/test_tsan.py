@@ -266,3 +266,20 @@ def test_list_sites_shows_access_sites(tmp_path):
     r.expect(0)
     sites = dict(l.split("\t")[::-1] for l in r.out.splitlines()[1:])
     assert {fn(s) for s in sites} >= {"writer", "reader", "work"}, r.out
+
+
+def test_sample_flag_checked_and_logged(tmp_path):
+    r = run([INJECT, "--help"]).expect(0)
+    for word in ["--sample", "INJECT_SAMPLE", "access", "atomic", "-fsanitize=thread"]:
+        assert word in r.out, word
+    for bad in ["0", "-1", "1.5", "1e3", "0x10", "1000000001"]:
+        r = run([INJECT, "--check", "--sample", bad]).expect(64)
+        assert one_line(r).startswith(f'inject: INJECT_SAMPLE: bad value "{bad}"'), r
+    run([INJECT, "--check", "--sample", "1000000000"]).expect(0)
+    # The header says which sampling made the visits: the default, and 1
+    # when --sites names a site.
+    _, (b,) = inject(tmp_path, [GCC / "lineage", 1, 10], "--points", "access", name="a")
+    assert b["header"]["sample"] == "1000", b["header"]
+    _, (b,) = inject(tmp_path, [GCC / "lineage", 1, 10], "--points", "access", "--sites",
+                     "writer", name="b")
+    assert b["header"]["sample"] == "1", b["header"]
