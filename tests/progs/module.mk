@@ -75,3 +75,18 @@ $(BUILD)/tests/tsan/needs_newer: $(BUILD)/obj-tsan/tests/progs/tsan/extra/needs_
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan-newer -linject -Wl,-rpath,$(abspath $(BUILD)) -Wl,-z,now -latomic
+
+# An instrumented library whose constructor runs before the shim's, and a
+# program using it (tests/test_tsan.py: entry points on zero state).  The
+# library does not need libinject.so itself (its __tsan_* calls bind to the
+# program's), so under the launcher the preloaded shim is initialised after it.
+TEST_PROGS += $(BUILD)/tests/tsan/uses_early
+$(BUILD)/tests/tsan/libearly.so: tests/progs/tsan/extra/early.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(TSAN_CFLAGS) -fPIC -c -o $@.o $<
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -o $@ $@.o
+$(BUILD)/tests/tsan/uses_early: $(BUILD)/obj-tsan/tests/progs/tsan/extra/uses_early.o $(BUILD)/tests/tsan/libearly.so
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan -learly -Wl,-rpath,$(abspath $(BUILD))/tests/tsan $(TSAN_LDFLAGS)
