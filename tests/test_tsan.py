@@ -68,16 +68,17 @@ def test_programs_call_only_exported_entry_points():
 # ------------------------------------------------------------------ (1) the order violation
 
 # tests/progs/tsan/order.c: set() does a = 1; b = -1; check() must see both or
-# neither.  Measured on the 2-core machine (load average 7-14, 2026-12-02), one
+# neither.  Measured on the 2-core machine (load average 7-20, 2026-12-02), one
 # setter and one checker per run:
 #   instrumented, under inject --points access --sites set,check
-#     --delay uniform:200us:2ms                                  55/200 (0.275)
+#     --delay uniform:200us:2ms                   55/200, 84/400: 139/600 (0.23)
 #   the same, not instrumented (the tsan-plain build)               0/200
-#   not instrumented, --points all --prob 1 --sites set,check       0/200
-#   instrumented, no launcher (entry points pass through)           0/300
-#   not instrumented, no launcher                                   0/300
-# Bound: at a per-run rate of 0.1 (well below the measured 95% interval,
-# 0.22-0.34), no hit in 150 runs has probability 0.9**150 = 1.4e-7 < 1e-6.
+#   not instrumented, --points all --prob 1 --sites set,check      0/1200
+#   instrumented, no launcher (entry points pass through)          0/1300
+#   not instrumented, no launcher                                  0/1300
+#   instrumented, --points access --sample 1 --prob 0.1 (blind)     4/200
+# Bound: at a per-run rate of 0.1 (below the measured 95% interval,
+# 0.20-0.27), no hit in 150 runs has probability 0.9**150 = 1.4e-7 < 1e-6.
 ORDER_FLAGS = ["--points", "access", "--sites", "set,check", "--delay", "uniform:200us:2ms"]
 ORDER_RUNS = 150
 
