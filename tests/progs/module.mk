@@ -48,6 +48,8 @@ $(BUILD)/tests/tsan-clang/%: $(BUILD)/obj-tsan-clang/tests/progs/tsan/%.o $(BUIL
 # -mcx16: gcc inlines the 16-byte __sync builtins only with it (instrumented,
 # they are calls to the shim).
 $(BUILD)/obj/tests/progs/tsan/%.o: CFLAGS += -mcx16
+$(BUILD)/obj/tests/progs/tsan/atomics.o $(BUILD)/obj-tsan/tests/progs/tsan/atomics.o: \
+	CFLAGS += -Wno-sync-nand
 $(BUILD)/tests/tsan-plain/%: $(BUILD)/obj/tests/progs/tsan/%.o
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
