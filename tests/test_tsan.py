@@ -257,6 +257,16 @@ def test_fork_child_replays(tmp_path):
     assert set(children[0]) == {"0"} and children[0] == children[1]
 
 
+def test_signal_handler_accesses(tmp_path):
+    """A timer signal's handler makes instrumented accesses and atomics while
+    the main thread is in its own, or inside the shim (delayed): they count
+    right, errno survives, and the handler's accesses are visits too."""
+    r, (b,) = inject(tmp_path, [GCC / "signals", 200000], "--seed", 3, "--points",
+                     "access,atomic", "--sample", 2, "--prob", 0.01, "--delay", "fixed:20us")
+    assert r.out == "signals=some ok\n", r
+    assert any(fn(s) == "on_alarm" for s in b["sites"]), b["sites"]
+
+
 def test_sites_filter_access_sites(tmp_path):
     """--sites names functions: only their accesses are delayed; with --sites
     every access is a visit (--sample defaults to 1), so writer's one store
