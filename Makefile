@@ -27,6 +27,8 @@ Q := @
 endif
 
 # The Debian packages the project needs: compiler, libraries, test tools.
+# clang builds the instrumented test programs a second way (its __tsan_* calls
+# differ from gcc's: tests/test_tsan.py); libatomic comes with gcc.
 # tools/deps.sh installs them (as root) or prints the apt-get command.
 # munge and the Slurm daemons are for the test that starts a private single-node
 # Slurm (tests/slurm_cluster.py): it runs its own munged, slurmctld and slurmd on
@@ -36,7 +38,7 @@ endif
 # (their units need /etc/slurm/slurm.conf, which we never write).
 # chromium is the real browser tests/test_report_html.py opens report.html in
 # (headless; as root with --no-sandbox).
-DEB_PACKAGES := gcc g++ binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
+DEB_PACKAGES := gcc g++ clang binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
                 libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib python3-yaml \
                 xz-utils pigz coreutils procps \
                 munge slurmctld slurmd slurm-client chromium

@@ -27,7 +27,8 @@
 
 static const char usage_line[] =
 	"usage: inject [--seed N] [--prob P] [--delay SPEC] [--sites LIST] [--skip LIST] "
-	"[--points LIST] [--action A] [--max N] [--log FILE] [--list-sites] [--verbose] "
+	"[--points LIST] [--sample N] [--action A] [--max N] [--log FILE] [--list-sites] "
+	"[--verbose] "
 	"-- PROGRAM ARGS...";
 
 static const char help_text[] =
@@ -58,10 +59,20 @@ static const char help_text[] =
 	"                                naming a site (their caller is the site)\n"
 	"  --points LIST  INJECT_POINTS  comma list of mutex_unlock, mutex_lock,\n"
 	"                                rwlock_unlock, spin_unlock, sem_post,\n"
-	"                                cond_signal, cond_broadcast, thread_start, or\n"
-	"                                all (default " INJECT_DEFAULT_POINTS "); the\n"
-	"                                site of thread_start is the function that\n"
-	"                                called pthread_create\n"
+	"                                cond_signal, cond_broadcast, thread_start,\n"
+	"                                access, atomic, or all (default\n"
+	"                                " INJECT_DEFAULT_POINTS "); the site of\n"
+	"                                thread_start is the function that called\n"
+	"                                pthread_create; access and atomic are every\n"
+	"                                plain access and atomic of a program compiled\n"
+	"                                with -fsanitize=thread and linked against\n"
+	"                                libinject.so (preload/README.md), the site\n"
+	"                                the function making it\n"
+	"  --sample N     INJECT_SAMPLE  an access (atomic) is a visit once in N of a\n"
+	"                                thread's accesses (atomics), drawn at random\n"
+	"                                from the seed (default 1 when --sites names a\n"
+	"                                site, else " INJECT_DEFAULT_SAMPLE "); only the visits are\n"
+	"                                counted and decided with --prob\n"
 	"  --action A     INJECT_ACTION  sleep, yield or spin (default sleep; sleep\n"
 	"                                busy-waits below 100us, which nanosleep\n"
 	"                                does not honour)\n"
@@ -89,7 +100,8 @@ static const char help_text[] =
 	"\n"
 	"Exit status: PROGRAM's; 64 for a usage error; 125 for a bad INJECT_* value,\n"
 	"a program that cannot be run, or one the shim cannot enter (statically linked,\n"
-	"or set-user/group-ID).  Setting LD_PRELOAD=libinject.so and the\n"
+	"set-user/group-ID, linked with libtsan, or calling a __tsan_* function the\n"
+	"shim does not define).  Setting LD_PRELOAD=libinject.so and the\n"
 	"INJECT_* variables by hand works too (the shim checks them the same way).\n"
 	"\n"
 	"Empty is unset: an INJECT_* variable set to the empty string (VAR= in a\n"
@@ -112,7 +124,7 @@ static const struct { const char *flag, *var; } flags[] = {
 	{ "--delay", "INJECT_DELAY" }, { "--sites", "INJECT_SITES" },
 	{ "--skip", "INJECT_SKIP" }, { "--points", "INJECT_POINTS" },
 	{ "--action", "INJECT_ACTION" }, { "--max", "INJECT_MAX" },
-	{ "--log", "INJECT_LOG" },
+	{ "--log", "INJECT_LOG" }, { "--sample", "INJECT_SAMPLE" },
 };
 
 static void shim_path(char *out, size_t len)
@@ -149,6 +161,8 @@ static int list_sites(char **argv)
 	close(fd);
 	setenv("INJECT_LOG", tmpl, 1);
 	setenv("INJECT_PROB", "0", 1);
+	if (!getenv("INJECT_SAMPLE") || !*getenv("INJECT_SAMPLE"))
+		setenv("INJECT_SAMPLE", "1", 1);        /* every access site is seen */
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -400,17 +414,26 @@ int main(int argc, char **argv)
 	free(pre);
 
 	if (verbose) {
-		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sites=%s\n",
-			getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
+		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sample=%llu "
+			"sites=%s\n", getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
 			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
-			cfg.sites_str[0] ? cfg.sites_str : "*");
+			(unsigned long long)cfg.sample, cfg.sites_str[0] ? cfg.sites_str : "*");
 		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
 	}
-	char why[PATH_MAX + 256];
+	char why[2 * PATH_MAX + 512];
 	if (inject_unreachable(argv[i], why, sizeof why)) {
 		fprintf(stderr, "%s\n", why);
 		return 125;
 	}
+	int instrumented;
+	if (inject_tsan_unserved(argv[i], shim, &instrumented, why, sizeof why)) {
+		fprintf(stderr, "%s\n", why);
+		return 125;
+	}
+	/* An instrumented library it loads later needing an entry point the
+	 * shim lacks then fails in dlopen, naming it, not at that call. */
+	if (instrumented)
+		setenv("LD_BIND_NOW", "1", 1);
 	if (list)
 		return list_sites(argv + i);
 	execvp(argv[i], argv + i);

@@ -10,19 +10,169 @@
  *    a slash).
  * Scripts are fine (their interpreter is an ordinary dynamic program), and so
  * is anything we cannot read: execvp then says what is wrong.  The program is
- * found as execvp will find it (common/path.c's path_lookup). */
+ * found as execvp will find it (common/path.c's path_lookup).
+ *
+ * A program compiled with -fsanitize=thread must send its __tsan_* calls to
+ * the shim (preload/tsan.c), and the shim must define every one it calls:
+ * else it dies at load (linked -z now) or, worse, at its first call to the
+ * missing one, deep into a run.  So we refuse, naming the reason, a program
+ * that needs libtsan (linked with -fsanitize=thread: libtsan's interceptors
+ * would run, and its race reports), one that defines __tsan_* itself (clang's
+ * static runtime: our preloaded definitions would never be called), and one
+ * that calls a __tsan_* function the shim does not export. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "inject_target.h"
 
 #include "../common/path.h"
+
+/* Open path's ELF image: the descriptor in *fd, NULL when it is not ELF or
+ * cannot be read. */
+static Elf *open_elf(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return NULL;
+	Elf *e = NULL;
+	if (elf_version(EV_CURRENT) != EV_NONE && (e = elf_begin(*fd, ELF_C_READ, NULL)) &&
+	    elf_kind(e) == ELF_K_ELF)
+		return e;
+	if (e)
+		elf_end(e);
+	close(*fd);
+	return NULL;
+}
+
+/* Call fn(name, defined, arg) for every __tsan_* symbol of e's .dynsym, and
+ * for every DT_NEEDED entry with defined = -1; stop when it returns non-zero
+ * (returned). */
+static int each_tsan(Elf *e, int (*fn)(const char *, int, void *), void *arg)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+			continue;
+		size_t n = sh.sh_size / sh.sh_entsize;
+		for (size_t i = 0; i < n && sh.sh_type == SHT_DYNSYM; i++) {
+			GElf_Sym sym;
+			const char *name;
+			if (!gelf_getsym(d, (int)i, &sym) ||
+			    !(name = elf_strptr(e, sh.sh_link, sym.st_name)) ||
+			    strncmp(name, "__tsan_", 7))
+				continue;
+			int r = fn(name, sym.st_shndx != SHN_UNDEF, arg);
+			if (r)
+				return r;
+		}
+		for (size_t i = 0; i < n && sh.sh_type == SHT_DYNAMIC; i++) {
+			GElf_Dyn dyn;
+			const char *name;
+			if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag != DT_NEEDED ||
+			    !(name = elf_strptr(e, sh.sh_link, dyn.d_un.d_val)))
+				continue;
+			int r = fn(name, -1, arg);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The shim's exported __tsan_* names. */
+struct names {
+	size_t n;
+	char *name[1024];
+};
+
+static int add_export(const char *name, int defined, void *arg)
+{
+	struct names *s = arg;
+	if (defined == 1 && s->n < sizeof s->name / sizeof s->name[0])
+		s->name[s->n++] = strdup(name);
+	return 0;
+}
+
+struct tsan_check {
+	const struct names *shim;
+	char found[256];        /* the offending name */
+	int why;                /* 1 needs libtsan, 2 defines, 3 the shim lacks it */
+	int calls;              /* some __tsan_* is called */
+};
+
+static int check_one(const char *name, int defined, void *arg)
+{
+	struct tsan_check *c = arg;
+	int why = 0;
+	if (defined < 0)
+		why = strncmp(name, "libtsan.so", 10) ? 0 : 1;
+	else if (defined)
+		why = 2;
+	else {
+		c->calls = 1;
+		why = 3;
+		for (size_t i = 0; i < c->shim->n && why; i++)
+			why = strcmp(c->shim->name[i], name) ? 3 : 0;
+	}
+	if (why) {
+		c->why = why;
+		snprintf(c->found, sizeof c->found, "%s", name);
+	}
+	return why;
+}
+
+const char *inject_tsan_unserved(const char *prog, const char *shim, int *instrumented,
+				 char *why, size_t len)
+{
+	char path[PATH_MAX];
+	*instrumented = 0;
+	if (path_lookup(prog, path, sizeof path) != 0)
+		return NULL;
+	int fd, sfd;
+	Elf *e = open_elf(path, &fd);
+	if (!e)
+		return NULL;
+	static struct names exports;
+	const char *res = NULL;
+	Elf *se = open_elf(shim, &sfd);
+	if (se) {
+		for (size_t i = 0; i < exports.n; i++)
+			free(exports.name[i]);
+		exports.n = 0;
+		each_tsan(se, add_export, &exports);
+		elf_end(se);
+		close(sfd);
+	}
+	struct tsan_check c = { .shim = &exports };
+	if (each_tsan(e, check_one, &c)) {
+		if (c.why == 1)
+			snprintf(why, len, "inject: cannot inject into %s: it needs %s (it was linked "
+				 "with -fsanitize=thread); link it without that flag, against "
+				 "libinject.so (preload/README.md)", path, c.found);
+		else if (c.why == 2)
+			snprintf(why, len, "inject: cannot inject into %s: it defines %s itself (a "
+				 "ThreadSanitizer runtime linked in), so the shim's is never called; "
+				 "link it without -fsanitize=thread (preload/README.md)", path, c.found);
+		else
+			snprintf(why, len, "inject: cannot inject into %s: it calls %s, which the "
+				 "shim %s does not define", path, c.found, shim);
+		res = why;
+	}
+	*instrumented = c.calls;
+	elf_end(e);
+	close(fd);
+	return res;
+}
 
 const char *inject_unreachable(const char *prog, char *why, size_t len)
 {

@@ -8,4 +8,11 @@
  * why not, written into why. */
 const char *inject_unreachable(const char *prog, char *why, size_t len);
 
+/* For a program compiled with -fsanitize=thread: NULL if every __tsan_*
+ * function prog calls is exported by the shim at path shim, else one line
+ * naming the first that is not, in why; also refused: prog needs libtsan or
+ * defines __tsan_* itself.  *instrumented: prog calls some __tsan_*. */
+const char *inject_tsan_unserved(const char *prog, const char *shim, int *instrumented,
+				 char *why, size_t len);
+
 #endif

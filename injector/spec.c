@@ -15,12 +15,12 @@
 
 const char *const inject_point_names[PT_COUNT] = {
 	"mutex_unlock", "mutex_lock", "rwlock_unlock", "spin_unlock",
-	"sem_post", "cond_signal", "cond_broadcast", "thread_start",
+	"sem_post", "cond_signal", "cond_broadcast", "thread_start", "access", "atomic",
 };
 
 const char *const inject_vars[] = {
 	"INJECT_SEED", "INJECT_PROB", "INJECT_DELAY", "INJECT_SITES", "INJECT_SKIP",
-	"INJECT_POINTS", "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", NULL,
+	"INJECT_POINTS", "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", "INJECT_SAMPLE", NULL,
 };
 
 static const char *expected(const char *name)
@@ -35,13 +35,15 @@ static const char *expected(const char *name)
 		return "a comma list of function names or globs, !NAME to exclude";
 	if (!strcmp(name, "INJECT_POINTS"))
 		return "a comma list of mutex_unlock, mutex_lock, rwlock_unlock, spin_unlock, "
-		       "sem_post, cond_signal, cond_broadcast, thread_start or all";
+		       "sem_post, cond_signal, cond_broadcast, thread_start, access, atomic or all";
 	if (!strcmp(name, "INJECT_ACTION"))
 		return "sleep, yield or spin";
 	if (!strcmp(name, "INJECT_MAX"))
 		return "a non-negative integer";
 	if (!strcmp(name, "INJECT_LOG"))
 		return "a file the program can append to";
+	if (!strcmp(name, "INJECT_SAMPLE"))
+		return "an integer from 1 to 1000000000";
 	return "a valid value";
 }
 
@@ -241,6 +243,10 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 	} else if (!strcmp(name, "INJECT_MAX")) {
 		if (parse_unsigned(value, 10, &c->max))
 			return bad_value(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_SAMPLE")) {
+		if (parse_unsigned(value, 10, &c->sample) || c->sample < 1 ||
+		    c->sample > INJECT_SAMPLE_MAX)
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_LOG")) {
 		if (strlen(value) >= sizeof c->log)
 			return bad_value(name, value, "(path too long)", err, errlen);
@@ -264,7 +270,7 @@ static void defaults(struct inject_config *c)
 int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 {
 	defaults(c);
-	int prob_set = 0;
+	int prob_set = 0, sample_set = 0;
 	for (int i = 0; inject_vars[i]; i++) {
 		const char *v = getenv(inject_vars[i]);
 		if (!v || !*v)
@@ -273,7 +279,10 @@ int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 		if (parse_var(c, inject_vars[i], v, err, errlen))
 			return -1;
 		prob_set |= !strcmp(inject_vars[i], "INJECT_PROB");
+		sample_set |= !strcmp(inject_vars[i], "INJECT_SAMPLE");
 	}
+	if (!sample_set)        /* aimed at named sites: every access there is a visit */
+		c->sample = strtoull(c->sites.nincl ? "1" : INJECT_DEFAULT_SAMPLE, NULL, 10);
 	if (!prob_set) {
 		/* Aimed at named sites: delay every visit; else a light sprinkle. */
 		const char *p = c->sites.nincl ? "1" : INJECT_DEFAULT_PROB;

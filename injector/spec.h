@@ -16,10 +16,13 @@ enum { INJ_MAXPAT = 32, INJ_PATBUF = 1024, INJ_PATH = 4096 };
 enum inject_dist { DIST_FIXED, DIST_UNIFORM, DIST_EXP, DIST_LOGUNIFORM };
 enum inject_action { ACT_SLEEP, ACT_YIELD, ACT_SPIN };
 
-/* The interposed calls that can be injection points (INJECT_POINTS). */
+/* The interposed calls that can be injection points (INJECT_POINTS); access
+ * and atomic are the __tsan_* entry points of a program compiled with
+ * -fsanitize=thread (preload/tsan.c). */
 enum inject_point {
 	PT_MUTEX_UNLOCK, PT_MUTEX_LOCK, PT_RWLOCK_UNLOCK, PT_SPIN_UNLOCK,
 	PT_SEM_POST, PT_COND_SIGNAL, PT_COND_BROADCAST, PT_THREAD_START,
+	PT_ACCESS, PT_ATOMIC,
 	PT_COUNT
 };
 extern const char *const inject_point_names[PT_COUNT];
@@ -45,6 +48,8 @@ struct inject_config {
 	int action;             /* enum inject_action */
 	unsigned points;        /* bit set of enum inject_point */
 	uint64_t max;           /* most delays per process; UINT64_MAX = no bound */
+	uint64_t sample;        /* an access (atomic) is visited once per this many
+				 * of a thread's accesses (atomics), on average */
 	struct inject_patterns sites, skip;
 	char log[INJ_PATH];     /* empty: no log */
 	/* The values as printed in the log header. */
@@ -60,6 +65,8 @@ extern const char *const inject_vars[];
 #define INJECT_DEFAULT_PROB   "0.1"   /* "1" when INJECT_SITES names a site to include */
 #define INJECT_DEFAULT_ACTION "sleep"
 #define INJECT_DEFAULT_POINTS "mutex_unlock"
+#define INJECT_DEFAULT_SAMPLE "1000"  /* "1" when INJECT_SITES names a site to include */
+#define INJECT_SAMPLE_MAX 1000000000ULL
 
 /* Fill c from getenv().  Returns 0, or -1 with the one-line message
  * ("inject: INJECT_X: bad value ...", no newline) in err. */

@@ -37,6 +37,7 @@
 #include "../injector/policy.h"
 #include "ending.h"
 #include "fmt.h"
+#include "hooks.h"
 #include "logfile.h"
 #include "real.h"
 #include "ring.h"
@@ -49,6 +50,7 @@ static uint64_t inj_seed;       /* atomic: cfg.seed, re-derived in a forked chil
 static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
 static int inj_on;              /* some INJECT_* set and valid */
 static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */
+static int inj_ready;           /* atomic, release: the constructor has set inj_points */
 
 extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 extern void *__dso_handle;
@@ -254,6 +256,8 @@ static void in_child(void)
 	t->children = 0;
 	t->forks = 0;
 	t->slot = NULL;
+	t->tsan_skip[0] = t->tsan_skip[1] = 0;      /* redrawn from the child's seed */
+	t->tsan_draws = 0;
 	/* Fresh visit counters: its own, and a new uid for the shared ones. */
 	memset(t->counts, 0, sizeof t->counts);
 	t->ncounts = 0;
@@ -380,8 +384,10 @@ __attribute__((constructor(101))) static void inj_init(void)
 		inj_write_err(err);
 		real_exit_now(real__exit, 125);
 	}
-	if (!inj_cfg.any)
+	if (!inj_cfg.any) {
+		STORE_REL(&inj_ready, 1);
 		return;                 /* pure pass-through */
+	}
 	if (inj_cfg.log[0] && inj_cfg.log[0] != '/') {
 		/* The log is opened again at exit, by when the program may have
 		 * changed directory: keep the file this directory names. */
@@ -424,10 +430,39 @@ __attribute__((constructor(101))) static void inj_init(void)
 	inj_signals_install();
 	STORE(&inj_on, 1);
 	STORE_REL(&inj_points, inj_cfg.points);
+	STORE_REL(&inj_ready, 1);
 }
 
 __attribute__((destructor)) static void inj_fini(void)
 {
 	if (LOAD(&inj_on))
 		inj_end(END_BY_EXIT, 0);
+}
+
+/* ---------------------------------------------------------------- for tsan.c */
+
+/* The instrumented accesses and atomics (tsan.c) are points like the hooks':
+ * they share the seed, the enabled points and the way to a delay. */
+int inj_points_now(void)
+{
+	return LOAD_ACQ(&inj_ready) ? (int)LOAD(&inj_points) : -1;
+}
+
+uint64_t inj_seed_now(void)
+{
+	return LOAD(&inj_seed);
+}
+
+void inj_known_lineage(struct tstate *t)
+{
+	if (!t->lineage[0]) {
+		int saved = errno;
+		set_unknown_lineage(t);
+		errno = saved;
+	}
+}
+
+void inj_point_visit(struct tstate *t, int pt, uintptr_t ra)
+{
+	maybe_delay(t, pt, ra);
 }

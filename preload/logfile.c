@@ -93,6 +93,8 @@ void inj_logfile_write(int kind, int sig)
 	p = inj_fmt_str(p, actions[c->action], LINE_END);
 	p = inj_fmt_str(p, " points=", LINE_END);
 	p = inj_fmt_str(p, c->points_str, LINE_END);
+	p = inj_fmt_str(p, " sample=", LINE_END);
+	p = inj_fmt_u64(p, c->sample);
 	p = inj_fmt_str(p, " sites=", LINE_END);
 	p = inj_fmt_str(p, c->sites_str[0] ? c->sites_str : "*", LINE_END);
 	/* Where the E lines' times start, on CLOCK_MONOTONIC: with it a reader

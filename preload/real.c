@@ -20,6 +20,15 @@ extern int __pthread_mutex_lock(pthread_mutex_t *);
 extern int __pthread_mutex_unlock(pthread_mutex_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 extern int __sigaction(int, const struct sigaction *, struct sigaction *);
+/* glibc exports the three pthread aliases only under a hidden version: bind
+ * them to it explicitly, else a program linked against libinject.so (an
+ * instrumented one, preload/README.md) fails to link ("undefined reference
+ * to __pthread_mutex_unlock"). */
+#ifdef __x86_64__
+__asm__(".symver __pthread_mutex_lock, __pthread_mutex_lock@GLIBC_2.2.5");
+__asm__(".symver __pthread_mutex_unlock, __pthread_mutex_unlock@GLIBC_2.2.5");
+__asm__(".symver __pthread_rwlock_unlock, __pthread_rwlock_unlock@GLIBC_2.2.5");
+#endif
 
 /* The definition of name after ours (the version's, when there is one). */
 static void *next_symbol(const char *name, const char *version)

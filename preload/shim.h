@@ -3,6 +3,8 @@
  *
  * The files, in the order a call flows through them:
  *
+ * tsan.c     the __tsan_* entry points of instrumented programs: atomics
+ *            performed, accesses counted down, a visit through hooks.c
  * hooks.c    the interposed functions (the hook path: guard, real call,
  *            maybe a delay), thread lineage through pthread_create, fork,
  *            the exit, signal and dlclose hooks, constructor and destructor
@@ -16,9 +18,10 @@
  * state.c    the state the files share: configuration, ending flag, TLS
  * fmt.c      async-signal-safe formatting and the stderr line
  *
- * Calls go one way: hooks.c uses every other file; signals.c uses ending.c
- * and real.c; ending.c uses logfile.c, which reads ring.c and sites.c; all
- * use state.c and fmt.c, which use nothing of the shim's but this header.
+ * Calls go one way: tsan.c uses hooks.c (hooks.h); hooks.c uses every other
+ * file; signals.c uses ending.c and real.c; ending.c uses logfile.c, which
+ * reads ring.c and sites.c; all use state.c and fmt.c, which use nothing of
+ * the shim's but this header.
  *
  * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
  * lock of our own (atomics only), errno preserved, safe in a signal handler. */

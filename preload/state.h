@@ -24,6 +24,9 @@ struct site_rec;
 /* One thread's state, in initial-exec TLS (never allocated). */
 struct tstate {
 	int guard;                  /* inside the shim: hooks pass straight through */
+	int64_t tsan_skip[2];       /* accesses, atomics left before the next visit
+				     * (tsan.c; 0 at thread start: the first one looks) */
+	uint64_t tsan_draws;        /* countdowns drawn so far (tsan.c) */
 	int resolving;              /* inside dlsym: lazy stubs take the safe path */
 	int exiting;                /* the slot key's destructor ran (ring.c) */
 	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */

@@ -29,3 +29,66 @@ $(BUILD)/tests/common_check: $(BUILD)/obj/tests/progs/common/common_check.o $(CO
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -lm
+
+# Instrumented programs (preload/README.md, "Instrumented programs"): each
+# tests/progs/tsan/NAME.c is built as build/tests/tsan/NAME (gcc
+# -fsanitize=thread, its __tsan_* calls linked to the shim), as
+# build/tests/tsan-clang/NAME (the same with clang) and as
+# build/tests/tsan-plain/NAME (no instrumentation).
+TSAN_PROG_NAMES := $(notdir $(basename $(wildcard tests/progs/tsan/*.c)))
+TEST_PROGS += $(foreach d,tsan tsan-clang tsan-plain,$(TSAN_PROG_NAMES:%=$(BUILD)/tests/$(d)/%))
+$(BUILD)/tests/tsan/%: $(BUILD)/obj-tsan/tests/progs/tsan/%.o $(BUILD)/libinject.so
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(TSAN_LDFLAGS)
+$(BUILD)/tests/tsan-clang/%: $(BUILD)/obj-tsan-clang/tests/progs/tsan/%.o $(BUILD)/libinject.so
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CLANG) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(TSAN_LDFLAGS)
+# -mcx16: gcc inlines the 16-byte __sync builtins only with it (instrumented,
+# they are calls to the shim).
+$(BUILD)/obj/tests/progs/tsan/%.o: CFLAGS += -mcx16
+$(BUILD)/obj/tests/progs/tsan/atomics.o $(BUILD)/obj-tsan/tests/progs/tsan/atomics.o: \
+	CFLAGS += -Wno-sync-nand
+$(BUILD)/tests/tsan-plain/%: $(BUILD)/obj/tests/progs/tsan/%.o
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< -latomic
+
+# What inject must refuse (tests/test_tsan.py): the order program linked the
+# usual way with libtsan (gcc) and with clang's static runtime, and one
+# calling an entry point the shim lacks: built against a copy of the shim
+# with one more (tsan/extra/newer_entry.c), run against the real one.
+TEST_PROGS += $(BUILD)/tests/tsan-libtsan/order $(BUILD)/tests/tsan-clangrt/order \
+              $(BUILD)/tests/tsan/needs_newer
+$(BUILD)/tests/tsan-libtsan/order: $(BUILD)/obj-tsan/tests/progs/tsan/order.o
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@ (libtsan)"
+	$(Q)$(CC) -fsanitize=thread $(BASE_LDFLAGS) -o $@ $<
+$(BUILD)/tests/tsan-clangrt/order: $(BUILD)/obj-tsan-clang/tests/progs/tsan/order.o
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@ (clang runtime)"
+	$(Q)$(CLANG) -fsanitize=thread $(BASE_LDFLAGS) -o $@ $<
+$(BUILD)/tests/tsan-newer/libinject.so: $(PRELOAD_OBJS) $(BUILD)/pic/tests/progs/tsan/extra/newer_entry.o preload/libinject.map
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -Wl,--version-script=preload/libinject.map -o $@ $(filter %.o,$^) -ldl -lunwind -lm -latomic
+$(BUILD)/tests/tsan/needs_newer: $(BUILD)/obj-tsan/tests/progs/tsan/extra/needs_newer.o $(BUILD)/tests/tsan-newer/libinject.so $(BUILD)/libinject.so
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan-newer -linject -Wl,-rpath,$(abspath $(BUILD)) -Wl,-z,now -latomic
+
+# An instrumented library whose constructor runs before the shim's, and a
+# program using it (tests/test_tsan.py: entry points on zero state).  The
+# library does not need libinject.so itself (its __tsan_* calls bind to the
+# program's), so under the launcher the preloaded shim is initialised after it.
+TEST_PROGS += $(BUILD)/tests/tsan/uses_early
+$(BUILD)/tests/tsan/libearly.so: tests/progs/tsan/extra/early.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(TSAN_CFLAGS) -fPIC -c -o $@.o $<
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -o $@ $@.o
+$(BUILD)/tests/tsan/uses_early: $(BUILD)/obj-tsan/tests/progs/tsan/extra/uses_early.o $(BUILD)/tests/tsan/libearly.so
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan -learly -Wl,-rpath,$(abspath $(BUILD))/tests/tsan $(TSAN_LDFLAGS)
