@@ -23,11 +23,13 @@
 #include <unistd.h>
 
 #include "inject_target.h"
+#include "plan.h"
 #include "spec.h"
 
 static const char usage_line[] =
 	"usage: inject [--seed N] [--prob P] [--delay SPEC] [--sites LIST] [--skip LIST] "
-	"[--points LIST] [--action A] [--max N] [--log FILE] [--list-sites] [--verbose] "
+	"[--points LIST] [--action A] [--max N] [--log FILE] [--plan NAME] [--list-sites] "
+	"[--verbose] "
 	"-- PROGRAM ARGS...";
 
 static const char help_text[] =
@@ -40,11 +42,13 @@ static const char help_text[] =
 	"                                with --verbose). Decisions are a pure function of\n"
 	"                                (seed, thread lineage, site, visit number).\n"
 	"  --prob P       INJECT_PROB    probability of a delay at a matching site visit,\n"
-	"                                decimal (0.25, 1e-3; default 1 when --sites\n"
-	"                                names a site, else 0.1)\n"
+	"                                decimal (0.25, 1e-3; default: the plan\n"
+	"                                family's; without one, 1 when --sites names a\n"
+	"                                site, else 0.1)\n"
 	"  --delay SPEC   INJECT_DELAY   fixed:D, uniform:MIN:MAX, exp:MEAN or\n"
-	"                                loguniform:MIN:MAX (default\n"
-	"                                " INJECT_DEFAULT_DELAY "); a duration as\n"
+	"                                loguniform:MIN:MAX (default: the plan\n"
+	"                                family's, else " INJECT_DEFAULT_DELAY ");\n"
+	"                                a duration as\n"
 	"                                in Go, with a decimal exponent allowed\n"
 	"                                (200us, 1.5ms, 2e3ns, 1m30s; units ns, us,\n"
 	"                                ms, s, m, h; docs/interfaces.md), from 0 to\n"
@@ -59,7 +63,8 @@ static const char help_text[] =
 	"  --points LIST  INJECT_POINTS  comma list of mutex_unlock, mutex_lock,\n"
 	"                                rwlock_unlock, spin_unlock, sem_post,\n"
 	"                                cond_signal, cond_broadcast, thread_start, or\n"
-	"                                all (default " INJECT_DEFAULT_POINTS "); the\n"
+	"                                all (default: the plan family's, else\n"
+	"                                " INJECT_DEFAULT_POINTS "); the\n"
 	"                                site of thread_start is the function that\n"
 	"                                called pthread_create\n"
 	"  --action A     INJECT_ACTION  sleep, yield or spin (default sleep; sleep\n"
@@ -69,6 +74,12 @@ static const char help_text[] =
 	"  --log FILE     INJECT_LOG     append the event log and per-site counts to\n"
 	"                                FILE at exit, _exit and on a fatal signal\n"
 	"                                (format: docs/interfaces.md)\n"
+	"  --plan NAME    INJECT_PLAN    a plan family by name, or portfolio: each run\n"
+	"                                draws its family from its seed (default when\n"
+	"                                none of --prob, --delay, --sites, --points,\n"
+	"                                --action is given); a flag given keeps its\n"
+	"                                value over the family's. Families:\n"
+	"%s"
 	"  --list-sites                  run PROGRAM once counting visits without\n"
 	"                                delaying, then print visits<TAB>site,\n"
 	"                                busiest first\n"
@@ -112,7 +123,7 @@ static const struct { const char *flag, *var; } flags[] = {
 	{ "--delay", "INJECT_DELAY" }, { "--sites", "INJECT_SITES" },
 	{ "--skip", "INJECT_SKIP" }, { "--points", "INJECT_POINTS" },
 	{ "--action", "INJECT_ACTION" }, { "--max", "INJECT_MAX" },
-	{ "--log", "INJECT_LOG" },
+	{ "--log", "INJECT_LOG" }, { "--plan", "INJECT_PLAN" },
 };
 
 static void shim_path(char *out, size_t len)
@@ -346,7 +357,24 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (fl.help) {
-		printf("%s\n       inject --check [options]\n\n%s", usage_line, help_text);
+		char fams[4096] = "";
+		for (const struct inject_family *f = inject_families; f->name; f++) {
+			size_t l = strlen(fams);
+			l += (size_t)snprintf(fams + l, sizeof fams - l, "%34s%-14s", "", f->name);
+			/* The description's lines, each indented under the first. */
+			for (const char *w = f->what; *w && l < sizeof fams;) {
+				const char *nl = strchr(w, '\n');
+				int len = nl ? (int)(nl - w) : (int)strlen(w);
+				l += (size_t)snprintf(fams + l, sizeof fams - l, "%s%.*s", w == f->what
+						      ? "" : "\n                                                ",
+						      len, w);
+				w += len + (nl != NULL);
+			}
+			snprintf(fams + l, sizeof fams - l, "%s\n",
+				 inject_family_available(f) ? "" : " (not in this build)");
+		}
+		printf("%s\n       inject --check [options]\n\n", usage_line);
+		printf(help_text, fams);
 		return 0;
 	}
 	if (fl.check)
@@ -400,10 +428,11 @@ int main(int argc, char **argv)
 	free(pre);
 
 	if (verbose) {
-		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sites=%s\n",
+		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sites=%s "
+			"plan=%s\n",
 			getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
 			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
-			cfg.sites_str[0] ? cfg.sites_str : "*");
+			cfg.sites_str[0] ? cfg.sites_str : "*", cfg.plan_str);
 		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
 	}
 	char why[PATH_MAX + 256];

@@ -95,6 +95,12 @@ void inj_logfile_write(int kind, int sig)
 	p = inj_fmt_str(p, c->points_str, LINE_END);
 	p = inj_fmt_str(p, " sites=", LINE_END);
 	p = inj_fmt_str(p, c->sites_str[0] ? c->sites_str : "*", LINE_END);
+	p = inj_fmt_str(p, " plan=", LINE_END);
+	p = inj_fmt_str(p, c->plan_str, LINE_END);
+	if (c->pin_cpu >= 0) {
+		p = inj_fmt_str(p, " cpu=", LINE_END);
+		p = inj_fmt_u64(p, (uint64_t)c->pin_cpu);
+	}
 	*p++ = '\n';
 	emit(line, (size_t)(p - line));
 

@@ -3,7 +3,7 @@
 # (common/duration.c: pure, so it may run in the shim; compiled here -fPIC,
 # not taken from libcommon.a), and exports only the interposed names
 # (preload/libinject.map).
-PRELOAD_SRCS := $(wildcard preload/*.c) $(wildcard injector/policy*.c) $(wildcard injector/spec*.c) \
+PRELOAD_SRCS := $(wildcard preload/*.c) $(wildcard injector/policy*.c) $(wildcard injector/spec*.c) $(wildcard injector/plan*.c) \
                 common/duration.c
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/pic/%.o)
 CFLAGS_preload := -fvisibility=hidden -ftls-model=initial-exec
