@@ -126,6 +126,8 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 	for (int i = 0; i < j.nsigs; i++)
 		if (strcmp(j.sigs[i].text, sig))
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
+	for (int i = 0; i < j.nfams; i++)   /* the family follows from the seed */
+		printf("; plan family %s x%lld", j.fams[i].name, j.fams[i].runs);
 	printf("%s\n", j.interrupted ? " (interrupted)" : "");
 	json_decref(m);
 	return same > 0 ? EXIT_OK : EXIT_UNMET;

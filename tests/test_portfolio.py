@@ -5,10 +5,11 @@ run draws its family from its seed; the log's header names it; every family
 can be named with --plan; one-cpu puts every thread on one CPU.  Checked
 against the injection logs the shim writes (docs/interfaces.md)."""
 
+import json
 import re
 import subprocess
 
-from conftest import INJECT, PROGS, clean_env, run
+from conftest import INJECT, PROGS, STRESS, clean_env, run
 from injlog import parse_log
 
 BASIC = PROGS / "inj_basic"
@@ -96,3 +97,69 @@ def test_bad_plan_is_refused(tmp_path):
     r = run([BASIC, 1], env=clean_env(LD_PRELOAD=str(PROGS.parent / "libinject.so"),
                                       INJECT_PLAN="fastest")).expect(125)
     assert "INJECT_PLAN" in r.err
+
+
+# ------------------------------------------------------------------ stress
+
+FLAKY = PROGS / "st_flaky"
+
+
+def stress_json(tmp_path, *args):
+    res = tmp_path / "res"
+    r = run([STRESS, "--status", "0", "--results", res, *args])
+    assert r.rc in (0, 1), r
+    (d,) = [p for p in res.iterdir() if p.is_dir()]
+    return r, d, json.loads((d / "summary.json").read_text())
+
+
+def test_stress_tallies_each_family_and_replay_gives_it_back(tmp_path):
+    # st_flaky fails by its seed alone (300 in 1000): the tallies are about
+    # bookkeeping, checked against the kept failures' own logs.
+    r, d, s = stress_json(tmp_path, "-p", "2", "--count", "40", "--seed", "100", "--keep",
+                          "100", "--inject", "--plan portfolio", "--", FLAKY, "300")
+    (job,) = s["jobs"]
+    fams = job["families"]
+    assert sum(f["runs"] for f in fams.values()) == job["runs"] == 40, fams
+    assert sum(f["failures"] for f in fams.values()) == job["failures"] > 0, fams
+    assert len(fams) >= 4 and set(fams) <= set(families()), fams
+    kept = [d / k for g in job["signatures"].values() for k in g["kept"]]
+    assert len(kept) == job["failures"]
+    by_plan = {}
+    for k in kept:
+        plan = parse_log(k / "inject.log")[0]["header"]["plan"]
+        by_plan[plan] = by_plan.get(plan, 0) + 1
+    assert by_plan == {n: f["failures"] for n, f in fams.items() if f["failures"]}, \
+        (by_plan, fams)
+    assert "- plan families (failed/runs): " in r.out, r.out
+    # The family follows from the seed: --replay and replay.sh give it back.
+    k = kept[0]
+    plan = parse_log(k / "inject.log")[0]["header"]["plan"]
+    rr = run([STRESS, "--replay", k, "--count", "2"]).expect(0)
+    assert rr.out.rstrip().endswith(f"; plan family {plan} x2"), rr
+    log = tmp_path / "replay.log"
+    subprocess.run(["bash", k / "replay.sh"], env=clean_env(INJECT_REPLAY_LOG=str(log)),
+                   capture_output=True)
+    assert parse_log(log)[0]["header"]["plan"] == plan
+
+
+def test_shim_only_control_is_reported_beside_the_delays(tmp_path):
+    # A program that fails as often without a delay: the control's rate is
+    # reported beside the delays', and the verdict warns that the failures
+    # are no credit to the delays.
+    r, d, s = stress_json(tmp_path, "-p", "2", "--count", "30", "--seed", "7",
+                          "--shim-control", "30", "--inject", "--plan release-mid", "--",
+                          FLAKY, "500")
+    (job,) = s["jobs"]
+    ctl = job["shim_only"]
+    assert ctl["runs"] == 30 and 0 < ctl["failures"] < 30, ctl
+    assert job["runs"] == 30, job
+    assert any("with the shim loaded and no delay (--prob 0)" in w for w in job["warnings"]), job
+    assert "- without delays (the shim loaded, --prob 0): " in r.out, r.out
+    # Without the option there is no control, and a job without --inject refuses it.
+    _, _, s = stress_json(tmp_path / "b", "--count", "2", "--inject", "--prob 0.1", "--",
+                          FLAKY, "0")
+    assert s["jobs"][0]["shim_only"] is None
+    r = run([STRESS, "--count", "2", "--shim-control", "2", "--results", tmp_path / "c", "--",
+             FLAKY, "0"]).expect(64)
+    assert "needs --inject" in r.err and r.err.count("\n") == 1, r
+    r = run([STRESS, "--count", "2", "--shim-control", "0", "--", FLAKY, "0"]).expect(64)
