@@ -14,11 +14,7 @@
 
 #include "policy.h"
 
-/* Every lock-level point by name, not "all": "all" would also take the
- * access-level points of instrumented programs, at a probability meant for
- * lock releases. */
-#define LOCK_POINTS "mutex_unlock,mutex_lock,rwlock_unlock,spin_unlock,sem_post," \
-		    "cond_signal,cond_broadcast,thread_start"
+#define LOCK_POINTS INJECT_LOCK_POINTS
 /* The access-level points' names (h13-tsan's INJECT_POINTS names, once they
  * exist: until then the family is unavailable). */
 #define ACCESS_POINTS "access"

@@ -41,4 +41,10 @@ unsigned inject_family_cpu(uint64_t seed, unsigned n);
 
 #define INJECT_PLAN_PORTFOLIO "portfolio"
 
+/* Every lock-level point by name, not "all": "all" would also take the
+ * access-level points of instrumented programs, at a probability meant for
+ * lock releases.  (hunt lists a program's sites at these points.) */
+#define INJECT_LOCK_POINTS "mutex_unlock,mutex_lock,rwlock_unlock,spin_unlock,sem_post," \
+			   "cond_signal,cond_broadcast,thread_start"
+
 #endif
