@@ -9,12 +9,14 @@ that the two rarely meet in one run: no single site stands out, and the hunt bef
 this change, which only combined singled-out sites and confirmed them at the screening
 probability, said "no culprit" (seed 7: 538 runs, 103 s)."""
 
+import json
+import shlex
 import time
 
 import pytest
 
-from conftest import PROGS, ROOT, run
-from hunt_fake import HUNT, hunt_json
+from conftest import PROGS, ROOT, clean_env, run
+from hunt_fake import HUNT, RACY, fake_stress, hunt_json  # noqa: F401 (fake_stress: a fixture)
 
 PAIR = PROGS / "hunt_pair"
 PAIR_SRC = ROOT / "tests" / "progs" / "hunt_pair.c"
@@ -59,3 +61,26 @@ def test_hunt_names_the_pair_not_a_single_site(tmp_path):
     fails = sum(run(j["plan"].split(), timeout=60).rc == 2 for _ in range(20))
     assert fails >= 2, f"the plan reproduced {fails}/20\n{j['plan']}"
     assert time.monotonic() - t0 < 470
+
+
+def test_hunt_plan_gives_the_delays(fake_stress, tmp_path):
+    """hunt --plan NAME: every delaying campaign carries the family instead of --delay; the
+    baseline lists the sites of every lock-level point; a bad name is a usage error."""
+    log = tmp_path / "argv.jsonl"
+    r = run([HUNT, "-q", "-p", "2", "--seed", "3", "--plan", "portfolio", "--max-runs", "20",
+             "--stress", fake_stress, "--results", tmp_path / "res", "--", RACY],
+            env=clean_env(FAKE_CULPRIT="startm+0x5c", FAKE_ARGV_LOG=str(log)), timeout=180)
+    assert r.rc in (0, 1), r
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    words = [shlex.split(a[a.index("--inject") + 1]) for a in calls]
+    base = [w for w in words if w[:2] == ["--prob", "0"]]
+    runs = [w for w in words if w[:2] != ["--prob", "0"]]
+    assert base and runs, words
+    assert all("--points" in w and "--delay" not in w and "--plan" not in w for w in base), base
+    assert all(w[2:4] == ["--plan", "portfolio"] and "--delay" not in w for w in runs), runs
+    d, j = hunt_json(r)
+    assert j["family"] == "portfolio" and j["delay"] is None, j
+    if j["plan"]:
+        assert "--plan portfolio" in j["plan"] and "--delay" not in j["plan"], j["plan"]
+    r = run([HUNT, "--plan", "fastest", "--", RACY], timeout=30).expect(64)
+    assert 'INJECT_PLAN: bad value "fastest"' in r.err and r.err.count("\n") == 1, r
