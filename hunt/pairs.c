@@ -1,19 +1,11 @@
 /* pairs: two-site rows from the screening runs (see pairs.h). */
 #include "pairs.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stats.h"
-
-/* Was any site of function FN delayed in run U? */
-static int func_delayed(const struct runs *r, const struct run *u, const char *fn)
-{
-	for (int h = 0; h < u->nhits; h++)
-		if (u->hits[h].delays > 0 && strcmp(r->sites[u->hits[h].site].func, fn) == 0)
-			return 1;
-	return 0;
-}
 
 static int cmp_pairs(const void *x, const void *y)
 {
@@ -53,6 +45,24 @@ int rank_pairs(const struct runs *r, int phase, const struct row *rows, int nrow
 		top[k] = all[k];
 	}
 	free(all);
+	/* Which of the K units each site belongs to (-1: none), then one bit
+	 * per unit and run: was it delayed?  Pairs then cost a bit test per
+	 * run, not a walk over the run's sites (screening asks after every
+	 * batch). */
+	int *unit_of = malloc(sizeof *unit_of * (size_t)(r->nsites + 1));
+	for (int s = 0; s < r->nsites; s++) {
+		unit_of[s] = -1;
+		for (int i = 0; i < k && unit_of[s] < 0; i++)
+			if (strcmp(r->sites[s].func, top[i]->unit) == 0)
+				unit_of[s] = i;
+	}
+	uint64_t *del = calloc((size_t)r->nruns + 1, sizeof *del);
+	for (int x = 0; x < r->nruns; x++) {
+		const struct run *u = &r->runs[x];
+		for (int h = 0; h < u->nhits; h++)
+			if (u->hits[h].delays > 0 && unit_of[u->hits[h].site] >= 0)
+				del[x] |= 1ULL << unit_of[u->hits[h].site];
+	}
 	int np = k * (k - 1) / 2;
 	struct pair *v = calloc((size_t)np + 1, sizeof *v);
 	int n = 0;
@@ -65,7 +75,7 @@ int rank_pairs(const struct runs *r, int phase, const struct row *rows, int nrow
 				const struct run *u = &r->runs[x];
 				if ((phase >= 0 && u->phase != phase) || u->outcome == EXCLUDED)
 					continue;
-				int d = func_delayed(r, u, p->a) + func_delayed(r, u, p->b);
+				int d = (int)(del[x] >> i & 1) + (int)(del[x] >> j & 1);
 				int f = u->outcome == FAIL;
 				if (d == 2)
 					p->n11++, p->f11 += f;
@@ -76,6 +86,8 @@ int rank_pairs(const struct runs *r, int phase, const struct row *rows, int nrow
 			}
 			p->p = fisher_greater(p->f11, p->n11, p->f1, p->n1);
 		}
+	free(unit_of);
+	free(del);
 	for (int i = 0; i < n; i++)
 		v[i].padj = bonferroni(v[i].p, n);
 	qsort(v, (size_t)n, sizeof *v, cmp_pairs);
