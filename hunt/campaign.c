@@ -35,6 +35,7 @@
 #include "../common/xalloc.h"
 #include "finish.h"
 #include "hunt.h"
+#include "../injector/plan.h"
 
 /* Seconds a stress child has to stop after hunt passed a signal on. */
 #define STOP_GRACE_S 20.0
@@ -107,8 +108,20 @@ void base_words(struct hunt *h, struct wv *w, const char *prob)
 {
 	wv_push(w, "--prob");
 	wv_push(w, prob);
-	wv_push(w, "--delay");
-	wv_push(w, h->delay);
+	if (!h->plan) {
+		wv_push(w, "--delay");
+		wv_push(w, h->delay);
+	} else if (strcmp(prob, "0") == 0) {
+		/* No delay: list every site a family may delay. */
+		wv_push(w, "--points");
+		wv_push(w, INJECT_LOCK_POINTS);
+	} else {
+		/* The family (drawn per run from its seed, for the portfolio)
+		 * gives the delays, points, action and CPU; hunt the sites and
+		 * the probability. */
+		wv_push(w, "--plan");
+		wv_push(w, h->plan);
+	}
 	for (int i = 0; i < h->nextra; i++)
 		wv_push(w, h->extra_argv[i]);
 }

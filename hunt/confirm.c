@@ -10,6 +10,7 @@
 
 #include "campaign.h"
 #include "hunt.h"
+#include "pairs.h"
 #include "screen.h"
 #include "stats.h"
 
@@ -80,6 +81,41 @@ static void control(struct hunt *h, struct confirm *c)
 	tally(h, c->ctrl_phase, &c->ctrl_n, &c->ctrl_f);
 }
 
+/* The only-set probability of a set of NSET >= 2 units.  A failure that
+ * needs its members delayed in the same run, at the same moment, is a
+ * product of rare events at the screening probability, which spreads its
+ * delays over every site: the set alone gets the probability that aims the
+ * screening's delays a run (--delays) at its own visits in the baseline,
+ * capped at 0.5 as in screening, never below the screening's.  A single
+ * unit, and any set when --prob is given, keep the screening probability. */
+static void set_prob(struct hunt *h, char *const *set, int nset, int exact, char *out, size_t n)
+{
+	snprintf(out, n, "%s", h->prob);
+	if (nset < 2 || !h->prob_auto)
+		return;
+	double visits = 0;
+	long nr = 0;
+	for (int i = 0; i < h->runs.nruns; i++) {
+		const struct run *u = &h->runs.runs[i];
+		if (u->phase != PH_BASE)
+			continue;
+		nr++;
+		for (int k = 0; k < u->nhits; k++) {
+			const struct site *s = &h->runs.sites[u->hits[k].site];
+			for (int j = 0; j < nset; j++)
+				if (strcmp(set[j], exact ? s->name : s->func) == 0) {
+					visits += u->hits[k].visits;
+					break;
+				}
+		}
+	}
+	double pr = nr && visits > 0 ? h->target_delays / (visits / nr) : 0.5;
+	if (pr > 0.5)
+		pr = 0.5;
+	if (pr > atof(h->prob))
+		snprintf(out, n, "%.3g", pr);
+}
+
 /* Step 4: one set; the except-set campaign only when asked; the control
  * borrowed from BORROW when given (narrowing: a site of a function whose
  * control delayed no site of that function). */
@@ -97,13 +133,14 @@ static struct confirm *confirm_set(struct hunt *h, char **set, int nset, int exa
 		size_t l = strlen(c->sites);
 		snprintf(c->sites + l, sizeof c->sites - l, "%s%s", i ? "," : "", set[i]);
 	}
+	set_prob(h, set, nset, exact, c->prob, sizeof c->prob);
 	struct wv w = {0};
-	base_words(h, &w, h->prob);
+	base_words(h, &w, c->prob);
 	wv_push(&w, "--sites");
 	wv_push(&w, c->sites);
 	char label[64];
 	snprintf(label, sizeof label, "confirm-%02d-only", h->nconf);
-	progress(h, "confirm: delay only %s (%ld runs)", c->sites, h->confirm);
+	progress(h, "confirm: delay only %s (%ld runs, --prob %s)", c->sites, h->confirm, c->prob);
 	c->only_phase = new_phase(h);
 	campaign(h, label, c->only_phase, &w, h->confirm);
 	wv_free(&w);
@@ -152,6 +189,89 @@ static struct confirm *confirm_set(struct hunt *h, char **set, int nset, int exa
 	return c;
 }
 
+static int time_for(struct hunt *h, long runs);
+
+/* The most screening runs the pair stage makes, and the fewest before it may
+ * stop on a significant pair. */
+#define PAIR_RUNS 80
+#define PAIR_MIN_RUNS 20
+
+/* The pair stage, after no single candidate was confirmed: fresh runs that
+ * delay random subsets of the PAIR_STAGE_TOP function units with the
+ * smallest screening p (each in with chance --fraction), at the
+ * probability that aims --delays at those units' own visits.  At the
+ * screening's probability, spread over every site, two delays that must
+ * meet in one run rarely do; here they meet in every run whose subset holds
+ * both, so a pair's joint effect shows against each alone.  Rows of these
+ * runs rank the pairs (pairs.h); the top-unit choice came from other runs,
+ * so it does not favour them. */
+static void pair_stage(struct hunt *h, struct row *funcs, int nfuncs)
+{
+	static char list[1 << 16];
+	char *top[PAIR_STAGE_TOP];
+	int k = 0;
+	struct pair *pairs;
+	int np;
+	/* The units rank_pairs pairs: the smallest p. */
+	int used[1024] = {0};
+	for (; k < PAIR_STAGE_TOP; k++) {
+		int best = -1;
+		for (int i = 0; i < nfuncs && i < 1024; i++) {
+			const struct row *w = &funcs[i];
+			if (used[i] || !(w->n1 > 0 && w->n0 > 0 && !w->after_failure) ||
+			    !targetable(w->unit))
+				continue;
+			if (best < 0 || w->p < funcs[best].p)
+				best = i;
+		}
+		if (best < 0)
+			break;
+		used[best] = 1;
+		top[k] = funcs[best].unit;
+	}
+	if (k < 2)
+		return;
+	char prob[32];
+	set_prob(h, top, k, 0, prob, sizeof prob);
+	h->pair_phase = new_phase(h);
+	progress(h, "pairs: up to %d runs delaying random subsets of the %d functions with the "
+		 "smallest p (--prob %s)", PAIR_RUNS, k, prob);
+	long done = 0;
+	for (int b = 0; done < PAIR_RUNS; b++) {
+		if (!time_for(h, h->batch))
+			break;
+		list[0] = 0;
+		int n = 0;
+		for (int i = 0; i < k; i++)
+			if (urand(h) < h->fraction) {
+				size_t l = strlen(list);
+				snprintf(list + l, sizeof list - l, "%s%s", n++ ? "," : "", top[i]);
+			}
+		if (n == 0)
+			snprintf(list, sizeof list, "%s", top[rng(h) % (uint64_t)k]);
+		struct wv w = {0};
+		base_words(h, &w, prob);
+		wv_push(&w, "--sites");
+		wv_push(&w, list);
+		char label[32];
+		snprintf(label, sizeof label, "pairs-%03d", b);
+		done += campaign(h, label, h->pair_phase, &w, h->batch);
+		wv_free(&w);
+		if (done < PAIR_MIN_RUNS)
+			continue;
+		np = rank_pairs(&h->runs, h->pair_phase, funcs, nfuncs, PAIR_STAGE_TOP, targetable,
+				&pairs);
+		int stop = np > 0 && pair_significant(&pairs[0], h->alpha);
+		if (np > 0)
+			progress(h, "pairs: %ld runs; top %s + %s: both delayed %ld/%ld vs one %ld/%ld "
+				 "(p=%.2g adj)", done, pairs[0].a, pairs[0].b, pairs[0].f11,
+				 pairs[0].n11, pairs[0].f1, pairs[0].n1, pairs[0].padj);
+		free(pairs);
+		if (stop)
+			break;
+	}
+}
+
 static int time_for(struct hunt *h, long runs)
 {
 	/* Estimate from the runs so far: wall seconds per run. */
@@ -159,7 +279,9 @@ static int time_for(struct hunt *h, long runs)
 	return elapsed(h) + per * runs < h->time_limit;
 }
 
-/* Step 4, the driver: singles in rank order, then a growing union. */
+/* Step 4, the driver: singles in rank order, then the significant pairs,
+ * then a growing union. */
+#define MAX_PAIRS 2
 void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sites, int nsites)
 {
 	/* Candidates: functions, in the order of their best evidence, from the
@@ -187,7 +309,13 @@ void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sit
 		free(f);
 	}
 	h->ncand = nc;
-	if (nc == 0)
+	/* Failures but no single candidate: a failure that needs two delays
+	 * at once may leave every single unit weak; the pair stage below
+	 * looks for it. */
+	int failures = 0;
+	for (int i = 0; i < h->runs.nruns && !failures; i++)
+		failures = h->runs.runs[i].phase == PH_BLIND && h->runs.runs[i].outcome == FAIL;
+	if (nc == 0 && !failures)
 		return;
 	/* A set: the significant candidates, then functions whose delays look
 	 * harmful before correction (a failure that needs two delays shows each
@@ -202,9 +330,10 @@ void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sit
 			cand[nc++] = w->unit;
 	}
 	/* Bonferroni over every test this stage may make, fixed before the
-	 * first result: two per single, two per union of 2..nc candidates, and
-	 * the narrowing of a function culprit to one site. */
-	h->conf_tests = 2 * nsingle + 2 * (nc - 1) + 1;
+	 * first result: two per single, two per significant pair, two per union
+	 * of 2..nc candidates, and the narrowing of a function culprit to one
+	 * site. */
+	h->conf_tests = 2 * nsingle + 2 * MAX_PAIRS + 2 * (nc > 1 ? nc - 1 : 0) + 1;
 	struct confirm *found = NULL;
 	for (int i = 0; i < nsingle && !found; i++) {
 		if (!time_for(h, 3 * h->confirm)) {
@@ -212,6 +341,35 @@ void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sit
 			break;
 		}
 		struct confirm *c = confirm_set(h, &cand[i], 1, 0, 1, NULL);
+		if (c && c->sufficient && c->needed)
+			found = c;
+	}
+	char *pset[MAX_PAIRS][2];
+	int npair = 0;
+	if (!found && time_for(h, PAIR_RUNS + 3 * h->confirm)) {
+		pair_stage(h, funcs, nfuncs);
+		struct pair *pairs;
+		int np = h->pair_phase ? rank_pairs(&h->runs, h->pair_phase, funcs, nfuncs,
+						     PAIR_STAGE_TOP, targetable, &pairs) : 0;
+		for (int i = 0; i < np && npair < MAX_PAIRS; i++)
+			if (pair_significant(&pairs[i], h->alpha)) {
+				pset[npair][0] = pairs[i].a;
+				pset[npair][1] = pairs[i].b;
+				npair++;
+			}
+		if (np)
+			free(pairs);
+		h->npairs = npair;
+		h->ncand += npair;
+	} else if (!found && nc == 0) {
+		h->conf_note = "the time limit left no time for the pair stage";
+	}
+	for (int i = 0; i < npair && !found; i++) {
+		if (!time_for(h, 3 * h->confirm)) {
+			h->conf_note = "the time limit cut confirmation short";
+			break;
+		}
+		struct confirm *c = confirm_set(h, pset[i], 2, 0, 1, NULL);
 		if (c && c->sufficient && c->needed)
 			found = c;
 	}

@@ -33,6 +33,13 @@
  *      over every test the stage may make, fixed before the first result.
  *      Single candidates first, in rank order; if none is both, a union
  *      that grows in rank order (a failure that needs two delays at once).
+ *      Between the two, when screening saw failures but no single was
+ *      confirmed, a pair stage: fresh runs delaying random subsets of the six
+ *      functions with the smallest screening p at a probability aimed at
+ *      their own visits, where both-delayed runs are tested against
+ *      one-delayed runs for each pair (pairs.c); significant pairs are
+ *      confirmed as sets.  A set of two or more is delayed at the
+ *      probability aimed at its own visits.
  *      The culprit is the first set both needed and sufficient, else the
  *      first sufficient one (flagged not needed).  A function culprit is
  *      then narrowed to its top exact site when that alone is sufficient
@@ -47,9 +54,10 @@
  * child and leaves a report marked interrupted.
  *
  * Where each step is: options.c (0, the options), main.c (0, the tools and
- * inject flags; the order of the steps), screen.c (1, 2), rank.c and
- * stats.c (3), confirm.c (4), report.c (5); campaign.c runs the children
- * for every step, and finish.c ends hunt when no verdict can be given.
+ * inject flags; the order of the steps), screen.c (1, 2), rank.c, pairs.c
+ * and stats.c (3), confirm.c (4, with the pair stage), report.c (5);
+ * campaign.c runs the children for every step, and finish.c ends hunt when
+ * no verdict can be given.
  */
 #ifndef HUNT_H
 #define HUNT_H
@@ -66,6 +74,7 @@ enum { PH_BASE = 1, PH_BLIND = 2, PH_CONFIRM = 3 };
 
 struct confirm {
 	char sites[4096];	/* the --sites value of the only-set campaign */
+	char prob[32];		/* the --prob of the only-set campaign */
 	int nset;
 	char *set[8];
 	long only_n, only_f, except_n, except_f;
@@ -87,6 +96,7 @@ struct confirm {
 struct hunt {
 	/* options */
 	int procs, quiet, prob_auto, top;
+	const char *plan;	/* --plan: a family or the portfolio gives the delays */
 	const char *timeout, *delay, *results, *name, *extra, *binary, *stress, *inject;
 	char **extra_argv;	/* --inject-flags split as stress splits --inject */
 	int nextra;
@@ -106,6 +116,8 @@ struct hunt {
 	const char *stop_reason, *conf_note;
 	struct confirm conf[MAX_CONF];
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
+	int npairs;		/* significant pairs of the pair stage, confirmed as sets */
+	int pair_phase;		/* the pair stage's phase tag; 0: it did not run */
 	int confirm_phases;	/* phase tags given out by confirmation so far */
 	struct confirm *culprit;
 	const char *exact_site;

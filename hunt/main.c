@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 		 * parser before anything runs or is made. */
 		struct wv w = {0};
 		base_words(h, &w, h->prob_auto ? "0" : h->prob);
+		if (h->plan && h->prob_auto) {     /* "0" listed the points instead */
+			wv_push(&w, "--plan");
+			wv_push(&w, h->plan);
+		}
 		check_inject_flags(h, &w);
 		wv_free(&w);
 	}

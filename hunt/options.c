@@ -37,6 +37,10 @@ static void help(void)
 "  --delays N         auto --prob aims at N delays per run (default 40)\n"
 "  --delay SPEC       delay distribution, one inject --delay value (default\n"
 "                     loguniform:100us:10ms)\n"
+"  --plan NAME        a plan family (inject --help lists them) or portfolio (a\n"
+"                     family drawn per run from its seed) gives the delays,\n"
+"                     points, action and CPU instead of --delay; the baseline\n"
+"                     then lists the sites of every lock-level point\n"
 "  --fraction F       chance a site is in a screening batch's subset (default 0.5)\n"
 "  --batch N          runs per screening batch (default: -p)\n"
 "  --min-runs N       screening runs before it may stop early (default 40)\n"
@@ -138,7 +142,8 @@ static uint64_t opt_u64(const char *opt, const char *v)
  * hunt sets itself (inject --check refuses the rest of what is wrong). */
 static void split_extra(struct hunt *h, const char *s)
 {
-	static const char *const own[] = {"--prob", "--delay", "--sites", "--seed", "--log"};
+	static const char *const own[] = {"--prob", "--delay", "--sites", "--seed", "--log",
+					  "--plan"};
 	char err[512];
 	if (split_words(s, &h->extra_argv, &h->nextra, err, sizeof err) < 0)
 		usage_exit("bad --inject-flags: %s", err);
@@ -148,19 +153,20 @@ static void split_extra(struct hunt *h, const char *s)
 			const char *w = h->extra_argv[i];
 			if (strncmp(w, own[k], n) == 0 && (w[n] == 0 || w[n] == '='))
 				usage_exit("bad --inject-flags: %s is hunt's to set (hunt has --prob and "
-					   "--delay; it chooses the sites and seeds)", own[k]);
+					   "--delay and --plan; it chooses the sites and seeds)", own[k]);
 		}
 }
 
 enum {
-	O_TIMEOUT = 256, O_PROB, O_DELAYS, O_DELAY, O_FRACTION, O_BATCH, O_MINRUNS, O_MAXRUNS,
+	O_TIMEOUT = 256, O_PROB, O_DELAYS, O_DELAY, O_PLAN, O_FRACTION, O_BATCH, O_MINRUNS, O_MAXRUNS,
 	O_BASELINE, O_CONFIRM, O_TOP, O_ALPHA, O_TIMELIMIT, O_FAILON, O_COUNTTO, O_EXTRA,
 	O_SEED, O_BINARY, O_RESULTS, O_NAME, O_STRESS, O_INJECT, O_ANALYZE, O_HELP,
 };
 
 static const struct option longopts[] = {
 	{"timeout", 1, 0, O_TIMEOUT}, {"prob", 1, 0, O_PROB}, {"delays", 1, 0, O_DELAYS},
-	{"delay", 1, 0, O_DELAY}, {"fraction", 1, 0, O_FRACTION}, {"batch", 1, 0, O_BATCH},
+	{"delay", 1, 0, O_DELAY}, {"plan", 1, 0, O_PLAN}, {"fraction", 1, 0, O_FRACTION},
+	{"batch", 1, 0, O_BATCH},
 	{"min-runs", 1, 0, O_MINRUNS}, {"max-runs", 1, 0, O_MAXRUNS},
 	{"baseline", 1, 0, O_BASELINE}, {"confirm", 1, 0, O_CONFIRM}, {"top", 1, 0, O_TOP},
 	{"alpha", 1, 0, O_ALPHA}, {"time-limit", 1, 0, O_TIMELIMIT},
@@ -220,6 +226,11 @@ void parse_options(struct hunt *h, int argc, char **argv)
 				usage_exit("bad value for --delay: empty (want a spec such as "
 					   "loguniform:100us:10ms)");
 			h->delay = optarg;
+			break;
+		case O_PLAN:
+			if (!*optarg)
+				usage_exit("bad value for --plan: empty (want a family or portfolio)");
+			h->plan = optarg;
 			break;
 		case O_FRACTION: h->fraction = opt_real("--fraction", optarg, 0.01, 1); break;
 		case O_BATCH: h->batch = opt_long("--batch", optarg, 1, big); break;

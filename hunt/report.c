@@ -13,6 +13,7 @@
 #include "../common/words.h"
 #include "../common/xalloc.h"
 #include "hunt.h"
+#include "pairs.h"
 #include "srcline.h"
 
 static void fill_where(const struct hunt *h, struct row *funcs, int nf, struct row *sites, int ns)
@@ -92,8 +93,9 @@ static char *plan_line(const struct hunt *h)
 	/* No --seed: the plan is the configuration confirmation measured, with a fresh seed
 	 * each run, so its reproduction rate is the confirmed one.  Pinning one failing run's
 	 * seed would replay that run's decisions, whose rate can be anything from 0 to 1. */
-	fprintf(o, " --prob %s --delay ", h->prob);
-	shell_word(o, h->delay);
+	fprintf(o, " --prob %s %s ", h->culprit->prob[0] ? h->culprit->prob : h->prob,
+		h->plan ? "--plan" : "--delay");
+	shell_word(o, h->plan ? h->plan : h->delay);
 	fputs(" --sites ", o);
 	shell_word(o, sites);
 	for (int i = 0; i < h->nextra; i++) {
@@ -190,6 +192,8 @@ static json_t *jconf(const struct confirm *c)
 			      "sufficient", c->sufficient);
 	if (o)
 		json_object_set_new(o, "complete", json_boolean(c->done));
+	if (o)
+		json_object_set_new(o, "prob", json_str(c->prob));
 	if (o && c->except_n > 0) {
 		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
 			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
@@ -426,10 +430,11 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 		shell_word(o, h->cmd[i]);
 	}
 	fprintf(o, "\nscreening: %ld runs (%ld failed, %ld excluded, %ld with a delay), stopped "
-		"on %s; delays --prob %s --delay %s, each site in a batch's subset with chance %.2f; "
+		"on %s; delays --prob %s %s %s, each site in a batch's subset with chance %.2f; "
 		"baseline without delays: %ld/%ld failed\n",
 		f + p, f, x, h->blind_delayed, h->nanalyze ? "input" : h->stop_reason ?
-		h->stop_reason : "-", h->prob[0] ? h->prob : "?", h->delay, h->fraction, bf,
+		h->stop_reason : "-", h->prob[0] ? h->prob : "?", h->plan ? "--plan" : "--delay",
+		h->plan ? h->plan : h->delay, h->fraction, bf,
 		bf + bp);
 	fprintf(o, "test: one-sided Fisher exact (delayed runs fail more), Bonferroni over %d "
 		"functions / %d sites; confirmation: one-sided Fisher on fresh runs (only-set "
@@ -438,12 +443,35 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 	table(h, o, "by function:", funcs, nf, 0, 15);
 	fputc('\n', o);
 	table(h, o, "by site:", sites, ns, 1, 15);
+	/* The pair stage's rows when it ran (its fresh runs test the pairs);
+	 * else the screening's. */
+	struct pair *pairs;
+	int npairs = h->pair_phase ? rank_pairs(&h->runs, h->pair_phase, funcs, nf,
+						PAIR_STAGE_TOP, targetable, &pairs)
+				   : rank_pairs(&h->runs, PH_BLIND, funcs, nf, PAIR_TOP, targetable,
+						&pairs);
+	if (npairs > 0) {
+		fprintf(o, "\npairs of functions, %s (both delayed against exactly one, Bonferroni "
+			"over %d pairs):\n", h->pair_phase ? "pair stage" : "screening", npairs);
+		for (int i = 0; i < npairs && i < 5; i++) {
+			const struct pair *q = &pairs[i];
+			char name[600];
+			snprintf(name, sizeof name, "%s + %s", q->a, q->b);
+			fprintf(o, "%-4d %-55s both ", i + 1, name);
+			rate(o, q->f11, q->n11);
+			fputs(" one ", o);
+			rate(o, q->f1, q->n1);
+			fprintf(o, " %-9.2g\n", q->padj);
+		}
+	}
 	if (h->nconf) {
 		fprintf(o, "\nconfirmation (fresh runs):\n");
 		for (int i = 0; i < h->nconf; i++) {
 			const struct confirm *c = &h->conf[i];
 			fprintf(o, "  only %-28s ", c->sites);
 			rate(o, c->only_f, c->only_n);
+			if (c->prob[0] && strcmp(c->prob, h->prob))
+				fprintf(o, " (--prob %s)", c->prob);
 			if (c->tested)
 				fprintf(o, " vs control %ld/%ld%s: p=%.2g", c->ctrl_f, c->ctrl_n,
 					c->ctrl_of ? " (its function's)" : "", c->p_suff);
@@ -494,6 +522,17 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 		push(js, jrow(h, &sites[i], 1), &bad);
 	for (int i = 0; jc && i < h->nconf; i++)
 		push(jc, jconf(&h->conf[i]), &bad);
+	json_t *jp = json_array();
+	for (int i = 0; jp && i < npairs; i++) {
+		const struct pair *q = &pairs[i];
+		push(jp, json_pack("{s:[o,o], s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}, s:f, s:f}",
+				   "functions", json_str(q->a), json_str(q->b),
+				   "both", "runs", (json_int_t)q->n11, "failures", (json_int_t)q->f11,
+				   "one", "runs", (json_int_t)q->n1, "failures", (json_int_t)q->f1,
+				   "neither", "runs", (json_int_t)q->n0, "failures", (json_int_t)q->f0,
+				   "p", q->p, "p_bonferroni", q->padj), &bad);
+	}
+	free(pairs);
 	json_t *culp = json_null();
 	if (h->culprit && !abort_rc)
 		culp = json_pack("{s:o, s:o, s:b, s:b}",
@@ -506,17 +545,20 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 				 "interrupted", h->stop_sig != 0,
 				 "command", json_strv(h->cmd, h->ncmd),
 				 "binary", json_str(h->binary),
-				 "seed", 0, "prob", json_str(h->prob), "delay", json_str(h->delay),
+				 "seed", 0, "prob", json_str(h->prob),
+				 "delay", json_str(h->plan ? NULL : h->delay),
 				 "fraction", h->fraction, "alpha", h->alpha);
-	const char *keys[] = {"screening", "functions", "sites", "confirmations", "culprit",
-			      "plan", "runs_total", "wall_seconds"};
+	if (root && json_object_set_new(root, "family", json_str(h->plan)) < 0)
+		bad++;
+	const char *keys[] = {"screening", "functions", "sites", "pairs", "confirmations",
+			      "culprit", "plan", "runs_total", "wall_seconds"};
 	json_t *vals[] = {
 		json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
 			  "runs", (json_int_t)(f + p), "failures", (json_int_t)f,
 			  "excluded", (json_int_t)x, "delayed_runs", (json_int_t)h->blind_delayed,
 			  "stopped", json_str(h->nanalyze ? "input" : h->stop_reason),
 			  "baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf),
-		jf, js, jc, culp, json_str(plan), json_integer(h->total_runs),
+		jf, js, jp, jc, culp, json_str(plan), json_integer(h->total_runs),
 		json_real(elapsed(h))};
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
 		if (!vals[i] || json_object_set_new(root, keys[i], vals[i]) < 0)

@@ -183,3 +183,8 @@ void runs_free(struct runs *r)
 	free(r->runs);
 	memset(r, 0, sizeof *r);
 }
+
+int targetable(const char *name)
+{
+	return name[0] && name[0] != '?' && !strpbrk(name, "*?[]!, \t");
+}

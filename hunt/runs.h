@@ -57,5 +57,9 @@ int runs_find_site(const struct runs *r, const char *name);
 int runs_load(struct runs *r, const char *file, int phase, char *err, size_t errsz);
 void runs_free(struct runs *r);
 char *site_func(const char *name);
+/* May this site name go into an INJECT_SITES list as itself (no pattern
+ * characters, not an unnamed "?" frame)?  (Screening, the pairs,
+ * confirmation and the report all ask.) */
+int targetable(const char *name);
 
 #endif

@@ -4,16 +4,12 @@
 #include "screen.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "campaign.h"
 #include "hunt.h"
-
-/* May this site name go into an INJECT_SITES list as itself? */
-int targetable(const char *name)
-{
-	return name[0] && name[0] != '?' && !strpbrk(name, "*?[]!, \t");
-}
+#include "pairs.h"
 
 static void add(char *buf, size_t n, const char *s)
 {
@@ -118,8 +114,19 @@ static int blind_should_stop(struct hunt *h)
 			 f, x, rows[0].unit, rows[0].a, rows[0].n1, rows[0].c, rows[0].n0,
 			 rows[0].padj, srows[0].unit, srows[0].a, srows[0].n1, srows[0].c,
 			 srows[0].n0, srows[0].padj);
+	/* A failure that needs two delays at once may show no single unit
+	 * strongly: a pair whose joint delay fails beyond each alone stops
+	 * screening too. */
+	struct pair *pairs;
+	int np = rank_pairs(&h->runs, PH_BLIND, rows, n, PAIR_TOP, targetable, &pairs);
+	if (np > 0 && pair_significant(&pairs[0], h->alpha))
+		progress(h, "screening: pair %s + %s: both delayed %ld/%ld vs one %ld/%ld (p=%.2g adj)",
+			 pairs[0].a, pairs[0].b, pairs[0].f11, pairs[0].n11, pairs[0].f1,
+			 pairs[0].n1, pairs[0].padj);
 	int stop = f + p >= h->min_runs && ((n > 0 && significant(h, &rows[0])) ||
-					  (ns > 0 && significant(h, &srows[0])));
+					  (ns > 0 && significant(h, &srows[0])) ||
+					  (np > 0 && pair_significant(&pairs[0], h->alpha)));
+	free(pairs);
 	rank_free(rows, n);
 	rank_free(srows, ns);
 	return stop;

@@ -10,9 +10,6 @@ struct hunt;
 
 #include "rank.h"
 
-/* May this site name go into an INJECT_SITES list as itself (no pattern
- * characters, not an unnamed "?" frame)? */
-int targetable(const char *name);
 /* Step 1: the baseline campaign, the sites it lists and, with --prob auto,
  * the screening probability. */
 void baseline(struct hunt *h);

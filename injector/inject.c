@@ -23,11 +23,12 @@
 #include <unistd.h>
 
 #include "inject_target.h"
+#include "plan.h"
 #include "spec.h"
 
 static const char usage_line[] =
 	"usage: inject [--seed N] [--prob P] [--delay SPEC] [--sites LIST] [--skip LIST] "
-	"[--points LIST] [--sample N] [--action A] [--max N] [--log FILE] [--list-sites] "
+	"[--points LIST] [--sample N] [--action A] [--max N] [--log FILE] [--plan NAME] [--list-sites] "
 	"[--verbose] "
 	"-- PROGRAM ARGS...";
 
@@ -41,11 +42,13 @@ static const char help_text[] =
 	"                                with --verbose). Decisions are a pure function of\n"
 	"                                (seed, thread lineage, site, visit number).\n"
 	"  --prob P       INJECT_PROB    probability of a delay at a matching site visit,\n"
-	"                                decimal (0.25, 1e-3; default 1 when --sites\n"
-	"                                names a site, else 0.1)\n"
+	"                                decimal (0.25, 1e-3; default: the plan\n"
+	"                                family's; without one, 1 when --sites names a\n"
+	"                                site, else 0.1)\n"
 	"  --delay SPEC   INJECT_DELAY   fixed:D, uniform:MIN:MAX, exp:MEAN or\n"
-	"                                loguniform:MIN:MAX (default\n"
-	"                                " INJECT_DEFAULT_DELAY "); a duration as\n"
+	"                                loguniform:MIN:MAX (default: the plan\n"
+	"                                family's, else " INJECT_DEFAULT_DELAY ");\n"
+	"                                a duration as\n"
 	"                                in Go, with a decimal exponent allowed\n"
 	"                                (200us, 1.5ms, 2e3ns, 1m30s; units ns, us,\n"
 	"                                ms, s, m, h; docs/interfaces.md), from 0 to\n"
@@ -60,8 +63,8 @@ static const char help_text[] =
 	"  --points LIST  INJECT_POINTS  comma list of mutex_unlock, mutex_lock,\n"
 	"                                rwlock_unlock, spin_unlock, sem_post,\n"
 	"                                cond_signal, cond_broadcast, thread_start,\n"
-	"                                access, atomic, or all (default\n"
-	"                                " INJECT_DEFAULT_POINTS "); the site of\n"
+	"                                access, atomic, or all (default: the plan\n"
+	"                                family's, else " INJECT_DEFAULT_POINTS "); the site of\n"
 	"                                thread_start is the function that called\n"
 	"                                pthread_create; access and atomic are every\n"
 	"                                plain access and atomic of a program compiled\n"
@@ -80,6 +83,12 @@ static const char help_text[] =
 	"  --log FILE     INJECT_LOG     append the event log and per-site counts to\n"
 	"                                FILE at exit, _exit and on a fatal signal\n"
 	"                                (format: docs/interfaces.md)\n"
+	"  --plan NAME    INJECT_PLAN    a plan family by name, or portfolio: each run\n"
+	"                                draws its family from its seed (default when\n"
+	"                                none of --prob, --delay, --sites, --points,\n"
+	"                                --action is given); a flag given keeps its\n"
+	"                                value over the family's. Families:\n"
+	"%s"
 	"  --list-sites                  run PROGRAM once counting visits without\n"
 	"                                delaying, then print visits<TAB>site,\n"
 	"                                busiest first\n"
@@ -124,7 +133,7 @@ static const struct { const char *flag, *var; } flags[] = {
 	{ "--delay", "INJECT_DELAY" }, { "--sites", "INJECT_SITES" },
 	{ "--skip", "INJECT_SKIP" }, { "--points", "INJECT_POINTS" },
 	{ "--action", "INJECT_ACTION" }, { "--max", "INJECT_MAX" },
-	{ "--log", "INJECT_LOG" }, { "--sample", "INJECT_SAMPLE" },
+	{ "--log", "INJECT_LOG" }, { "--sample", "INJECT_SAMPLE" }, { "--plan", "INJECT_PLAN" },
 };
 
 static void shim_path(char *out, size_t len)
@@ -360,7 +369,24 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (fl.help) {
-		printf("%s\n       inject --check [options]\n\n%s", usage_line, help_text);
+		char fams[4096] = "";
+		for (const struct inject_family *f = inject_families; f->name; f++) {
+			size_t l = strlen(fams);
+			l += (size_t)snprintf(fams + l, sizeof fams - l, "%34s%-14s", "", f->name);
+			/* The description's lines, each indented under the first. */
+			for (const char *w = f->what; *w && l < sizeof fams;) {
+				const char *nl = strchr(w, '\n');
+				int len = nl ? (int)(nl - w) : (int)strlen(w);
+				l += (size_t)snprintf(fams + l, sizeof fams - l, "%s%.*s", w == f->what
+						      ? "" : "\n                                                ",
+						      len, w);
+				w += len + (nl != NULL);
+			}
+			snprintf(fams + l, sizeof fams - l, "%s\n",
+				 inject_family_available(f) ? "" : " (not in this build)");
+		}
+		printf("%s\n       inject --check [options]\n\n", usage_line);
+		printf(help_text, fams);
 		return 0;
 	}
 	if (fl.check)
@@ -378,6 +404,23 @@ int main(int argc, char **argv)
 					      (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40)));
 		setenv("INJECT_SEED", seed, 1);
 	}
+
+	/* The program is looked at first: whether it is instrumented decides
+	 * which plan families the portfolio can draw (access-noise only where
+	 * there are accesses to delay), in this process and in the shim. */
+	char shim[PATH_MAX + 32];
+	shim_path(shim, sizeof shim);
+	char why[2 * PATH_MAX + 512];
+	if (inject_unreachable(argv[i], why, sizeof why)) {
+		fprintf(stderr, "%s\n", why);
+		return 125;
+	}
+	int instrumented;
+	if (inject_tsan_unserved(argv[i], shim, &instrumented, why, sizeof why)) {
+		fprintf(stderr, "%s\n", why);
+		return 125;
+	}
+	setenv("INJECT_INSTRUMENTED", instrumented ? "1" : "0", 1);
 
 	static struct inject_config cfg;
 	if (inject_config_from_env(&cfg, err, sizeof err) != 0) {
@@ -402,8 +445,6 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 
-	char shim[PATH_MAX + 32];
-	shim_path(shim, sizeof shim);
 	const char *old = getenv("LD_PRELOAD");
 	size_t len = strlen(shim) + (old ? strlen(old) : 0) + 2;
 	char *pre = malloc(len);
@@ -415,20 +456,11 @@ int main(int argc, char **argv)
 
 	if (verbose) {
 		fprintf(stderr, "inject: seed=%s prob=%s delay=%s action=%s points=%s sample=%llu "
-			"sites=%s\n", getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
+			"sites=%s plan=%s\n", getenv("INJECT_SEED"), cfg.prob_str, cfg.delay_str,
 			(const char *[]){ "sleep", "yield", "spin" }[cfg.action], cfg.points_str,
-			(unsigned long long)cfg.sample, cfg.sites_str[0] ? cfg.sites_str : "*");
+			(unsigned long long)cfg.sample, cfg.sites_str[0] ? cfg.sites_str : "*",
+			cfg.plan_str);
 		fprintf(stderr, "inject: LD_PRELOAD=%s\n", getenv("LD_PRELOAD"));
-	}
-	char why[2 * PATH_MAX + 512];
-	if (inject_unreachable(argv[i], why, sizeof why)) {
-		fprintf(stderr, "%s\n", why);
-		return 125;
-	}
-	int instrumented;
-	if (inject_tsan_unserved(argv[i], shim, &instrumented, why, sizeof why)) {
-		fprintf(stderr, "%s\n", why);
-		return 125;
 	}
 	/* An instrumented library it loads later needing an entry point the
 	 * shim lacks then fails in dlopen, naming it, not at that call. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/duration.h"
+#include "plan.h"
 
 const char *const inject_point_names[PT_COUNT] = {
 	"mutex_unlock", "mutex_lock", "rwlock_unlock", "spin_unlock",
@@ -20,7 +21,8 @@ const char *const inject_point_names[PT_COUNT] = {
 
 const char *const inject_vars[] = {
 	"INJECT_SEED", "INJECT_PROB", "INJECT_DELAY", "INJECT_SITES", "INJECT_SKIP",
-	"INJECT_POINTS", "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", "INJECT_SAMPLE", NULL,
+	"INJECT_POINTS", "INJECT_ACTION", "INJECT_MAX", "INJECT_LOG", "INJECT_SAMPLE", "INJECT_PLAN",
+	NULL,
 };
 
 static const char *expected(const char *name)
@@ -44,6 +46,13 @@ static const char *expected(const char *name)
 		return "a file the program can append to";
 	if (!strcmp(name, "INJECT_SAMPLE"))
 		return "an integer from 1 to 1000000000";
+	if (!strcmp(name, "INJECT_PLAN")) {
+		static char buf[512];
+		char list[400];
+		inject_family_list(list, sizeof list);
+		snprintf(buf, sizeof buf, "portfolio or a plan family: %s", list);
+		return buf;
+	}
 	return "a valid value";
 }
 
@@ -247,6 +256,9 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		if (parse_unsigned(value, 10, &c->sample) || c->sample < 1 ||
 		    c->sample > INJECT_SAMPLE_MAX)
 			return bad_value(name, value, NULL, err, errlen);
+	} else if (!strcmp(name, "INJECT_PLAN")) {
+		if (strcmp(value, INJECT_PLAN_PORTFOLIO) && !inject_family_named(value))
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_LOG")) {
 		if (strlen(value) >= sizeof c->log)
 			return bad_value(name, value, "(path too long)", err, errlen);
@@ -265,12 +277,91 @@ static void defaults(struct inject_config *c)
 	strcpy(c->delay_str, INJECT_DEFAULT_DELAY);
 	parse_points(INJECT_DEFAULT_POINTS, &c->points, c->points_str, sizeof c->points_str);
 	strcpy(c->sites_str, "*");
+	strcpy(c->plan_str, "custom");
+	c->pin_cpu = -1;
+}
+
+int inject_family_available(const struct inject_family *f)
+{
+	unsigned points;
+	char str[160];
+	return parse_points(f->points, &points, str, sizeof str) == 0;
+}
+
+const struct inject_family *inject_family_named(const char *name)
+{
+	for (const struct inject_family *f = inject_families; f->name; f++)
+		if (!strcmp(f->name, name))
+			return inject_family_available(f) ? f : NULL;
+	return NULL;
+}
+
+/* Does F delay at the access-level points of instrumented programs? */
+static int family_needs_instrumented(const struct inject_family *f)
+{
+	unsigned points;
+	char str[160];
+	return parse_points(f->points, &points, str, sizeof str) == 0 &&
+	       (points & ((1u << PT_ACCESS) | (1u << PT_ATOMIC)));
+}
+
+/* The portfolio draws among the families that can reach the program: the
+ * access-level ones only when the launcher found the program instrumented
+ * (INJECT_INSTRUMENTED=1, set by inject before the shim reads its
+ * configuration; without the launcher they are never drawn).  A named
+ * family is always given. */
+const struct inject_family *inject_family_draw(uint64_t seed)
+{
+	const char *ins = getenv("INJECT_INSTRUMENTED");
+	int instrumented = ins && !strcmp(ins, "1");
+	const struct inject_family *ok[32];
+	unsigned n = 0;
+	for (const struct inject_family *f = inject_families; f->name && n < 32; f++)
+		if (inject_family_available(f) && (instrumented || !family_needs_instrumented(f)))
+			ok[n++] = f;
+	return ok[inject_family_pick(seed, n)];
+}
+
+void inject_family_list(char *buf, size_t n)
+{
+	buf[0] = 0;
+	for (const struct inject_family *f = inject_families; f->name; f++)
+		if (inject_family_available(f)) {
+			size_t l = strlen(buf);
+			snprintf(buf + l, n - l, "%s%s", l ? ", " : "", f->name);
+		}
+}
+
+/* The variables that make a plan: with none of them (and no INJECT_PLAN)
+ * blind injection is the portfolio. */
+static const char *const plan_vars[] = {
+	"INJECT_PROB", "INJECT_DELAY", "INJECT_SITES", "INJECT_POINTS", "INJECT_ACTION", NULL,
+};
+
+/* Apply family F to c: each of its values where its variable is not set. */
+static void apply_family(struct inject_config *c, const struct inject_family *f, unsigned set)
+{
+	static const char *const vars[] = { "INJECT_POINTS", "INJECT_PROB", "INJECT_DELAY",
+					    "INJECT_ACTION" };
+	const char *vals[] = { f->points, f->prob, f->delay, f->action };
+	char err[256];
+	for (int i = 0; i < 4; i++) {
+		int k;
+		for (k = 0; plan_vars[k] && strcmp(plan_vars[k], vars[i]); k++)
+			;
+		if (!(set & (1u << k)))
+			parse_var(c, vars[i], vals[i], err, sizeof err);   /* valid: our table */
+	}
+	c->family = f;
+	c->pin = f->pin;
+	snprintf(c->plan_str, sizeof c->plan_str, "%s", f->name);
 }
 
 int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 {
 	defaults(c);
-	int prob_set = 0, sample_set = 0;
+	unsigned set = 0;       /* bit k: plan_vars[k] is set */
+	int sample_set = 0;
 	for (int i = 0; inject_vars[i]; i++) {
 		const char *v = getenv(inject_vars[i]);
 		if (!v || !*v)
@@ -278,12 +369,20 @@ int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 		c->any = 1;
 		if (parse_var(c, inject_vars[i], v, err, errlen))
 			return -1;
-		prob_set |= !strcmp(inject_vars[i], "INJECT_PROB");
+		for (int k = 0; plan_vars[k]; k++)
+			if (!strcmp(inject_vars[i], plan_vars[k]))
+				set |= 1u << k;
 		sample_set |= !strcmp(inject_vars[i], "INJECT_SAMPLE");
 	}
+	const char *plan = getenv("INJECT_PLAN");
+	if (plan && *plan)
+		apply_family(c, strcmp(plan, INJECT_PLAN_PORTFOLIO) ? inject_family_named(plan)
+								 : inject_family_draw(c->seed), set);
+	else if (c->any && !set)
+		apply_family(c, inject_family_draw(c->seed), set);
 	if (!sample_set)        /* aimed at named sites: every access there is a visit */
 		c->sample = strtoull(c->sites.nincl ? "1" : INJECT_DEFAULT_SAMPLE, NULL, 10);
-	if (!prob_set) {
+	if (!(set & 1) && !c->family) {     /* plan_vars[0]: INJECT_PROB */
 		/* Aimed at named sites: delay every visit; else a light sprinkle. */
 		const char *p = c->sites.nincl ? "1" : INJECT_DEFAULT_PROB;
 		c->prob = strtod(p, NULL);

@@ -54,6 +54,13 @@ struct inject_config {
 	char log[INJ_PATH];     /* empty: no log */
 	/* The values as printed in the log header. */
 	char prob_str[32], delay_str[128], sites_str[INJ_PATBUF], points_str[160];
+	/* The plan family in effect (injector/plan.h), drawn from the seed by
+	 * the portfolio or named by INJECT_PLAN; NULL when the INJECT_* values
+	 * alone make the plan.  plan_str is the family's name or "custom". */
+	const struct inject_family *family;
+	char plan_str[32];
+	int pin;                /* the family puts every thread on one CPU */
+	int pin_cpu;            /* the CPU the shim pinned them to; -1: none */
 };
 
 /* The variables, in the order they are checked. */
@@ -67,6 +74,21 @@ extern const char *const inject_vars[];
 #define INJECT_DEFAULT_POINTS "mutex_unlock"
 #define INJECT_DEFAULT_SAMPLE "1000"  /* "1" when INJECT_SITES names a site to include */
 #define INJECT_SAMPLE_MAX 1000000000ULL
+
+/* The plan: INJECT_PLAN names a family or "portfolio" (a family drawn from
+ * INJECT_SEED).  Unset, with none of INJECT_PROB, INJECT_DELAY, INJECT_SITES,
+ * INJECT_POINTS and INJECT_ACTION set, it is the portfolio: blind injection
+ * draws its family from the seed.  Whatever the family, a variable that is
+ * set keeps its own value. */
+struct inject_family;
+/* Can this build use family F (its points all exist)? */
+int inject_family_available(const struct inject_family *f);
+/* The available family named NAME, or NULL. */
+const struct inject_family *inject_family_named(const char *name);
+/* The portfolio's family for SEED, among the available ones. */
+const struct inject_family *inject_family_draw(uint64_t seed);
+/* The available families' names, comma separated, into buf. */
+void inject_family_list(char *buf, size_t n);
 
 /* Fill c from getenv().  Returns 0, or -1 with the one-line message
  * ("inject: INJECT_X: bad value ...", no newline) in err. */

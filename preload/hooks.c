@@ -34,6 +34,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "../injector/plan.h"
 #include "../injector/policy.h"
 #include "ending.h"
 #include "fmt.h"
@@ -361,6 +362,30 @@ EXPORT int dlclose(void *handle)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* The one-cpu family: every thread of the program on one CPU, so that a
+ * thread held back hands the CPU to the others.  Set on the main thread
+ * before the program starts any (threads inherit it, and so do exec'd
+ * children, which pin again to the same CPU: same seed); the CPU is one of
+ * those allowed, drawn from the seed so that parallel runs spread out.  A
+ * refusal (a cpuset that forbids it) leaves the threads where they were and
+ * no cpu= in the log's header. */
+static void pin_one_cpu(void)
+{
+	cpu_set_t allowed, one;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return;
+	unsigned n = (unsigned)CPU_COUNT(&allowed), k = inject_family_cpu(inj_cfg.seed, n);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || k--)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		if (sched_setaffinity(0, sizeof one, &one) == 0)
+			inj_cfg.pin_cpu = cpu;
+		return;
+	}
+}
+
 /* Main's return from main calls exit inside libc, past our exit hook; exit
  * first runs the calling thread's thread-local destructors, so this one
  * (registered for the main thread by the constructor) sees main enter exit. */
@@ -417,6 +442,8 @@ __attribute__((constructor(101))) static void inj_init(void)
 	}
 	inj_seed = inj_cfg.seed;
 	inj_pid = getpid();
+	if (inj_cfg.pin)
+		pin_one_cpu();
 	if (inj_cfg.skip.n)     /* we unwind only for INJECT_SKIP; no global cache lock then */
 		unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	if (inj_sites_init() != 0) {

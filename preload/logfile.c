@@ -101,6 +101,12 @@ void inj_logfile_write(int kind, int sig)
 	 * puts our delays and the program's own timestamps on one clock. */
 	p = inj_fmt_str(p, " t0=", LINE_END);
 	p = inj_fmt_u64(p, inj_t0);
+	p = inj_fmt_str(p, " plan=", LINE_END);
+	p = inj_fmt_str(p, c->plan_str, LINE_END);
+	if (c->pin_cpu >= 0) {
+		p = inj_fmt_str(p, " cpu=", LINE_END);
+		p = inj_fmt_u64(p, (uint64_t)c->pin_cpu);
+	}
 	*p++ = '\n';
 	emit(line, (size_t)(p - line));
 

@@ -4,7 +4,7 @@
 # not taken from libcommon.a), and exports only the interposed names and the
 # __tsan_* entry points (preload/libinject.map); libatomic carries the 16-byte
 # atomics of those.
-PRELOAD_SRCS := $(wildcard preload/*.c) $(wildcard injector/policy*.c) $(wildcard injector/spec*.c) \
+PRELOAD_SRCS := $(wildcard preload/*.c) $(wildcard injector/policy*.c) $(wildcard injector/spec*.c) $(wildcard injector/plan*.c) \
                 common/duration.c
 PRELOAD_OBJS := $(PRELOAD_SRCS:%.c=$(BUILD)/pic/%.o)
 CFLAGS_preload := -fvisibility=hidden -ftls-model=initial-exec

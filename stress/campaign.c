@@ -37,7 +37,8 @@ struct secline {
 };
 
 static const char *const keys[] = {"command", "inject", "count", "time", "timeout", "expect",
-                                   "control", "procs", "keep", "signature", "unexpected"};
+                                   "control", "procs", "keep", "signature", "unexpected",
+                                   "shim_control"};
 #define NKEYS (int)(sizeof keys / sizeof keys[0])
 
 struct cstate {
@@ -247,6 +248,12 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 0;
 		}
 		j->procs = (int)v;
+	} else if (!strcmp(name, "shim_control")) {
+		if (parse_ll(value, 1, &v) < 0 || v > 100000000) {
+			fail(c, ln, "bad shim_control \"%s\": want a number of runs from 1", value);
+			return 0;
+		}
+		j->shim_control = v;
 	} else if (!strcmp(name, "keep")) {
 		if (parse_ll(value, 0, &v) < 0 || v > 100000) {
 			fail(c, ln, "bad keep \"%s\": want a number of traces from 0", value);
@@ -364,6 +371,8 @@ int campaign_load(const char *file, const struct job *defaults, double scale, st
 				j->count = (long long)ceil((double)j->count * scale - 1e-9);
 			else
 				j->time_s *= scale;
+			if (j->shim_control)     /* the control keeps its share of the job */
+				j->shim_control = (long long)ceil((double)j->shim_control * scale - 1e-9);
 		}
 		char err[512];
 		if (job_prepare(j, err, sizeof err) < 0) {

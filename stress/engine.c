@@ -394,6 +394,7 @@ static void finish_run(struct loop *l, struct slot *s, int w)
 	}
 	const char *reach = r.logpath ? tally_injection(j, r.logpath) : NULL;
 	struct sig *g = tally_run(j, &r, o == OUT_FAIL ? sig : NULL, now_mono() - l->t0);
+	family_tally(j, r.logpath, g);
 
 	const char *log = r.logpath;
 	char kept_log[PATH_MAX + 64];

@@ -31,6 +31,11 @@ void job_defaults(struct job *j)
  * summary still gets written).  Returns -1 with err set on a usage error. */
 int job_prepare(struct job *j, char *err, size_t errsz)
 {
+	if (j->shim_control && !j->inject) {
+		snprintf(err, errsz, "a shim-only control (--shim-control, shim_control) needs "
+		         "--inject: it is the shim at --prob 0 beside the job's delays");
+		return -1;
+	}
 	if (j->inject) {
 		if (split_words(j->inject, &j->inject_argv, &j->inject_argc, err, errsz) < 0)
 			return -1;

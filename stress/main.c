@@ -59,6 +59,9 @@ static const char usage_text[] =
 	"  --seed BASE          run i gets seed BASE+i, modulo 2^64 (0 to 2^64-1;\n"
 	"                       default: from the clock, printed)\n"
 	"  --inject \"FLAGS\"     run each run as `inject FLAGS --seed S --log L -- COMMAND`\n"
+	"  --shim-control N     after an --inject job, N runs with the shim loaded and\n"
+	"                       no delay (--prob 0): the rate without delays, reported\n"
+	"                       beside the rate with them (campaign key shim_control)\n"
 	"  --keep N             traces kept per signature (default 5)\n"
 	"  --results DIR        where results go (default results)\n"
 	"  --name NAME          results folder prefix (default: the command's name)\n"
@@ -201,8 +204,7 @@ enum {
 	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
 	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
-	O_SHARD,
-	O_HISTORY, O_KILL,
+	O_SHARD, O_HISTORY, O_KILL, O_SHIMCTL,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -306,6 +308,7 @@ static int parse_options(int argc, char **argv, const char *launcher, struct opt
 		{"seed", required_argument, 0, O_SEED},
 		{"inject", required_argument, 0, O_INJECT},
 		{"keep", required_argument, 0, O_KEEP},
+		{"shim-control", required_argument, 0, O_SHIMCTL},
 		{"results", required_argument, 0, O_RESULTS},
 		{"name", required_argument, 0, O_NAME},
 		{"record", required_argument, 0, O_RECORD},
@@ -425,6 +428,11 @@ static int parse_options(int argc, char **argv, const char *launcher, struct opt
 			break;
 		case O_INJECT:
 			o->cli.inject = optarg;
+			break;
+		case O_SHIMCTL:
+			if (parse_ll(optarg, 1, &v) < 0 || v > 100000000)
+				usage("bad --shim-control \"%s\": want a number of runs from 1", optarg);
+			o->cli.shim_control = v;
 			break;
 		case O_KEEP:
 			if (parse_ll(optarg, 0, &v) < 0 || v > 100000)
@@ -612,6 +620,7 @@ int main(int argc, char **argv)
 		if (campaign)
 			print_banner(j);
 		engine_run(env, j);
+		shim_control_run(env, j);
 		if (j->harness_error || j->interrupted)
 			break;
 	}

@@ -141,6 +141,8 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 	for (int i = 0; i < j.nsigs; i++)
 		if (strcmp(j.sigs[i].text, sig))
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
+	for (int i = 0; i < j.nfams; i++)   /* the family follows from the seed */
+		printf("; plan family %s x%lld", j.fams[i].name, j.fams[i].runs);
 	printf("%s\n", j.interrupted ? " (interrupted)" : "");
 	for (int i = 0; i < j.nsigs; i++)
 		for (int k = 0; k < j.sigs[i].nkept; k++)

@@ -131,6 +131,8 @@ static char *summary_json(const struct session *ses, struct job *jobs, int njobs
 			                (json_int_t)j->inj_full_visits);
 		json_object_set_new(e, "injection", inj);
 		json_object_set_new(e, "warnings", json_strv(j->warnings, j->nwarnings));
+		json_object_set_new(e, "families", families_json(j));
+		json_object_set_new(e, "shim_only", shim_only_json(j));
 		json_object_set_new(e, "runs_per_second",
 		                    json_real(j->wall_s > 0 ? (double)j->runs / j->wall_s : 0));
 		json_object_set_new(e, "wall_seconds", json_real(j->wall_s));
@@ -336,6 +338,9 @@ static char *report_md(const struct session *ses, struct job *jobs, int njobs, b
 		buf_printf(&b, "- %s\n", j->verdict ? j->verdict : "");
 		if (j->confidence)
 			buf_printf(&b, "- confidence: %s\n", j->confidence);
+		char *fam = families_md(j);
+		buf_printf(&b, "%s", fam);
+		free(fam);
 		struct sig **v = sigs_by_count(j);
 		for (int k = 0; k < j->nsigs; k++) {
 			buf_printf(&b, "- `%s` x%lld%s", v[k]->text, v[k]->count,

@@ -31,6 +31,8 @@
  *   keep.c      kept failures (output.txt, inject.log, events.txt, meta.json,
  *               replay.sh, trace.json)
  *   trace.c     a kept failure's trace.json (Chrome Trace Event format)
+ *   family.c    per plan family: runs, failures, signatures; the shim-only
+ *               control's runs
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
@@ -95,6 +97,14 @@ struct failpt {
 	bool repro;           /* it matches the job's signature */
 };
 
+/* What the runs of one plan family did in a job (family.c). */
+struct family_tally {
+	char name[64];        /* the log header's plan=: a family, "custom" or "unknown" */
+	long long runs, failures, repros;
+	struct { const char *text; long long count; } *sigs;  /* text: the job's sig's */
+	int nsigs;
+};
+
 /* A job: what to run and, once run, what happened. */
 struct job {
 	/* configuration */
@@ -126,6 +136,7 @@ struct job {
 	int ok_status[32];
 	int nok;
 	int line;             /* campaign: the section's line, for messages */
+	long long shim_control; /* runs of the shim-only control (--prob 0); 0: none */
 	/* replay mode: every run uses the same seed and run index */
 	bool fixed_seed;
 	long long fixed_run;
@@ -163,6 +174,9 @@ struct job {
 	struct json_t *merged; /* merged: what only a merge knows (merge.c, shard.c), or NULL */
 	char **warnings;      /* loud: the plan matched nothing, the site table was full */
 	int nwarnings;
+	struct family_tally *fams; /* per plan family (family.c) */
+	int nfams;
+	struct job *ctl;      /* the shim-only control's runs, or NULL (family.c) */
 };
 
 /* What the runs of every job share: set up before the first run (main.c;
@@ -279,6 +293,14 @@ const char *tally_injection(struct job *j, const char *logpath);
 struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, double t);
 void tally_kept(struct job *j, struct sig *g, char *dir);
 struct sig **sigs_by_count(const struct job *j);
+
+/* family.c: per-family tallies and the shim-only control */
+void family_tally(struct job *j, const char *logpath, const struct sig *g);
+struct json_t *families_json(struct job *j);
+struct json_t *shim_only_json(const struct job *j);
+char *families_md(struct job *j);
+void shim_control_run(const struct runenv *env, struct job *j);
+char *shim_only_warning(const struct job *j);
 
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,

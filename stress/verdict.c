@@ -133,6 +133,9 @@ static void warnings_of(struct job *j)
 		add_warning(j, xasprintf("the shim's site table was full in %llu of %lld runs: %llu "
 		                         "visits to sites past it were not recorded and never delayed",
 		                         j->inj_full_runs, j->runs, j->inj_full_visits));
+	char *w = shim_only_warning(j);
+	if (w)
+		add_warning(j, w);
 }
 
 /* What every verdict line names: the failures that are not reproductions
