@@ -1,6 +1,7 @@
-/* campaign: hunt's child processes (`inject --check` and one `stress` per
- * campaign), the signals that stop them, and how their refusals and
- * failures end hunt.
+/* campaign: the inject words every run gets, hunt's child processes
+ * (`inject --check` and one `stress` per campaign), the signals that stop
+ * them, and which of their refusals and failures end hunt how (finish.c
+ * does the ending).
  *
  * Children.  Each is forked with SIGINT, SIGTERM and SIGHUP blocked (so a
  * signal cannot fall between fork and the bookkeeping), gets
@@ -17,12 +18,11 @@
  * 64 is a usage error (hunt passed something stress refuses: hunt ends
  * with 64), anything else, a signal included, is a harness error (125).
  */
-#include "hunt.h"
+#include "campaign.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sutil.h"
+#include "../common/words.h"
+#include "../common/xalloc.h"
+#include "finish.h"
+#include "hunt.h"
 
 /* Seconds a stress child has to stop after hunt passed a signal on. */
 #define STOP_GRACE_S 20.0
@@ -69,17 +72,17 @@ void signals_init(void)
 }
 
 /* Note a signal that arrived; true when hunt has been told to stop. */
-static int stopping(void)
+static int stopping(struct hunt *h)
 {
-	if (got_sig && !H.stop_sig)
-		H.stop_sig = got_sig;
-	return H.stop_sig != 0;
+	if (got_sig && !h->stop_sig)
+		h->stop_sig = got_sig;
+	return h->stop_sig != 0;
 }
 
-int signal_pending_stop(void)
+int signal_pending_stop(struct hunt *h)
 {
-	stopping();
-	return H.stop_sig;
+	stopping(h);
+	return h->stop_sig;
 }
 
 void wv_push(struct wv *w, const char *s)
@@ -100,13 +103,23 @@ void wv_free(struct wv *w)
 	memset(w, 0, sizeof *w);
 }
 
+void base_words(struct hunt *h, struct wv *w, const char *prob)
+{
+	wv_push(w, "--prob");
+	wv_push(w, prob);
+	wv_push(w, "--delay");
+	wv_push(w, h->delay);
+	for (int i = 0; i < h->nextra; i++)
+		wv_push(w, h->extra_argv[i]);
+}
+
 /* fork and exec ARGV with stdout and stderr on OUT (-1: inherited). */
-static pid_t spawn(char *const *argv, int out)
+static pid_t spawn(struct hunt *h, char *const *argv, int out)
 {
 	sigset_t block, old;
 	stop_set(&block);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	if (stopping()) {
+	if (stopping(h)) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
@@ -133,22 +146,22 @@ static pid_t spawn(char *const *argv, int out)
 		child_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0)
-		harness_fail("cannot fork: %s", strerror(e));
+		harness_fail(h, "cannot fork: %s", strerror(e));
 	return pid;
 }
 
 /* Wait for the child; once hunt is stopping, give it STOP_GRACE_S to end
  * its runs, then SIGKILL.  Returns the wait status. */
-static int reap(pid_t pid)
+static int reap(struct hunt *h, pid_t pid)
 {
 	int st = 0;
 	double deadline = 0;
 	for (;;) {
-		pid_t r = waitpid(pid, &st, stopping() ? WNOHANG : 0);
+		pid_t r = waitpid(pid, &st, stopping(h) ? WNOHANG : 0);
 		if (r == pid)
 			break;
 		if (r < 0 && errno != EINTR)
-			harness_fail("waitpid: %s", strerror(errno));
+			harness_fail(h, "waitpid: %s", strerror(errno));
 		if (r == 0) {
 			if (!deadline)
 				deadline = now_s() + STOP_GRACE_S;
@@ -162,17 +175,17 @@ static int reap(pid_t pid)
 	return st;
 }
 
-void check_inject_flags(const struct wv *flags)
+void check_inject_flags(struct hunt *h, const struct wv *flags)
 {
 	struct wv argv = {0};
-	wv_push(&argv, H.inject);
+	wv_push(&argv, h->inject);
 	wv_push(&argv, "--check");
 	for (int i = 0; i < flags->n; i++)
 		wv_push(&argv, flags->v[i]);
 	int fd[2];
 	if (pipe2(fd, O_CLOEXEC) < 0)
-		harness_fail("pipe: %s", strerror(errno));
-	pid_t pid = spawn(argv.v, fd[1]);
+		harness_fail(h, "pipe: %s", strerror(errno));
+	pid_t pid = spawn(h, argv.v, fd[1]);
 	close(fd[1]);
 	char out[2048];
 	size_t n = 0;
@@ -181,9 +194,9 @@ void check_inject_flags(const struct wv *flags)
 		n += k > 0 ? (size_t)k : 0;
 	close(fd[0]);
 	out[n] = 0;
-	int st = pid > 0 ? reap(pid) : 0;
-	if (stopping())
-		finish_early(0);
+	int st = pid > 0 ? reap(h, pid) : 0;
+	if (stopping(h))
+		finish_early(h, 0);
 	/* The launcher's one line, as it said it. */
 	char *line = strstr(out, "inject: ");
 	if (line)
@@ -205,7 +218,7 @@ void check_inject_flags(const struct wv *flags)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || n > 0) {
 		char *l = out;
 		l[strcspn(l, "\n")] = 0;
-		harness_fail("%s --check did not answer as it should (%s %d%s%s)", H.inject,
+		harness_fail(h, "%s --check did not answer as it should (%s %d%s%s)", h->inject,
 			     WIFEXITED(st) ? "exit status" : "signal",
 			     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), *l ? ": " : "", l);
 	}
@@ -215,12 +228,12 @@ void check_inject_flags(const struct wv *flags)
 
 /* The last line stress wrote that starts with "stress: ", without it, in
  * BUF; "" when there is none. */
-static void stress_said(char *buf, size_t n)
+static void stress_said(struct hunt *h, char *buf, size_t n)
 {
 	char path[PATH_MAX + 16], *line = NULL;
 	size_t cap = 0;
 	buf[0] = 0;
-	snprintf(path, sizeof path, "%s/stress.log", H.dir);
+	snprintf(path, sizeof path, "%s/stress.log", h->dir);
 	FILE *f = fopen(path, "re");
 	while (f && getline(&line, &cap, f) >= 0)
 		if (strncmp(line, "stress: ", 8) == 0) {
@@ -232,49 +245,21 @@ static void stress_said(char *buf, size_t n)
 	free(line);
 }
 
-/* End hunt on an error that is no verdict: one line on stderr, and the
- * results folder (once it exists) says so. */
-static void __attribute__((noreturn, format(printf, 3, 0)))
-stop_on_error(const char *verdict, int rc, const char *fmt, va_list ap)
-{
-	vsnprintf(H.abort_reason, sizeof H.abort_reason, fmt, ap);
-	H.abort_verdict = verdict;
-	if (!H.dir[0]) {
-		fprintf(stderr, "hunt: %s%s\n", rc == 125 ? "HARNESS ERROR: " : "", H.abort_reason);
-		exit(rc);
-	}
-	finish_early(rc);
-}
-
-void harness_fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	stop_on_error("harness error", 125, fmt, ap);
-}
-
-static void __attribute__((noreturn, format(printf, 1, 2))) stress_usage(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	stop_on_error("usage error", 64, fmt, ap);
-}
-
-int campaign(const char *label, int phase, const struct wv *flags, long count)
+int campaign(struct hunt *h, const char *label, int phase, const struct wv *flags, long count)
 {
 	static char where[64];
 	snprintf(where, sizeof where, "%s", label);
-	H.where = where;
-	if (stopping())
-		finish_early(0);
+	h->where = where;
+	if (stopping(h))
+		finish_early(h, 0);
 	char record[PATH_MAX + 64], sdir[PATH_MAX + 16], logf[PATH_MAX + 16];
 	char cnt[32], procs[32], seed[32];
-	snprintf(record, sizeof record, "%s/runs/%s.jsonl", H.dir, label);
-	snprintf(sdir, sizeof sdir, "%s/stress", H.dir);
-	snprintf(logf, sizeof logf, "%s/stress.log", H.dir);
+	snprintf(record, sizeof record, "%s/runs/%s.jsonl", h->dir, label);
+	snprintf(sdir, sizeof sdir, "%s/stress", h->dir);
+	snprintf(logf, sizeof logf, "%s/stress.log", h->dir);
 	snprintf(cnt, sizeof cnt, "%ld", count);
-	snprintf(procs, sizeof procs, "%d", H.procs);
-	snprintf(seed, sizeof seed, "%llu", (unsigned long long)(rng() >> 1));
+	snprintf(procs, sizeof procs, "%d", h->procs);
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)(rng(h) >> 1));
 	/* The inject words as one --inject value that stress splits back into
 	 * exactly these words (each quoted as a shell would need it). */
 	char *inj = NULL;
@@ -286,15 +271,15 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 		free(q);
 	}
 	fclose(o);
-	const char *argv[64 + H.ncmd];
+	const char *argv[64 + h->ncmd];
 	int n = 0;
-	argv[n++] = H.stress;
+	argv[n++] = h->stress;
 	argv[n++] = "--count";
 	argv[n++] = cnt;
 	argv[n++] = "-p";
 	argv[n++] = procs;
 	argv[n++] = "--timeout";
-	argv[n++] = H.timeout;
+	argv[n++] = h->timeout;
 	argv[n++] = "--seed";
 	argv[n++] = seed;
 	argv[n++] = "--inject";
@@ -306,8 +291,8 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 	argv[n++] = "--name";
 	argv[n++] = label;
 	argv[n++] = "--";
-	for (int i = 0; i < H.ncmd; i++)
-		argv[n++] = H.cmd[i];
+	for (int i = 0; i < h->ncmd; i++)
+		argv[n++] = h->cmd[i];
 	argv[n] = NULL;
 
 	/* stress.log is a log that grows while stress runs (stress's own output
@@ -326,41 +311,42 @@ int campaign(const char *label, int phase, const struct wv *flags, long count)
 		if (lfd >= 0)
 			close(lfd);
 		free(inj);
-		harness_fail("cannot write %s: %s", logf, strerror(e));
+		harness_fail(h, "cannot write %s: %s", logf, strerror(e));
 	}
-	pid_t pid = spawn((char *const *)argv, lfd);
+	pid_t pid = spawn(h, (char *const *)argv, lfd);
 	close(lfd);
 	free(inj);
-	int st = pid > 0 ? reap(pid) : 0;
+	int st = pid > 0 ? reap(h, pid) : 0;
 	if (pid > 0)
-		H.stress_calls++;
+		h->stress_calls++;
 	char err[PATH_MAX + 256];
-	if (stopping()) {
+	if (stopping(h)) {
 		/* What finished before the signal counts; a record torn by the
 		 * SIGKILL after the grace period is left out as a whole. */
 		int got = pid > 0 && access(record, F_OK) == 0 ?
-			runs_load(&H.R, record, phase, err, sizeof err) : 0;
-		H.total_runs += got > 0 ? got : 0;
-		finish_early(0);
+			runs_load(&h->runs, record, phase, err, sizeof err) : 0;
+		h->total_runs += got > 0 ? got : 0;
+		finish_early(h, 0);
 	}
 	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (rc != 0 && rc != 1) {
 		char said[1024];
-		stress_said(said, sizeof said);
+		stress_said(h, said, sizeof said);
 		const char *how = WIFEXITED(st) ? "exited with status" : "was killed by signal";
 		int code = WIFEXITED(st) ? rc : WTERMSIG(st);
 		if (rc == 64)
-			stress_usage("stress refused its arguments in campaign %s: %s (stress output in "
-				     "%s)", label, said[0] ? said : "exit status 64", logf);
-		harness_fail("stress %s %d in campaign %s%s%s (stress output in %s)", how, code, label,
-			     said[0] ? ": " : "", said, logf);
+			usage_fail(h, "stress refused its arguments in campaign %s: %s (stress "
+				   "output in %s)", label, said[0] ? said : "exit status 64", logf);
+		harness_fail(h, "stress %s %d in campaign %s%s%s (stress output in %s)", how, code,
+			     label, said[0] ? ": " : "", said, logf);
 	}
-	int got = runs_load(&H.R, record, phase, err, sizeof err);
+	int got = runs_load(&h->runs, record, phase, err, sizeof err);
 	if (got < 0)
-		harness_fail("stress's --record file of campaign %s is unreadable: %s", label, err);
+		harness_fail(h, "stress's --record file of campaign %s is unreadable: %s", label,
+			     err);
 	if (got != count)
-		harness_fail("stress recorded %d runs of the %ld asked in campaign %s (stress output "
-			     "in %s)", got, count, label, logf);
-	H.total_runs += got;
+		harness_fail(h, "stress recorded %d runs of the %ld asked in campaign %s (stress "
+			     "output in %s)", got, count, label, logf);
+	h->total_runs += got;
 	return got;
 }

@@ -2,19 +2,22 @@
  * screening runs that proposed a candidate never serve as its reference,
  * since the candidate was chosen because those runs favour it (its
  * undelayed screening runs look cleaner than they would on new runs). */
-#include "hunt.h"
+#include "confirm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
+#include "hunt.h"
+#include "screen.h"
 #include "stats.h"
 
-static void tally(int phase_tag, long *n, long *f)
+static void tally(struct hunt *h, int phase_tag, long *n, long *f)
 {
 	*n = *f = 0;
-	for (int i = 0; i < H.R.nruns; i++) {
-		struct run *u = &H.R.runs[i];
+	for (int i = 0; i < h->runs.nruns; i++) {
+		struct run *u = &h->runs.runs[i];
 		if (u->phase != phase_tag || u->outcome == EXCLUDED)
 			continue;
 		(*n)++;
@@ -23,18 +26,18 @@ static void tally(int phase_tag, long *n, long *f)
 }
 
 /* Runs of PHASE (not excluded) in which some site of C's set got a delay. */
-static long set_delayed(const struct confirm *c, int phase)
+static long set_delayed(struct hunt *h, const struct confirm *c, int phase)
 {
 	long k = 0;
-	for (int i = 0; i < H.R.nruns; i++) {
-		const struct run *u = &H.R.runs[i];
+	for (int i = 0; i < h->runs.nruns; i++) {
+		const struct run *u = &h->runs.runs[i];
 		if (u->phase != phase || u->outcome == EXCLUDED)
 			continue;
 		int d = 0;
-		for (int h = 0; h < u->nhits && !d; h++) {
-			if (u->hits[h].delays <= 0)
+		for (int hi = 0; hi < u->nhits && !d; hi++) {
+			if (u->hits[hi].delays <= 0)
 				continue;
-			const struct site *s = &H.R.sites[u->hits[h].site];
+			const struct site *s = &h->runs.sites[u->hits[hi].site];
 			for (int j = 0; j < c->nset && !d; j++)
 				d = strcmp(c->set[j], c->exact ? s->name : s->func) == 0;
 		}
@@ -43,45 +46,49 @@ static long set_delayed(const struct confirm *c, int phase)
 	return k;
 }
 
-static int next_phase = 10;
+/* A phase tag of its own for each confirmation campaign. */
+static int new_phase(struct hunt *h)
+{
+	return PH_CONFIRM + h->confirm_phases++;
+}
 
 /* The fresh control of C: the set at probability 0, everything else as in
  * screening (batches of --batch runs, each with a fresh random subset of
  * the other sites, at the screening probability). */
-static void control(struct confirm *c)
+static void control(struct hunt *h, struct confirm *c)
 {
 	static char list[1 << 16];
-	c->ctrl_phase = next_phase++;
-	progress("confirm: control for %s: %ld runs, it at probability 0, the rest as in "
-		 "screening", c->sites, H.confirm);
+	c->ctrl_phase = new_phase(h);
+	progress(h, "confirm: control for %s: %ld runs, it at probability 0, the rest as in "
+		 "screening", c->sites, h->confirm);
 	long done = 0;
-	for (int b = 0; done < H.confirm; b++) {
+	for (int b = 0; done < h->confirm; b++) {
 		struct wv w = {0};
-		if (subset_list(c->set, c->nset, c->exact, list, sizeof list) > 0) {
-			base_words(&w, H.prob);
+		if (subset_list(h, c->set, c->nset, c->exact, list, sizeof list) > 0) {
+			base_words(h, &w, h->prob);
 			wv_push(&w, "--sites");
 			wv_push(&w, list);
 		} else {
-			base_words(&w, "0");	/* no other site: no delay at all */
+			base_words(h, &w, "0");	/* no other site: no delay at all */
 		}
 		char label[64];
-		snprintf(label, sizeof label, "confirm-%02d-control-%03d", H.nconf, b);
-		long want = H.batch < H.confirm - done ? H.batch : H.confirm - done;
-		done += campaign(label, c->ctrl_phase, &w, want);
+		snprintf(label, sizeof label, "confirm-%02d-control-%03d", h->nconf, b);
+		long want = h->batch < h->confirm - done ? h->batch : h->confirm - done;
+		done += campaign(h, label, c->ctrl_phase, &w, want);
 		wv_free(&w);
 	}
-	tally(c->ctrl_phase, &c->ctrl_n, &c->ctrl_f);
+	tally(h, c->ctrl_phase, &c->ctrl_n, &c->ctrl_f);
 }
 
 /* Step 4: one set; the except-set campaign only when asked; the control
  * borrowed from BORROW when given (narrowing: a site of a function whose
  * control delayed no site of that function). */
-static struct confirm *confirm_set(char **set, int nset, int exact, int with_except,
+static struct confirm *confirm_set(struct hunt *h, char **set, int nset, int exact, int with_except,
 				   const struct confirm *borrow)
 {
-	if (H.nconf >= MAX_CONF)
+	if (h->nconf >= MAX_CONF)
 		return NULL;
-	struct confirm *c = &H.conf[H.nconf++];
+	struct confirm *c = &h->conf[h->nconf++];
 	memset(c, 0, sizeof *c);
 	c->nset = nset;
 	c->exact = exact;
@@ -91,29 +98,29 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 		snprintf(c->sites + l, sizeof c->sites - l, "%s%s", i ? "," : "", set[i]);
 	}
 	struct wv w = {0};
-	base_words(&w, H.prob);
+	base_words(h, &w, h->prob);
 	wv_push(&w, "--sites");
 	wv_push(&w, c->sites);
 	char label[64];
-	snprintf(label, sizeof label, "confirm-%02d-only", H.nconf);
-	progress("confirm: delay only %s (%ld runs)", c->sites, H.confirm);
-	c->only_phase = next_phase++;
-	campaign(label, c->only_phase, &w, H.confirm);
+	snprintf(label, sizeof label, "confirm-%02d-only", h->nconf);
+	progress(h, "confirm: delay only %s (%ld runs)", c->sites, h->confirm);
+	c->only_phase = new_phase(h);
+	campaign(h, label, c->only_phase, &w, h->confirm);
 	wv_free(&w);
-	tally(c->only_phase, &c->only_n, &c->only_f);
-	c->only_delayed = set_delayed(c, c->only_phase);
+	tally(h, c->only_phase, &c->only_n, &c->only_f);
+	c->only_delayed = set_delayed(h, c, c->only_phase);
 	if (borrow) {
 		c->ctrl_of = borrow;
 		c->ctrl_phase = borrow->ctrl_phase;
 		c->ctrl_n = borrow->ctrl_n;
 		c->ctrl_f = borrow->ctrl_f;
 	} else {
-		control(c);
+		control(h, c);
 	}
 	c->p_suff = fisher_greater(c->only_f, c->only_n, c->ctrl_f, c->ctrl_n);
 	/* A set never delayed in its own runs cannot have caused their failures. */
 	c->sufficient = c->only_f > 0 && c->only_delayed > 0 &&
-			bonferroni(c->p_suff, H.conf_tests) < H.alpha;
+			bonferroni(c->p_suff, h->conf_tests) < h->alpha;
 	c->tested = 1;
 	c->p_need = 1;
 	if (with_except) {
@@ -123,50 +130,50 @@ static struct confirm *confirm_set(char **set, int nset, int exact, int with_exc
 			size_t l = strlen(except);
 			snprintf(except + l, sizeof except - l, "%s!%s", i ? "," : "", set[i]);
 		}
-		base_words(&w, H.prob);
+		base_words(h, &w, h->prob);
 		wv_push(&w, "--sites");
 		wv_push(&w, except);
-		snprintf(label, sizeof label, "confirm-%02d-except", H.nconf);
-		progress("confirm: delay everything except %s (%ld runs)", c->sites, H.confirm);
-		c->except_phase = next_phase++;
-		campaign(label, c->except_phase, &w, H.confirm);
+		snprintf(label, sizeof label, "confirm-%02d-except", h->nconf);
+		progress(h, "confirm: delay everything except %s (%ld runs)", c->sites, h->confirm);
+		c->except_phase = new_phase(h);
+		campaign(h, label, c->except_phase, &w, h->confirm);
 		wv_free(&w);
-		tally(c->except_phase, &c->except_n, &c->except_f);
+		tally(h, c->except_phase, &c->except_n, &c->except_f);
 		c->p_need = fisher_greater(c->only_f, c->only_n, c->except_f, c->except_n);
-		c->needed = c->only_f > 0 && bonferroni(c->p_need, H.conf_tests) < H.alpha;
+		c->needed = c->only_f > 0 && bonferroni(c->p_need, h->conf_tests) < h->alpha;
 	}
 	c->done = 1;
-	progress("confirm: only %s %ld/%ld, delayed in %ld (sufficient: %s, p=%.2g vs control "
+	progress(h, "confirm: only %s %ld/%ld, delayed in %ld (sufficient: %s, p=%.2g vs control "
 		 "%ld/%ld)", c->sites, c->only_f, c->only_n, c->only_delayed,
 		 c->sufficient ? "yes" : "no", c->p_suff, c->ctrl_f, c->ctrl_n);
 	if (with_except)
-		progress("confirm: except %s %ld/%ld (needed: %s, p=%.2g)", c->sites, c->except_f,
-			 c->except_n, c->needed ? "yes" : "no", c->p_need);
+		progress(h, "confirm: except %s %ld/%ld (needed: %s, p=%.2g)", c->sites,
+			 c->except_f, c->except_n, c->needed ? "yes" : "no", c->p_need);
 	return c;
 }
 
-static int time_for(long runs)
+static int time_for(struct hunt *h, long runs)
 {
 	/* Estimate from the runs so far: wall seconds per run. */
-	double per = H.total_runs ? elapsed() / H.total_runs : 0.5;
-	return elapsed() + per * runs < H.time_limit;
+	double per = h->total_runs ? elapsed(h) / h->total_runs : 0.5;
+	return elapsed(h) + per * runs < h->time_limit;
 }
 
 /* Step 4, the driver: singles in rank order, then a growing union. */
-void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites)
+void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sites, int nsites)
 {
 	/* Candidates: functions, in the order of their best evidence, from the
 	 * function's own row or from its best site's row. */
 	char *cand[8];
 	int nc = 0;
 	int fi = 0, si = 0;
-	while (nc < H.top && (fi < nfuncs || si < nsites)) {
+	while (nc < h->top && (fi < nfuncs || si < nsites)) {
 		struct row *w;
 		if (si >= nsites || (fi < nfuncs && funcs[fi].padj <= sites[si].padj))
 			w = &funcs[fi++];
 		else
 			w = &sites[si++];
-		if (!significant(w))
+		if (!significant(h, w))
 			continue;
 		char *f = site_func(w->unit);
 		int dup = !targetable(f);
@@ -179,16 +186,16 @@ void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites)
 		}
 		free(f);
 	}
-	H.ncand = nc;
+	h->ncand = nc;
 	if (nc == 0)
 		return;
 	/* A set: the significant candidates, then functions whose delays look
 	 * harmful before correction (a failure that needs two delays shows each
 	 * one only weakly). */
 	int nsingle = nc;
-	for (int i = 0; i < nfuncs && nc < H.top; i++) {
+	for (int i = 0; i < nfuncs && nc < h->top; i++) {
 		struct row *w = &funcs[i];
-		int dup = !targetable(w->unit) || w->p >= H.alpha || w->r1 <= w->r0;
+		int dup = !targetable(w->unit) || w->p >= h->alpha || w->r1 <= w->r0;
 		for (int k = 0; k < nc && !dup; k++)
 			dup = strcmp(cand[k], w->unit) == 0;
 		if (!dup)
@@ -197,35 +204,35 @@ void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites)
 	/* Bonferroni over every test this stage may make, fixed before the
 	 * first result: two per single, two per union of 2..nc candidates, and
 	 * the narrowing of a function culprit to one site. */
-	H.conf_tests = 2 * nsingle + 2 * (nc - 1) + 1;
+	h->conf_tests = 2 * nsingle + 2 * (nc - 1) + 1;
 	struct confirm *found = NULL;
 	for (int i = 0; i < nsingle && !found; i++) {
-		if (!time_for(3 * H.confirm)) {
-			H.conf_note = "the time limit cut confirmation short";
+		if (!time_for(h, 3 * h->confirm)) {
+			h->conf_note = "the time limit cut confirmation short";
 			break;
 		}
-		struct confirm *c = confirm_set(&cand[i], 1, 0, 1, NULL);
+		struct confirm *c = confirm_set(h, &cand[i], 1, 0, 1, NULL);
 		if (c && c->sufficient && c->needed)
 			found = c;
 	}
 	for (int k = 2; !found && k <= nc; k++) {
-		if (!time_for(3 * H.confirm)) {
-			H.conf_note = "the time limit cut confirmation short";
+		if (!time_for(h, 3 * h->confirm)) {
+			h->conf_note = "the time limit cut confirmation short";
 			break;
 		}
-		struct confirm *c = confirm_set(cand, k, 0, 1, NULL);
+		struct confirm *c = confirm_set(h, cand, k, 0, 1, NULL);
 		if (c && c->sufficient && c->needed)
 			found = c;
 	}
 	if (!found) {
 		/* No set both: name the best sufficient single, flagged not needed. */
-		for (int i = 0; i < H.nconf && !found; i++)
-			if (H.conf[i].sufficient)
-				found = &H.conf[i];
+		for (int i = 0; i < h->nconf && !found; i++)
+			if (h->conf[i].sufficient)
+				found = &h->conf[i];
 	}
 	if (!found)
 		return;
-	H.culprit = found;
+	h->culprit = found;
 	/* Narrow a single function to its top exact site. */
 	if (found->nset != 1)
 		return;
@@ -242,15 +249,13 @@ void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites)
 	if (best < 0 || !targetable(sites[best].unit))
 		return;
 	if (nsites_in == 1) {
-		H.exact_site = sites[best].unit;
+		h->exact_site = sites[best].unit;
 		return;
 	}
-	if (!time_for(H.confirm))
+	if (!time_for(h, h->confirm))
 		return;
 	char *one = sites[best].unit;
-	struct confirm *c = confirm_set(&one, 1, 1, 0, found);
-	if (c && c->sufficient) {
-		H.exact_site = sites[best].unit;
-		H.exact_conf = c;
-	}
+	struct confirm *c = confirm_set(h, &one, 1, 1, 0, found);
+	if (c && c->sufficient)
+		h->exact_site = sites[best].unit;
 }

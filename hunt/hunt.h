@@ -2,8 +2,9 @@
  *
  * The method, as numbered steps (README.md has the user's view):
  *   0. Check.  Before anything is made, every option is validated as stress
- *      and inject will read it (durations by stress's parser, the inject
- *      flags by `inject --check`): a bad value is a usage error (64).
+ *      and inject will read it (durations in common/duration.h's grammar,
+ *      which stress reads too; the inject flags by `inject --check`): a bad
+ *      value is a usage error (64).
  *   1. Baseline.  `stress` runs the command a few times under the shim with
  *      probability 0: the injection logs list every lock-release site the
  *      program visits, and the runs give the failure rate without delays.
@@ -18,7 +19,9 @@
  *      failure rate of runs where it was delayed against runs where it was
  *      not, 95% Wilson intervals, a one-sided Fisher exact test,
  *      Bonferroni-corrected across the units tested.  Screening stops as
- *      soon as the top function is significant (or the budget runs out).
+ *      soon as the top function or the top site is significant, after
+ *      --min-runs (or when --max-runs or its share of --time-limit is
+ *      spent).
  *   4. Confirmation, on fresh runs only (never the screening runs that chose
  *      the candidate): for each candidate set, three campaigns.  Only: delay
  *      the set alone (`--sites F`).  Control: the set at probability 0 and
@@ -27,17 +30,26 @@
  *      (`--sites '!F'`).  Sufficient: only-set runs fail more than the
  *      control's, and the set was delayed in them.  Needed: only-set runs
  *      fail more than except-set runs.  Both one-sided Fisher, Bonferroni
- *      across the tests made.  The set grows greedily, in rank order, until
- *      it is needed; the culprit is the set when it is also sufficient.  A
- *      function culprit is then narrowed to its top exact site when that
- *      alone is sufficient against the function's control (which delays no
- *      site of the function).
- *   5. Report: ranked table with DWARF file:line, the plan as a ready
- *      `inject` command line, hunt.txt, hunt.json, failure-rate.svg.
+ *      over every test the stage may make, fixed before the first result.
+ *      Single candidates first, in rank order; if none is both, a union
+ *      that grows in rank order (a failure that needs two delays at once).
+ *      The culprit is the first set both needed and sufficient, else the
+ *      first sufficient one (flagged not needed).  A function culprit is
+ *      then narrowed to its top exact site when that alone is sufficient
+ *      against the function's control (which delays no site of the
+ *      function).
+ *   5. Report: ranked tables with DWARF file:line, the confirmations, the
+ *      verdict and the plan as a ready `inject` command line: hunt.txt,
+ *      hunt.json, failure-rate.svg, plan.sh.
  * A verdict states only what runs showed: no site visited or no delay ever
  * injected is "injection never reached the program"; a stress or inject
  * refusal is a harness (125) or usage (64) error; a signal stops every
  * child and leaves a report marked interrupted.
+ *
+ * Where each step is: options.c (0, the options), main.c (0, the tools and
+ * inject flags; the order of the steps), screen.c (1, 2), rank.c and
+ * stats.c (3), confirm.c (4), report.c (5); campaign.c runs the children
+ * for every step, and finish.c ends hunt when no verdict can be given.
  */
 #ifndef HUNT_H
 #define HUNT_H
@@ -48,7 +60,8 @@
 #include "rank.h"
 #include "runs.h"
 
-/* Phase tags of loaded runs. */
+/* Phase tags of loaded runs: the baseline, the screening, and from
+ * PH_CONFIRM up one per confirmation campaign. */
 enum { PH_BASE = 1, PH_BLIND = 2, PH_CONFIRM = 3 };
 
 struct confirm {
@@ -59,7 +72,7 @@ struct confirm {
 	long only_delayed;	/* only-set runs in which the set got a delay */
 	long ctrl_n, ctrl_f;	/* the fresh control: the set at probability 0 */
 	double p_suff, p_need;
-	int sufficient, needed, exact;	/* exact: a single exact site */
+	int sufficient, needed, exact;	/* exact: set names exact sites, not functions */
 	int only_phase, except_phase, ctrl_phase;
 	const struct confirm *ctrl_of;	/* control borrowed from (narrowing) */
 	int tested, done;	/* sufficiency tested; every campaign of it ran */
@@ -68,6 +81,9 @@ struct confirm {
 #define MAX_CONF 16
 #define MAX_ANALYZE 64
 
+/* One hunt: its options (set by options.c, read-only afterwards) and what
+ * its steps found.  main.c holds the one instance and hands it to every
+ * step as `h`. */
 struct hunt {
 	/* options */
 	int procs, quiet, prob_auto, top;
@@ -83,14 +99,15 @@ struct hunt {
 	char **cmd;
 	int ncmd;
 	/* state */
-	struct runs R;
+	struct runs runs;	/* every run loaded so far, tagged with its phase */
 	char dir[PATH_MAX];
 	double t0, blind_s, base_visits;
-	long stress_calls, total_runs, blind_runs, blind_batches;
-	const char *stop_reason, *conf_note, *inject_rel;
+	long stress_calls, total_runs, blind_runs;
+	const char *stop_reason, *conf_note;
 	struct confirm conf[MAX_CONF];
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
-	struct confirm *culprit, *exact_conf;
+	int confirm_phases;	/* phase tags given out by confirmation so far */
+	struct confirm *culprit;
 	const char *exact_site;
 	int no_sites;	/* the baseline visited no site hunt can delay */
 	long blind_delayed;	/* screening runs in which some delay was injected */
@@ -103,54 +120,14 @@ struct hunt {
 	int blind_done;		/* screening ended (stop_reason is final) */
 };
 
-extern struct hunt H;
-
+/* hunt.c: the services every step uses. */
+/* One line on stderr, "hunt: ... (hunt --help)", and exit 64. */
+void usage_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 double now_s(void);
-double elapsed(void);
-void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t rng(void);
-double urand(void);
-
-/* main.c: write the report of what is known so far, marked with
- * H.abort_verdict, and end: exit RC, or die of H.stop_sig. */
-void finish_early(int rc) __attribute__((noreturn));
-
-/* A growable list of words (inject flags). */
-struct wv {
-	char **v;
-	int n, cap;
-};
-void wv_push(struct wv *w, const char *s);
-void wv_free(struct wv *w);
-/* --prob PROB --delay D and the --inject-flags words. */
-void base_words(struct wv *w, const char *prob);
-
-/* campaign.c: the child processes. */
-void signals_init(void);
-/* The stopping signal that arrived (SIGINT, SIGTERM, SIGHUP), or 0. */
-int signal_pending_stop(void);
-/* Run `inject --check FLAGS...`; a refusal is a usage error (64). */
-void check_inject_flags(const struct wv *flags);
-/* One stress campaign of COUNT runs with the inject words FLAGS; its records
- * are loaded with PHASE.  Returns the number of runs loaded.  A stress
- * refusal or failure ends hunt (64/125); a signal ends it as interrupted. */
-int campaign(const char *label, int phase, const struct wv *flags, long count);
-void harness_fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-
-/* screen.c: steps 1 and 2. */
-int targetable(const char *name);
-void baseline(void);
-void blind(void);
-/* A screening-like subset into BUF as a --sites list: each targetable site,
- * except those in SET (by function, or with EXACT by exact name), in with
- * chance --fraction, and one at random should none be drawn.  Returns the
- * number of sites listed, 0 when no site is left. */
-int subset_list(char *const *set, int nset, int exact, char *buf, size_t n);
-int significant(const struct row *w);
-/* Runs of PHASE (excluded ones too) in which at least one delay was injected. */
-long delayed_runs(int phase);
-
-/* confirm.c: step 4. */
-void confirmation(struct row *funcs, int nfuncs, struct row *sites, int nsites);
+double elapsed(const struct hunt *h);
+void progress(const struct hunt *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+uint64_t rng(struct hunt *h);
+double urand(struct hunt *h);
 
 #endif

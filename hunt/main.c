@@ -1,15 +1,10 @@
-/* hunt: options and their checks, the order of the steps, and how hunt
- * ends (a verdict, or an early finish: harness error, usage error,
- * interrupted).  See hunt.h for the method. */
+/* hunt: the order of the steps, and how hunt ends (a verdict, or an early
+ * finish: harness error, usage error, interrupted).  See hunt.h for the
+ * method. */
 #include "hunt.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
-#include <math.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,452 +12,87 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/path.h"
+#include "campaign.h"
+#include "confirm.h"
+#include "finish.h"
+#include "options.h"
 #include "report.h"
-#include "sutil.h"
-
-struct hunt H;
-
-static void __attribute__((noreturn, format(printf, 1, 2))) usage_exit(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "hunt: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, " (hunt --help)\n");
-	va_end(ap);
-	exit(64);
-}
-
-static void help(void)
-{
-	printf(
-"usage: hunt [options] -- COMMAND ARGS...\n"
-"       hunt [options] --analyze RUNS.jsonl... [-- COMMAND]\n"
-"Find the lock-release site whose injected delay makes COMMAND fail.\n"
-"\n"
-"  -p N               parallel runs, 1 to 4096 (default: number of CPUs)\n"
-"  --timeout D        per-run timeout, a duration above 0 as stress reads it\n"
-"                     (default 20s)\n"
-"  --prob P           per-visit delay probability in screening (default: auto,\n"
-"                     from the baseline's visit counts and --delays)\n"
-"  --delays N         auto --prob aims at N delays per run (default 40)\n"
-"  --delay SPEC       delay distribution, one inject --delay value (default\n"
-"                     loguniform:100us:10ms)\n"
-"  --fraction F       chance a site is in a screening batch's subset (default 0.5)\n"
-"  --batch N          runs per screening batch (default: -p)\n"
-"  --min-runs N       screening runs before it may stop early (default 40)\n"
-"  --max-runs N       screening budget in runs (default 400)\n"
-"  --baseline N       undelayed runs that list the sites (default 4)\n"
-"  --confirm N        runs per confirmation campaign (default 40)\n"
-"  --top K            candidates to confirm, 1 to 6 (default 3)\n"
-"  --alpha A          family-wise error rate of each stage (default 0.05)\n"
-"  --time-limit S     wall-clock budget in seconds (default 170)\n"
-"  --fail-on TEXT     hunt failures whose signature contains TEXT (default:\n"
-"                     every failure but a timeout)\n"
-"  --count-timeouts   count a timeout as a failure\n"
-"  --inject-flags F   more flags for inject in every run (--points, --action,\n"
-"                     --skip, --max), split as stress splits --inject; checked\n"
-"                     by inject --check before anything runs\n"
-"  --seed N           seed of the site subsets and of stress, 0 to 2^64-1\n"
-"                     (default: clock)\n"
-"  --binary PATH      binary whose DWARF names file:line (default: COMMAND)\n"
-"  --results DIR      results root (default results)\n"
-"  --name NAME        results folder prefix, no '/' (default hunt)\n"
-"  --stress PATH      stress driver (default: next to hunt)\n"
-"  --inject PATH      inject launcher (default: next to hunt)\n"
-"  --analyze FILE     rank existing --record files only, no campaigns\n"
-"  -q                 no progress lines\n"
-"Exit: 0 culprit named; 1 no culprit named (nothing reproduces, failures no site\n"
-"explains, the injection never reached the program, or the runs were\n"
-"inconclusive); 64 usage error; 125 harness error (stress or inject failing or\n"
-"refusing, or a result file that cannot be written).  SIGINT, SIGTERM and SIGHUP\n"
-"stop every run, write the report marked interrupted, and end hunt by the same\n"
-"signal.\n");
-	exit(0);
-}
-
-double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double elapsed(void)
-{
-	return now_s() - H.t0;
-}
-
-uint64_t rng(void)
-{
-	/* splitmix64 */
-	uint64_t z = (H.rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-double urand(void)
-{
-	return (rng() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-void progress(const char *fmt, ...)
-{
-	if (H.quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "hunt: [%5.1fs] ", elapsed());
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static char *self_dir(void)
-{
-	static char buf[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-	if (n <= 0)
-		return strcpy(buf, ".");
-	buf[n] = 0;
-	char *slash = strrchr(buf, '/');
-	if (slash)
-		*slash = 0;
-	return buf;
-}
-
-static const char *relpath(const char *p)
-{
-	static char cwd[PATH_MAX];
-	if (!getcwd(cwd, sizeof cwd))
-		return p;
-	size_t n = strlen(cwd);
-	if (strncmp(p, cwd, n) == 0 && p[n] == '/')
-		return p + n + 1;
-	return p;
-}
+#include "screen.h"
 
 /* RESULTS/NAME-<UTC stamp>[-k]/ and its runs/, made with mkdir so that two
  * hunts started in the same second get different folders. */
-static void make_dir(void)
+static void make_dir(struct hunt *h)
 {
-	if (mkdirs(H.results) < 0)
-		harness_fail("cannot create %s: %s", H.results, strerror(errno));
+	if (mkdirs(h->results) < 0)
+		harness_fail(h, "cannot create %s: %s", h->results, strerror(errno));
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char ts[32];
 	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s/%s-%s", H.results, H.name, ts);
+	snprintf(dir, sizeof dir, "%s/%s-%s", h->results, h->name, ts);
 	for (int k = 2; mkdir(dir, 0755) < 0; k++) {
 		if (errno != EEXIST || k > 1000)
-			harness_fail("cannot create %s: %s", dir, strerror(errno));
-		snprintf(dir, sizeof dir, "%s/%s-%s-%d", H.results, H.name, ts, k);
+			harness_fail(h, "cannot create %s: %s", dir, strerror(errno));
+		snprintf(dir, sizeof dir, "%s/%s-%s-%d", h->results, h->name, ts, k);
 	}
 	char runs[PATH_MAX + 8];
 	snprintf(runs, sizeof runs, "%s/runs", dir);
 	if (mkdir(runs, 0755) < 0)
-		harness_fail("cannot create %s: %s", runs, strerror(errno));
-	snprintf(H.dir, sizeof H.dir, "%s", dir);
-}
-
-static long num(const char *opt, const char *v, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long x = strtol(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi)
-		usage_exit("bad value for %s: \"%s\" (want a whole number from %ld to %ld)", opt, v,
-			   lo, hi);
-	return x;
-}
-
-static double real(const char *opt, const char *v, double lo, double hi)
-{
-	char *end;
-	errno = 0;
-	double x = strtod(v, &end);
-	if (errno || *end || end == v || !(x >= lo && x <= hi))
-		usage_exit("bad value for %s: \"%s\" (want a number from %g to %g)", opt, v, lo, hi);
-	return x;
-}
-
-/* An unsigned 64-bit decimal: no sign, no space, no overflow. */
-static uint64_t u64(const char *opt, const char *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || errno || *end)
-		usage_exit("bad value for %s: \"%s\" (want a whole number from 0 to "
-			   "18446744073709551615)", opt, v);
-	return x;
-}
-
-/* --inject-flags: split as stress splits --inject, and none of the flags
- * hunt sets itself (inject --check refuses the rest of what is wrong). */
-static void split_extra(const char *s)
-{
-	static const char *const own[] = {"--prob", "--delay", "--sites", "--seed", "--log"};
-	char err[512];
-	if (split_words(s, &H.extra_argv, &H.nextra, err, sizeof err) < 0)
-		usage_exit("bad --inject-flags: %s", err);
-	for (int i = 0; i < H.nextra; i++)
-		for (size_t k = 0; k < sizeof own / sizeof *own; k++) {
-			size_t n = strlen(own[k]);
-			const char *w = H.extra_argv[i];
-			if (strncmp(w, own[k], n) == 0 && (w[n] == 0 || w[n] == '='))
-				usage_exit("bad --inject-flags: %s is hunt's to set (hunt has --prob and "
-					   "--delay; it chooses the sites and seeds)", own[k]);
-		}
-}
-
-enum {
-	O_TIMEOUT = 256, O_PROB, O_DELAYS, O_DELAY, O_FRACTION, O_BATCH, O_MINRUNS, O_MAXRUNS,
-	O_BASELINE, O_CONFIRM, O_TOP, O_ALPHA, O_TIMELIMIT, O_FAILON, O_COUNTTO, O_EXTRA,
-	O_SEED, O_BINARY, O_RESULTS, O_NAME, O_STRESS, O_INJECT, O_ANALYZE, O_HELP,
-};
-
-static const struct option longopts[] = {
-	{"timeout", 1, 0, O_TIMEOUT}, {"prob", 1, 0, O_PROB}, {"delays", 1, 0, O_DELAYS},
-	{"delay", 1, 0, O_DELAY}, {"fraction", 1, 0, O_FRACTION}, {"batch", 1, 0, O_BATCH},
-	{"min-runs", 1, 0, O_MINRUNS}, {"max-runs", 1, 0, O_MAXRUNS},
-	{"baseline", 1, 0, O_BASELINE}, {"confirm", 1, 0, O_CONFIRM}, {"top", 1, 0, O_TOP},
-	{"alpha", 1, 0, O_ALPHA}, {"time-limit", 1, 0, O_TIMELIMIT},
-	{"fail-on", 1, 0, O_FAILON}, {"count-timeouts", 0, 0, O_COUNTTO},
-	{"inject-flags", 1, 0, O_EXTRA}, {"seed", 1, 0, O_SEED}, {"binary", 1, 0, O_BINARY},
-	{"results", 1, 0, O_RESULTS}, {"name", 1, 0, O_NAME}, {"stress", 1, 0, O_STRESS},
-	{"inject", 1, 0, O_INJECT}, {"analyze", 1, 0, O_ANALYZE}, {"help", 0, 0, O_HELP},
-	{0, 0, 0, 0},
-};
-
-static void parse(int argc, char **argv)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	H.procs = ncpu > 0 ? ncpu : 2;
-	H.timeout = "20s";
-	H.prob_auto = 1;
-	H.target_delays = 40;
-	H.delay = "loguniform:100us:10ms";
-	H.fraction = 0.5;
-	H.min_runs = 40;
-	H.max_runs = 400;
-	H.baseline = 4;
-	H.confirm = 40;
-	H.top = 3;
-	H.alpha = 0.05;
-	H.time_limit = 170;
-	H.blind_share = 0.6;
-	H.results = "results";
-	H.name = "hunt";
-	H.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
-	const long big = 100000000;
-	double d;
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p': H.procs = num("-p", optarg, 1, 4096); break;
-		case 'q': H.quiet = 1; break;
-		case 'h': case O_HELP: help(); break;
-		case O_TIMEOUT:
-			/* stress's own parser; 0 would mean no timeout at all, and a
-			 * run that hangs would stop the hunt. */
-			if (parse_duration(optarg, &d) < 0 || !isfinite(d) || d <= 0 || d > 1e7)
-				usage_exit("bad value for --timeout: \"%s\" (want a duration above 0 "
-					   "such as 20s or 2m)", optarg);
-			H.timeout = optarg;
-			break;
-		case O_PROB:
-			real("--prob", optarg, 1e-9, 1);
-			snprintf(H.prob, sizeof H.prob, "%s", optarg);
-			H.prob_auto = 0;
-			break;
-		case O_DELAYS: H.target_delays = real("--delays", optarg, 0.01, 1e9); break;
-		case O_DELAY:
-			if (!*optarg)
-				usage_exit("bad value for --delay: empty (want a spec such as "
-					   "loguniform:100us:10ms)");
-			H.delay = optarg;
-			break;
-		case O_FRACTION: H.fraction = real("--fraction", optarg, 0.01, 1); break;
-		case O_BATCH: H.batch = num("--batch", optarg, 1, big); break;
-		case O_MINRUNS: H.min_runs = num("--min-runs", optarg, 0, big); break;
-		case O_MAXRUNS: H.max_runs = num("--max-runs", optarg, 1, big); break;
-		case O_BASELINE: H.baseline = num("--baseline", optarg, 1, big); break;
-		case O_CONFIRM: H.confirm = num("--confirm", optarg, 1, big); break;
-		case O_TOP: H.top = num("--top", optarg, 1, 6); break;
-		case O_ALPHA: H.alpha = real("--alpha", optarg, 1e-12, 0.5); break;
-		case O_TIMELIMIT: H.time_limit = real("--time-limit", optarg, 1, 1e7); break;
-		case O_FAILON:
-			if (!*optarg)
-				usage_exit("bad value for --fail-on: empty (want a signature text)");
-			H.R.fail_on = optarg;
-			break;
-		case O_COUNTTO: H.R.count_timeouts = 1; break;
-		case O_EXTRA: H.extra = optarg; break;
-		case O_SEED: H.seed = u64("--seed", optarg); break;
-		case O_BINARY: H.binary = optarg; break;
-		case O_RESULTS:
-			if (!*optarg)
-				usage_exit("bad value for --results: empty (want a folder)");
-			H.results = optarg;
-			break;
-		case O_NAME:
-			if (!*optarg || strchr(optarg, '/'))
-				usage_exit("bad value for --name: \"%s\" (want a name without '/')",
-					   optarg);
-			H.name = optarg;
-			break;
-		case O_STRESS: H.stress = optarg; break;
-		case O_INJECT: H.inject = optarg; break;
-		case O_ANALYZE:
-			if (H.nanalyze >= MAX_ANALYZE)
-				usage_exit("too many --analyze files (at most %d)", MAX_ANALYZE);
-			H.analyze[H.nanalyze++] = optarg;
-			break;
-		default:
-			usage_exit("unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc && strcmp(argv[optind - 1], "--") != 0 && !H.nanalyze)
-		usage_exit("options end with --, then the command: %s", argv[optind]);
-	H.cmd = argv + optind;
-	H.ncmd = argc - optind;
-	if (H.ncmd == 0 && !H.nanalyze)
-		usage_exit("no command given after --");
-	if (H.extra)
-		split_extra(H.extra);
-	if (H.batch == 0)
-		H.batch = H.procs;
-	H.rng = H.seed;
-}
-
-/* --analyze: every file must be a --record file, and together they must
- * hold runs; anything else is a usage error, before a folder is made. */
-static void load_analyze(void)
-{
-	char err[PATH_MAX + 256];
-	for (int i = 0; i < H.nanalyze; i++)
-		if (runs_load(&H.R, H.analyze[i], PH_BLIND, err, sizeof err) < 0)
-			usage_exit("--analyze %s", err);
-	if (H.R.nruns == 0)
-		usage_exit("--analyze: no runs in %s%s", H.analyze[0],
-			   H.nanalyze > 1 ? " and the other files" : "");
-	H.blind_runs = H.R.nruns;
-	H.blind_delayed = delayed_runs(PH_BLIND);
-}
-
-void finish_early(int rc)
-{
-	if (H.stop_sig) {
-		H.abort_verdict = "interrupted";
-		long f, p, x;
-		rank_outcomes(&H.R, -1, &f, &p, &x);
-		const char *nm = sigabbrev_np(H.stop_sig);
-		snprintf(H.abort_reason, sizeof H.abort_reason, "SIG%s stopped hunt %s%s; no verdict: "
-			 "the tables cover the %ld runs that finished", nm ? nm : "?",
-			 H.where ? "in " : "before its first run", H.where ? H.where : "", f + p + x);
-		rc = 128 + H.stop_sig;
-		/* A closed pipe on stdout must not turn the signal's ending
-		 * into a SIGPIPE one. */
-		signal(SIGPIPE, SIG_IGN);
-	}
-	H.culprit = NULL;
-	H.exact_site = NULL;
-	if (!H.blind_done)
-		H.stop_reason = H.abort_verdict;
-	const char *werr = NULL;
-	if (H.dir[0]) {
-		if (!H.blind_s)
-			H.blind_s = elapsed();
-		struct row *funcs, *sites;
-		int mf, ms;
-		int nf = rank_rows(&H.R, PH_BLIND, 1, &funcs, &mf);
-		int ns = rank_rows(&H.R, PH_BLIND, 0, &sites, &ms);
-		H.tested_funcs = mf;
-		H.tested_sites = ms;
-		H.inject_rel = relpath(H.inject);
-		report(funcs, nf, sites, ns, rc);
-		werr = report_write_error();
-		rank_free(funcs, nf);
-		rank_free(sites, ns);
-	}
-	fflush(stdout);
-	fprintf(stderr, "hunt: %s%s%s%s%s%s%s\n", H.stop_sig ? "interrupted: " : rc == 125 ?
-		"HARNESS ERROR: " : "", H.abort_reason, werr ? "; and " : "", werr ? werr : "",
-		H.dir[0] && !werr ? " (report in " : "", H.dir[0] && !werr ? H.dir : "",
-		H.dir[0] && !werr ? ")" : "");
-	if (H.stop_sig) {
-		/* End as the signal would have ended hunt: a shell (or a script's
-		 * loop) sees hunt killed by it. */
-		signal(H.stop_sig, SIG_DFL);
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, H.stop_sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(H.stop_sig);
-	}
-	exit(werr ? 125 : rc);
+		harness_fail(h, "cannot create %s: %s", runs, strerror(errno));
+	snprintf(h->dir, sizeof h->dir, "%s", dir);
 }
 
 int main(int argc, char **argv)
 {
+	/* One hunt, handed to every step (static: its confirmation table is
+	 * large for a stack). */
+	static struct hunt state;
+	struct hunt *h = &state;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	parse(argc, argv);
-	H.t0 = now_s();
+	parse_options(h, argc, argv);
+	h->t0 = now_s();
 	signals_init();
-	char *dir = self_dir();
-	static char spath[PATH_MAX + 16], ipath[PATH_MAX + 16];
-	if (!H.stress) {
-		snprintf(spath, sizeof spath, "%s/stress", dir);
-		H.stress = spath;
-	}
-	if (!H.inject) {
-		snprintf(ipath, sizeof ipath, "%s/inject", dir);
-		H.inject = ipath;
-	}
-	if (H.ncmd > 0 && !H.binary)
-		H.binary = find_in_path(H.cmd[0]);
-	if (H.nanalyze) {
-		load_analyze();
+	if (h->nanalyze) {
+		load_analyze(h);
 	} else {
-		if (!H.binary)
-			usage_exit("command not found: %s", H.cmd[0]);
-		if (access(H.stress, X_OK) != 0)
-			harness_fail("no stress driver at %s (build/stress); use --stress", H.stress);
-		if (access(H.inject, X_OK) != 0)
-			harness_fail("no inject launcher at %s (build/inject); use --inject", H.inject);
+		if (!h->binary)
+			usage_exit("command not found: %s", h->cmd[0]);
+		if (access(h->stress, X_OK) != 0)
+			harness_fail(h, "no stress driver at %s (build/stress); use --stress",
+				     h->stress);
+		if (access(h->inject, X_OK) != 0)
+			harness_fail(h, "no inject launcher at %s (build/inject); use --inject",
+				     h->inject);
 		/* Every flag the runs will get, checked once by the launcher's own
 		 * parser before anything runs or is made. */
 		struct wv w = {0};
-		base_words(&w, H.prob_auto ? "0" : H.prob);
-		check_inject_flags(&w);
+		base_words(h, &w, h->prob_auto ? "0" : h->prob);
+		check_inject_flags(h, &w);
 		wv_free(&w);
 	}
-	make_dir();
-	if (!H.nanalyze) {
-		progress("results in %s, seed %llu", H.dir, (unsigned long long)H.seed);
-		baseline();
-		if (!H.no_sites)
-			blind();
+	make_dir(h);
+	if (!h->nanalyze) {
+		progress(h, "results in %s, seed %llu", h->dir, (unsigned long long)h->seed);
+		baseline(h);
+		if (!h->no_sites)
+			blind(h);
 	}
-	H.blind_s = elapsed();
+	h->blind_s = elapsed(h);
 	struct row *funcs, *sites;
 	int mf, ms;
-	int nf = rank_rows(&H.R, PH_BLIND, 1, &funcs, &mf);
-	int ns = rank_rows(&H.R, PH_BLIND, 0, &sites, &ms);
-	H.tested_funcs = mf;
-	H.tested_sites = ms;
-	if (!H.nanalyze)
-		confirmation(funcs, nf, sites, ns);
-	H.where = "the report";
-	if (H.stop_sig || (H.stop_sig = signal_pending_stop()))
-		finish_early(0);
-	H.inject_rel = relpath(H.inject);
-	int rc = report(funcs, nf, sites, ns, 0);
+	int nf = rank_rows(&h->runs, PH_BLIND, 1, &funcs, &mf);
+	int ns = rank_rows(&h->runs, PH_BLIND, 0, &sites, &ms);
+	h->tested_funcs = mf;
+	h->tested_sites = ms;
+	if (!h->nanalyze)
+		confirmation(h, funcs, nf, sites, ns);
+	h->where = "the report";
+	if (h->stop_sig || (h->stop_sig = signal_pending_stop(h)))
+		finish_early(h, 0);
+	int rc = report(h, funcs, nf, sites, ns, 0);
 	if (report_write_error()) {
 		fflush(stdout);
 		fprintf(stderr, "hunt: HARNESS ERROR: %s\n", report_write_error());

@@ -1,7 +1,9 @@
 # hunt/: `hunt`, which finds the lock-release site whose delay makes a
 # program fail (blind screening through stress, ranking, confirmation).
-# It links common/ (COMMON_LIB) for the duration grammar, the --inject word
-# splitter and the shell quoting, so that it reads options as stress does.
+# It links common/ (COMMON_LIB): the duration grammar, word splitting and
+# shell quoting that stress uses too (so hunt reads options as stress does),
+# the Wilson interval, PATH lookup, mkdirs, allocation, atomic result files
+# and UTF-8-safe JSON strings.
 HUNT_SRCS := $(wildcard hunt/*.c)
 HUNT_OBJS := $(HUNT_SRCS:%.c=$(BUILD)/obj/%.o)
 ifneq ($(HUNT_SRCS),)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/wilson.h"
 #include "stats.h"
 
 void rank_outcomes(const struct runs *r, int phase, long *fail, long *pass, long *excl)

@@ -14,8 +14,6 @@
 
 #include "runs.h"
 
-enum verdict { UNTESTED, CONFIRMED, REFUTED };
-
 struct row {
 	char *unit;		/* site or function name */
 	int func;		/* 1: a function aggregate */
@@ -26,11 +24,7 @@ struct row {
 	double p, padj;
 	double delay_ms;	/* mean injected delay per delayed run */
 	int after_failure;	/* no passing run visited it: untested */
-	char where[256];	/* file:line, or "-" */
-	/* confirmation (filled by the caller) */
-	long only_n, only_f, except_n, except_f;
-	double p_suff, p_need;
-	enum verdict suff, need;
+	char where[256];	/* file:line (the report looks it up), or "-" */
 };
 
 /* Rank every unit over runs whose phase is PHASE (-1: all).  Returns the

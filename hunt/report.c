@@ -8,15 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hunt.h"
 #include "../common/resultio.h"
+#include "../common/wilson.h"
+#include "../common/words.h"
+#include "../common/xalloc.h"
+#include "hunt.h"
 #include "srcline.h"
-#include "sutil.h"
-#include "stats.h"
 
-static void fill_where(struct row *funcs, int nf, struct row *sites, int ns)
+static void fill_where(const struct hunt *h, struct row *funcs, int nf, struct row *sites, int ns)
 {
-	struct srcmap *m = H.binary ? srcmap_open(H.binary) : NULL;
+	struct srcmap *m = h->binary ? srcmap_open(h->binary) : NULL;
 	for (int i = 0; i < ns; i++)
 		srcmap_lookup(m, sites[i].unit, sites[i].where, sizeof sites[i].where);
 	/* A function row shows where its best-ranked delayed site is. */
@@ -33,12 +34,12 @@ static void fill_where(struct row *funcs, int nf, struct row *sites, int ns)
 	srcmap_close(m);
 }
 
-static const struct confirm *conf_of(const char *unit, int exact)
+static const struct confirm *conf_of(const struct hunt *h, const char *unit, int exact)
 {
-	for (int i = 0; i < H.nconf; i++)
-		if (H.conf[i].nset == 1 && H.conf[i].exact == exact &&
-		    strcmp(H.conf[i].set[0], unit) == 0)
-			return &H.conf[i];
+	for (int i = 0; i < h->nconf; i++)
+		if (h->conf[i].nset == 1 && h->conf[i].exact == exact &&
+		    strcmp(h->conf[i].set[0], unit) == 0)
+			return &h->conf[i];
 	return NULL;
 }
 
@@ -66,30 +67,43 @@ static void shell_word(FILE *o, const char *w)
 	free(q);
 }
 
-static char *plan_line(void)
+/* P relative to the current folder when it is inside it (the plan's
+ * paths are relative to the folder hunt ran in). */
+static const char *relpath(const char *p)
 {
-	if (!H.culprit)
+	static char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof cwd))
+		return p;
+	size_t n = strlen(cwd);
+	if (strncmp(p, cwd, n) == 0 && p[n] == '/')
+		return p + n + 1;
+	return p;
+}
+
+static char *plan_line(const struct hunt *h)
+{
+	if (!h->culprit)
 		return NULL;
-	const char *sites = H.exact_site ? H.exact_site : H.culprit->sites;
+	const char *sites = h->exact_site ? h->exact_site : h->culprit->sites;
 	char *buf = NULL;
 	size_t n = 0;
 	FILE *o = open_memstream(&buf, &n);
-	shell_word(o, H.inject_rel);
+	shell_word(o, relpath(h->inject));
 	/* No --seed: the plan is the configuration confirmation measured, with a fresh seed
 	 * each run, so its reproduction rate is the confirmed one.  Pinning one failing run's
 	 * seed would replay that run's decisions, whose rate can be anything from 0 to 1. */
-	fprintf(o, " --prob %s --delay ", H.prob);
-	shell_word(o, H.delay);
+	fprintf(o, " --prob %s --delay ", h->prob);
+	shell_word(o, h->delay);
 	fputs(" --sites ", o);
 	shell_word(o, sites);
-	for (int i = 0; i < H.nextra; i++) {
+	for (int i = 0; i < h->nextra; i++) {
 		fputc(' ', o);
-		shell_word(o, H.extra_argv[i]);
+		shell_word(o, h->extra_argv[i]);
 	}
 	fputs(" --", o);
-	for (int i = 0; i < H.ncmd; i++) {
+	for (int i = 0; i < h->ncmd; i++) {
 		fputc(' ', o);
-		shell_word(o, H.cmd[i]);
+		shell_word(o, h->cmd[i]);
 	}
 	fclose(o);
 	return buf;
@@ -109,7 +123,8 @@ static void rate(FILE *o, long k, long n)
 	}
 }
 
-static void table(FILE *o, const char *title, struct row *rows, int n, int exact, int limit)
+static void table(const struct hunt *h, FILE *o, const char *title, struct row *rows, int n,
+		  int exact, int limit)
 {
 	fprintf(o, "%s\n", title);
 	fprintf(o, "%-4s %-28s %-26s %-24s %-24s %-9s %s\n", "rank", exact ? "site" : "function",
@@ -122,23 +137,10 @@ static void table(FILE *o, const char *title, struct row *rows, int n, int exact
 		fputc(' ', o);
 		rate(o, w->c, w->n0);
 		fprintf(o, " %-9.2g %s\n", w->padj, w->after_failure ? "untested: only failing runs "
-			"visit it" : conf_word(conf_of(w->unit, exact)));
+			"visit it" : conf_word(conf_of(h, w->unit, exact)));
 	}
 	if (n > limit)
 		fprintf(o, "     ... %d more in hunt.json\n", n - limit);
-}
-
-/* A JSON array of strings from outside, each made valid UTF-8; NULL when a
- * value could not be built. */
-static json_t *strv_json(char *const *v, int n)
-{
-	json_t *a = json_array();
-	for (int i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_str(v[i])) < 0) {
-			json_decref(a);
-			a = NULL;
-		}
-	return a;
 }
 
 /* Append V to the array A; a NULL V (a value jansson could not build) makes
@@ -149,9 +151,9 @@ static void push(json_t *a, json_t *v, int *bad)
 		(*bad)++;
 }
 
-static json_t *jrow(const struct row *w, int exact)
+static json_t *jrow(const struct hunt *h, const struct row *w, int exact)
 {
-	const struct confirm *c = conf_of(w->unit, exact);
+	const struct confirm *c = conf_of(h, w->unit, exact);
 	json_t *o = json_pack("{s:o, s:o, s:I, s:{s:I, s:I, s:f, s:[f,f]}, s:{s:I, s:I, s:f, s:[f,f]},"
 			      " s:f, s:f, s:f, s:s, s:b}",
 			      exact ? "site" : "function", json_str(w->unit),
@@ -168,7 +170,7 @@ static json_t *jrow(const struct row *w, int exact)
 
 static json_t *jconf(const struct confirm *c)
 {
-	json_t *set = strv_json(c->set, c->nset);
+	json_t *set = json_strv(c->set, c->nset);
 	double lo, hi, elo, ehi;
 	wilson(c->only_f, c->only_n, &lo, &hi);
 	wilson(c->except_f, c->except_n, &elo, &ehi);
@@ -203,7 +205,7 @@ static json_t *jconf(const struct confirm *c)
  * or a site name can hold any bytes. */
 static void xml(FILE *o, const char *raw)
 {
-	char *fixed = utf8_fix(raw, 1);
+	char *fixed = utf8_fix(raw, UTF8_CTL);
 	for (const char *s = fixed ? fixed : "?"; *s; s++)
 		switch (*s) {
 		case '<': fputs("&lt;", o); break;
@@ -217,19 +219,19 @@ static void xml(FILE *o, const char *raw)
 
 /* Horizontal bars per site: failure rate when delayed (with its Wilson
  * interval) over the rate when not delayed (grey). */
-static char *svg(struct row *sites, int ns, const char *culprit)
+static char *svg(const struct hunt *h, struct row *sites, int ns, const char *culprit)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *o = open_memstream(&buf, &len);
 	int n = ns < 30 ? ns : 30;
 	int left = 380, width = 420, top = 60, rowh = 22;
-	int H_ = top + n * rowh + 60;
+	int height = top + n * rowh + 60;
 	fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		"font-family=\"monospace\" font-size=\"12\">\n", left + width + 40, H_);
+		"font-family=\"monospace\" font-size=\"12\">\n", left + width + 40, height);
 	fprintf(o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
 	fprintf(o, "<text x=\"10\" y=\"20\" font-size=\"14\">hunt: failure rate per lock-release "
-		"site (screening, %ld runs)</text>\n", H.blind_runs ? H.blind_runs : 0);
+		"site (screening, %ld runs)</text>\n", h->blind_runs ? h->blind_runs : 0);
 	fprintf(o, "<text x=\"10\" y=\"40\" fill=\"#555\">bar: runs where the site was delayed "
 		"(95%% Wilson interval); grey: runs where it was not</text>\n");
 	for (int t = 0; t <= 10; t += 2) {
@@ -272,10 +274,10 @@ static char write_error[PATH_MAX + 256];
 
 /* Write one result file whole (or not at all); a failure is remembered, and
  * makes hunt's exit status 125: a report that is not there is no verdict. */
-static void save(const char *name, const char *text, int mode)
+static void save(const struct hunt *h, const char *name, const char *text, int mode)
 {
 	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", H.dir, name);
+	snprintf(path, sizeof path, "%s/%s", h->dir, name);
 	if (text && atomic_write(path, text, strlen(text), mode) == 0)
 		return;
 	if (!write_error[0])
@@ -289,13 +291,14 @@ const char *report_write_error(void)
 }
 
 /* The verdict the runs support, its reason and the exit status. */
-static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc)
+static const char *judge(const struct hunt *h, struct row *funcs, int nf, char *why, size_t n,
+			 int *rc)
 {
 	long f, p, x, bf, bp, bx;
-	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
-	rank_outcomes(&H.R, PH_BASE, &bf, &bp, &bx);
+	rank_outcomes(&h->runs, PH_BLIND, &f, &p, &x);
+	rank_outcomes(&h->runs, PH_BASE, &bf, &bp, &bx);
 	*rc = 1;
-	if (H.no_sites) {
+	if (h->no_sites) {
 		/* /bin/true, /bin/false, a program without pthread mutexes: the
 		 * shim ran and found nothing to delay, so the runs tested nothing
 		 * and support no claim about the race. */
@@ -305,28 +308,29 @@ static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc
 			 "without any delay" : "");
 		return "injection never reached the program";
 	}
-	if (H.culprit) {
+	if (h->culprit) {
 		*rc = 0;
+		const struct confirm *c = h->culprit;
 		snprintf(why, n, "delaying only %s reproduces the failure (%ld/%ld runs, against "
-			 "%ld/%ld in a fresh control without a delay there)%s", H.culprit->sites,
-			 H.culprit->only_f, H.culprit->only_n, H.culprit->ctrl_f, H.culprit->ctrl_n,
-			 H.culprit->needed ? ", and delaying everything else does not" :
+			 "%ld/%ld in a fresh control without a delay there)%s", c->sites, c->only_f,
+			 c->only_n, c->ctrl_f, c->ctrl_n, c->needed ?
+			 ", and delaying everything else does not" :
 			 "; other sites can also trigger it (not needed)");
 		return "culprit";
 	}
 	if (f + p == 0) {
 		snprintf(why, n, "no screening run can be counted (%ld ran, %ld excluded: %s), so "
-			 "nothing can be said about the race", f + p + x, x, H.R.fail_on ?
+			 "nothing can be said about the race", f + p + x, x, h->runs.fail_on ?
 			 "failures with another signature than --fail-on" :
 			 "timeouts, see --count-timeouts");
 		return "inconclusive";
 	}
-	if (H.blind_delayed == 0) {
+	if (h->blind_delayed == 0) {
 		snprintf(why, n, "no delay was injected in any of the %ld screening runs (%ld failed), "
 			 "so they test nothing", f + p + x, f);
 		return "injection never reached the program";
 	}
-	if (H.nanalyze && nf > 0 && funcs[0].padj < H.alpha && funcs[0].a > 0) {
+	if (h->nanalyze && nf > 0 && funcs[0].padj < h->alpha && funcs[0].a > 0) {
 		*rc = 0;
 		snprintf(why, n, "%s's delays predict failure (p=%.2g, Bonferroni); not confirmed "
 			 "(--analyze runs no campaigns)", funcs[0].unit, funcs[0].padj);
@@ -337,21 +341,21 @@ static const char *judge(struct row *funcs, int nf, char *why, size_t n, int *rc
 		wilson(0, f + p, &lo, &hi);
 		char more[128] = "";
 		if (x)
-			snprintf(more, sizeof more, "; %ld more runs were excluded (%s)", x, H.R.fail_on ?
-				 "other signatures than --fail-on" : "timeouts");
+			snprintf(more, sizeof more, "; %ld more runs were excluded (%s)", x,
+				 h->runs.fail_on ? "other signatures than --fail-on" : "timeouts");
 		snprintf(why, n, "0 failures in %ld screening runs with random delays (failure rate "
 			 "below %.1f%% at 95%%; a delay was injected in %ld of all %ld)%s", f + p,
-			 100 * hi, H.blind_delayed, f + p + x, more);
+			 100 * hi, h->blind_delayed, f + p + x, more);
 		return "nothing reproduces";
 	}
-	if (H.ncand == 0) {
+	if (h->ncand == 0) {
 		snprintf(why, n, "%ld failures in %ld screening runs, but no site's delays predict "
 			 "them (best: %s, p=%.2g after Bonferroni)", f, f + p, nf ? funcs[0].unit : "-",
 			 nf ? funcs[0].padj : 1.0);
 		return "no culprit";
 	}
 	snprintf(why, n, "%d candidate(s) from screening, none confirmed on fresh runs%s%s",
-		 H.ncand, H.conf_note ? ": " : "", H.conf_note ? H.conf_note : "");
+		 h->ncand, h->conf_note ? ": " : "", h->conf_note ? h->conf_note : "");
 	return "no culprit";
 }
 
@@ -375,7 +379,7 @@ static char *plan_script(const char *plan)
  * number (jansson's integers stop at 2^63-1).  The key is at the top level,
  * so its line is "\n  \"seed\": 0," where the placeholder 0 was packed; no
  * string can hold that (JSON escapes a newline inside a string). */
-static char *with_seed(char *text)
+static char *with_seed(const struct hunt *h, char *text)
 {
 	static const char key[] = "\n  \"seed\": 0,";
 	char *at = text ? strstr(text, key) : NULL;
@@ -384,31 +388,31 @@ static char *with_seed(char *text)
 		return NULL;
 	}
 	*at = 0;
-	char *out = xasprintf("%s\n  \"seed\": %llu,%s", text, (unsigned long long)H.seed,
+	char *out = xasprintf("%s\n  \"seed\": %llu,%s", text, (unsigned long long)h->seed,
 			      at + strlen(key));
 	free(text);
 	return out;
 }
 
-int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
+int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 {
-	fill_where(funcs, nf, sites, ns);
+	fill_where(h, funcs, nf, sites, ns);
 	long f, p, x;
-	rank_outcomes(&H.R, PH_BLIND, &f, &p, &x);
+	rank_outcomes(&h->runs, PH_BLIND, &f, &p, &x);
 	long bf, bp, bx;
-	rank_outcomes(&H.R, PH_BASE, &bf, &bp, &bx);
-	char *plan = abort_rc ? NULL : plan_line();
-	const char *culprit_site = abort_rc ? NULL : H.exact_site;
+	rank_outcomes(&h->runs, PH_BASE, &bf, &bp, &bx);
+	char *plan = abort_rc ? NULL : plan_line(h);
+	const char *culprit_site = abort_rc ? NULL : h->exact_site;
 
 	const char *verdict, *reason;
 	char why[8192];
 	int rc;
 	if (abort_rc) {
-		verdict = H.abort_verdict;
-		reason = H.abort_reason;
+		verdict = h->abort_verdict;
+		reason = h->abort_reason;
 		rc = abort_rc;
 	} else {
-		verdict = judge(funcs, nf, why, sizeof why, &rc);
+		verdict = judge(h, funcs, nf, why, sizeof why, &rc);
 		reason = why;
 	}
 
@@ -417,26 +421,27 @@ int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 	FILE *o = open_memstream(&text, &tn);
 	fprintf(o, "hunt: %s\n", verdict);
 	fprintf(o, "command:");
-	for (int i = 0; i < H.ncmd; i++) {
+	for (int i = 0; i < h->ncmd; i++) {
 		fputc(' ', o);
-		shell_word(o, H.cmd[i]);
+		shell_word(o, h->cmd[i]);
 	}
 	fprintf(o, "\nscreening: %ld runs (%ld failed, %ld excluded, %ld with a delay), stopped "
 		"on %s; delays --prob %s --delay %s, each site in a batch's subset with chance %.2f; "
 		"baseline without delays: %ld/%ld failed\n",
-		f + p, f, x, H.blind_delayed, H.nanalyze ? "input" : H.stop_reason ? H.stop_reason :
-		"-", H.prob[0] ? H.prob : "?", H.delay, H.fraction, bf, bf + bp);
+		f + p, f, x, h->blind_delayed, h->nanalyze ? "input" : h->stop_reason ?
+		h->stop_reason : "-", h->prob[0] ? h->prob : "?", h->delay, h->fraction, bf,
+		bf + bp);
 	fprintf(o, "test: one-sided Fisher exact (delayed runs fail more), Bonferroni over %d "
 		"functions / %d sites; confirmation: one-sided Fisher on fresh runs (only-set "
 		"against a fresh control, and against except-set), Bonferroni over %d tests; alpha "
-		"%.3g\n\n", H.tested_funcs, H.tested_sites, H.conf_tests, H.alpha);
-	table(o, "by function:", funcs, nf, 0, 15);
+		"%.3g\n\n", h->tested_funcs, h->tested_sites, h->conf_tests, h->alpha);
+	table(h, o, "by function:", funcs, nf, 0, 15);
 	fputc('\n', o);
-	table(o, "by site:", sites, ns, 1, 15);
-	if (H.nconf) {
+	table(h, o, "by site:", sites, ns, 1, 15);
+	if (h->nconf) {
 		fprintf(o, "\nconfirmation (fresh runs):\n");
-		for (int i = 0; i < H.nconf; i++) {
-			const struct confirm *c = &H.conf[i];
+		for (int i = 0; i < h->nconf; i++) {
+			const struct confirm *c = &h->conf[i];
 			fprintf(o, "  only %-28s ", c->sites);
 			rate(o, c->only_f, c->only_n);
 			if (c->tested)
@@ -453,8 +458,8 @@ int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 		}
 	}
 	fprintf(o, "\nverdict: %s: %s\n", verdict, reason);
-	if (H.culprit && !abort_rc) {
-		fprintf(o, "culprit: %s", H.culprit->sites);
+	if (h->culprit && !abort_rc) {
+		fprintf(o, "culprit: %s", h->culprit->sites);
 		if (culprit_site)
 			fprintf(o, " (site %s", culprit_site);
 		for (int i = 0; culprit_site && i < ns; i++)
@@ -465,15 +470,15 @@ int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 		fputc('\n', o);
 		fprintf(o, "plan: %s\n", plan);
 	}
-	fprintf(o, "runs: %ld in %ld stress campaigns, %.1f s (screening %.1f s)\n", H.total_runs,
-		H.stress_calls, elapsed(), H.blind_s);
+	fprintf(o, "runs: %ld in %ld stress campaigns, %.1f s (screening %.1f s)\n", h->total_runs,
+		h->stress_calls, elapsed(h), h->blind_s);
 	fclose(o);
 	/* The files first: a closed stdout (a hung-up terminal) must not cost
 	 * the report. */
-	save("hunt.txt", text, 0644);
+	save(h, "hunt.txt", text, 0644);
 	if (plan) {
 		char *sh = plan_script(plan);
-		save("plan.sh", sh, 0755);
+		save(h, "plan.sh", sh, 0755);
 		free(sh);
 	}
 
@@ -484,47 +489,50 @@ int report(struct row *funcs, int nf, struct row *sites, int ns, int abort_rc)
 	int bad = 0;
 	json_t *jf = json_array(), *js = json_array(), *jc = json_array();
 	for (int i = 0; jf && i < nf; i++)
-		push(jf, jrow(&funcs[i], 0), &bad);
+		push(jf, jrow(h, &funcs[i], 0), &bad);
 	for (int i = 0; js && i < ns; i++)
-		push(js, jrow(&sites[i], 1), &bad);
-	for (int i = 0; jc && i < H.nconf; i++)
-		push(jc, jconf(&H.conf[i]), &bad);
+		push(js, jrow(h, &sites[i], 1), &bad);
+	for (int i = 0; jc && i < h->nconf; i++)
+		push(jc, jconf(&h->conf[i]), &bad);
 	json_t *culp = json_null();
-	if (H.culprit && !abort_rc)
+	if (h->culprit && !abort_rc)
 		culp = json_pack("{s:o, s:o, s:b, s:b}",
-				 "functions", strv_json(H.culprit->set, H.culprit->nset),
+				 "functions", json_strv(h->culprit->set, h->culprit->nset),
 				 "site", json_str(culprit_site),
-				 "sufficient", H.culprit->sufficient, "needed", H.culprit->needed);
+				 "sufficient", h->culprit->sufficient,
+				 "needed", h->culprit->needed);
 	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f}",
 				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
-				 "interrupted", H.stop_sig != 0,
-				 "command", strv_json(H.cmd, H.ncmd), "binary", json_str(H.binary),
-				 "seed", 0, "prob", json_str(H.prob), "delay", json_str(H.delay),
-				 "fraction", H.fraction, "alpha", H.alpha);
+				 "interrupted", h->stop_sig != 0,
+				 "command", json_strv(h->cmd, h->ncmd),
+				 "binary", json_str(h->binary),
+				 "seed", 0, "prob", json_str(h->prob), "delay", json_str(h->delay),
+				 "fraction", h->fraction, "alpha", h->alpha);
 	const char *keys[] = {"screening", "functions", "sites", "confirmations", "culprit",
 			      "plan", "runs_total", "wall_seconds"};
 	json_t *vals[] = {
 		json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I}",
 			  "runs", (json_int_t)(f + p), "failures", (json_int_t)f,
-			  "excluded", (json_int_t)x, "delayed_runs", (json_int_t)H.blind_delayed,
-			  "stopped", json_str(H.nanalyze ? "input" : H.stop_reason),
+			  "excluded", (json_int_t)x, "delayed_runs", (json_int_t)h->blind_delayed,
+			  "stopped", json_str(h->nanalyze ? "input" : h->stop_reason),
 			  "baseline_runs", (json_int_t)(bf + bp), "baseline_failures", (json_int_t)bf),
-		jf, js, jc, culp, json_str(plan), json_integer(H.total_runs), json_real(elapsed())};
+		jf, js, jc, culp, json_str(plan), json_integer(h->total_runs),
+		json_real(elapsed(h))};
 	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
 		if (!vals[i] || json_object_set_new(root, keys[i], vals[i]) < 0)
 			bad++;
-	char *js_text = bad || !root ? NULL : with_seed(json_dumps(root, JSON_INDENT(2) |
+	char *js_text = bad || !root ? NULL : with_seed(h, json_dumps(root, JSON_INDENT(2) |
 								    JSON_PRESERVE_ORDER));
 	json_decref(root);
-	save("hunt.json", js_text, 0644);
+	save(h, "hunt.json", js_text, 0644);
 	free(js_text);
 
-	char *sv = svg(sites, ns, culprit_site);
-	save("failure-rate.svg", sv, 0644);
+	char *sv = svg(h, sites, ns, culprit_site);
+	save(h, "failure-rate.svg", sv, 0644);
 	free(sv);
-	if (!abort_rc || H.stop_sig)
+	if (!abort_rc || h->stop_sig)
 		fputs(text, stdout);
-	printf("results: %s\n", H.dir);
+	printf("results: %s\n", h->dir);
 	free(plan);
 	free(text);
 	return write_error[0] ? 125 : rc;

@@ -8,15 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void *xrealloc(void *p, size_t n)
-{
-	void *q = realloc(p, n);
-	if (!q) {
-		perror("hunt: realloc");
-		exit(125);
-	}
-	return q;
-}
+#include "../common/xalloc.h"
 
 char *site_func(const char *name)
 {
@@ -45,7 +37,7 @@ int runs_site(struct runs *r, const char *name)
 		r->capsites = r->capsites ? 2 * r->capsites : 64;
 		r->sites = xrealloc(r->sites, r->capsites * sizeof *r->sites);
 	}
-	r->sites[r->nsites].name = strdup(name);
+	r->sites[r->nsites].name = xstrdup(name);
 	r->sites[r->nsites].func = site_func(name);
 	return r->nsites++;
 }
@@ -148,7 +140,7 @@ int runs_load(struct runs *r, const char *file, int phase, char *err, size_t err
 		u->phase = phase;
 		const char *sig = json_string_value(json_object_get(o, "signature"));
 		u->outcome = classify(r, json_string_value(json_object_get(o, "status")), sig);
-		u->signature = sig && u->outcome != PASS ? strdup(sig) : NULL;
+		u->signature = sig && u->outcome != PASS ? xstrdup(sig) : NULL;
 		u->seconds = jreal(o, "seconds");
 		json_t *sites = json_object_get(o, "sites");
 		if (json_is_object(sites)) {
@@ -175,14 +167,6 @@ int runs_load(struct runs *r, const char *file, int phase, char *err, size_t err
 		return -1;
 	}
 	return n;
-}
-
-long runs_delays(const struct run *u, int site)
-{
-	for (int i = 0; i < u->nhits; i++)
-		if (u->hits[i].site == site)
-			return u->hits[i].delays;
-	return 0;
 }
 
 void runs_free(struct runs *r)

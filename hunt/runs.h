@@ -55,7 +55,6 @@ int runs_find_site(const struct runs *r, const char *name);
  * seed is not kept (hunt states none), so any integer, however large, is
  * read. */
 int runs_load(struct runs *r, const char *file, int phase, char *err, size_t errsz);
-long runs_delays(const struct run *u, int site);
 void runs_free(struct runs *r);
 char *site_func(const char *name);
 

@@ -1,28 +1,7 @@
-/* stats: Wilson intervals and the one-sided Fisher exact test. */
+/* stats: the one-sided Fisher exact test and Bonferroni's correction. */
 #include "stats.h"
 
 #include <math.h>
-
-#define Z95 1.959963984540054
-
-void wilson(long k, long n, double *lo, double *hi)
-{
-	if (n <= 0) {
-		*lo = 0;
-		*hi = 1;
-		return;
-	}
-	double p = (double)k / n, z2 = Z95 * Z95;
-	double den = 1 + z2 / n;
-	double mid = (p + z2 / (2.0 * n)) / den;
-	double half = Z95 * sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / den;
-	*lo = mid - half < 0 ? 0 : mid - half;
-	*hi = mid + half > 1 ? 1 : mid + half;
-	if (k == 0)
-		*lo = 0;
-	if (k == n)
-		*hi = 1;
-}
 
 static double lchoose(long n, long k)
 {

@@ -9,46 +9,26 @@
  *    loader runs it in secure-execution mode and ignores a preload path with
  *    a slash).
  * Scripts are fine (their interpreter is an ordinary dynamic program), and so
- * is anything we cannot read: execvp then says what is wrong. */
+ * is anything we cannot read: execvp then says what is wrong.  The program is
+ * found as execvp will find it (common/path.c's path_lookup). */
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "inject_target.h"
 
-/* Find prog as execvp would: as given if it has a slash, else on PATH. */
-static int locate(const char *prog, char *out, size_t len)
-{
-	if (strchr(prog, '/'))
-		return snprintf(out, len, "%s", prog) < (int)len ? 0 : -1;
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/bin:/usr/bin";
-	for (const char *p = path;; p++) {
-		const char *e = strchr(p, ':');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		/* An empty PATH entry means the current directory. */
-		if (snprintf(out, len, "%.*s%s%s", (int)n, p, n ? "/" : "", prog) < (int)len &&
-		    access(out, X_OK) == 0)
-			return 0;
-		if (!e)
-			return -1;
-		p = e;
-	}
-}
+#include "../common/path.h"
 
 const char *inject_unreachable(const char *prog, char *why, size_t len)
 {
 	char path[PATH_MAX];
 	struct stat st;
-	if (locate(prog, path, sizeof path) != 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (path_lookup(prog, path, sizeof path) != 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return NULL;
 	bool suid = (st.st_mode & S_ISUID) && st.st_uid != getuid();
 	bool sgid = (st.st_mode & S_ISGID) && st.st_gid != getgid();

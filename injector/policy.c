@@ -21,7 +21,7 @@ uint64_t inject_hash_str(const char *s)
 }
 
 /* A double in [0, 1) from the top 53 bits. */
-static double unit(uint64_t h)
+static double unit_interval(uint64_t h)
 {
 	return (double)(h >> 11) * 0x1.0p-53;
 }
@@ -33,9 +33,9 @@ uint64_t inject_decide(const struct inject_config *c, uint64_t seed, uint64_t li
 		return 0;
 	uint64_t h = inject_mix64(seed ^ inject_mix64(lineage ^ inject_mix64(site ^
 			inject_mix64(visit + 0x632be59bd9b4e019ULL))));
-	if (c->prob < 1 && unit(h) >= c->prob)
+	if (c->prob < 1 && unit_interval(h) >= c->prob)
 		return 0;
-	double u = unit(inject_mix64(h ^ 0xd1b54a32d192ed03ULL));
+	double u = unit_interval(inject_mix64(h ^ 0xd1b54a32d192ed03ULL));
 	double a = (double)c->delay.a, b = (double)c->delay.b, d;
 	switch (c->delay.dist) {
 	case DIST_UNIFORM:

@@ -7,10 +7,11 @@
 #include "spec.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../common/duration.h"
 
 const char *const inject_point_names[PT_COUNT] = {
 	"mutex_unlock", "mutex_lock", "rwlock_unlock", "spin_unlock",
@@ -44,14 +45,15 @@ static const char *expected(const char *name)
 	return "a valid value";
 }
 
-static int bad(const char *name, const char *value, const char *why, char *err, size_t errlen)
+static int bad_value(const char *name, const char *value, const char *why, char *err,
+		     size_t errlen)
 {
 	snprintf(err, errlen, "inject: %s: bad value \"%s\": expected %s%s%s", name, value,
 		 expected(name), why ? " " : "", why ? why : "");
 	return -1;
 }
 
-static int parse_u64(const char *s, int base, uint64_t *out)
+static int parse_unsigned(const char *s, int base, uint64_t *out)
 {
 	char *end;
 	if (!*s || *s == '-' || *s == '+' || *s == ' ')
@@ -64,10 +66,12 @@ static int parse_u64(const char *s, int base, uint64_t *out)
 	return 0;
 }
 
-/* The length of the decimal number s starts with: digits with an optional
- * fraction and exponent ("12", "0.5", ".5", "1e-3"), no sign, no leading zero
- * before another digit (010 reads as octal to some), so no hex, inf or nan
- * (strtod takes all of those); 0 when s does not start with one. */
+/* INJECT_PROB's number, which is a duration term's number without its unit
+ * (docs/interfaces.md): the length of the decimal number s starts with:
+ * digits with an optional fraction and exponent ("12", "0.5", ".5", "1e-3"),
+ * no sign, no leading zero before another digit (010 reads as octal to
+ * some), so no hex, inf or nan (strtod takes all of those); 0 when s does
+ * not start with one. */
 static size_t decimal_len(const char *s)
 {
 	size_t i = 0, digits = 0;
@@ -95,37 +99,15 @@ static size_t decimal_len(const char *s)
 	return i;
 }
 
+/* The one duration grammar (common/duration.h), then INJECT_DELAY's own
+ * range: not negative, at most INJECT_DELAY_MAX_NS. */
 int inject_parse_duration(const char *s, const char *end, uint64_t *ns)
 {
-	char num[64];
-	size_t len = (size_t)(end - s);
-	if (len == 0 || len >= sizeof num)
+	int64_t v;
+	if (duration_parse_n(s, (size_t)(end - s), &v) != DURATION_OK || v < 0 ||
+	    (uint64_t)v > INJECT_DELAY_MAX_NS)      /* over an hour: surely a typo */
 		return -1;
-	memcpy(num, s, len);
-	num[len] = 0;
-	size_t dl = decimal_len(num);
-	if (!dl)
-		return -1;
-	char *u;
-	errno = 0;
-	double v = strtod(num, &u);
-	if (errno || u != num + dl || !isfinite(v) || v < 0)
-		return -1;
-	double mul;
-	if (!strcmp(u, "ns"))
-		mul = 1;
-	else if (!strcmp(u, "us"))
-		mul = 1e3;
-	else if (!strcmp(u, "ms"))
-		mul = 1e6;
-	else if (!strcmp(u, "s"))
-		mul = 1e9;
-	else
-		return -1;
-	v *= mul;
-	if (v > (double)INJECT_DELAY_MAX_NS)   /* over an hour: surely a typo */
-		return -1;
-	*ns = (uint64_t)(v + 0.5);
+	*ns = (uint64_t)v;
 	return 0;
 }
 
@@ -222,31 +204,31 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		     size_t errlen)
 {
 	if (!strcmp(name, "INJECT_SEED")) {
-		if (parse_u64(value, 0, &c->seed))
-			return bad(name, value, NULL, err, errlen);
+		if (parse_unsigned(value, 0, &c->seed))
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_PROB")) {
 		char *end;
 		errno = 0;
 		double p = strtod(value, &end);
 		if (errno || *end || end == value || !(p >= 0 && p <= 1) ||
 		    decimal_len(value) != strlen(value))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		c->prob = p;
 		snprintf(c->prob_str, sizeof c->prob_str, "%s", value);
 	} else if (!strcmp(name, "INJECT_DELAY")) {
 		if (strlen(value) >= sizeof c->delay_str || parse_delay(value, &c->delay))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		strcpy(c->delay_str, value);
 	} else if (!strcmp(name, "INJECT_SITES")) {
 		if (parse_patterns(value, &c->sites))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 		strcpy(c->sites_str, value);
 	} else if (!strcmp(name, "INJECT_SKIP")) {
 		if (parse_patterns(value, &c->skip))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_POINTS")) {
 		if (parse_points(value, &c->points, c->points_str, sizeof c->points_str))
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_ACTION")) {
 		if (!strcmp(value, "sleep"))
 			c->action = ACT_SLEEP;
@@ -255,13 +237,13 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		else if (!strcmp(value, "spin"))
 			c->action = ACT_SPIN;
 		else
-			return bad(name, value, NULL, err, errlen);
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_MAX")) {
-		if (parse_u64(value, 10, &c->max))
-			return bad(name, value, NULL, err, errlen);
+		if (parse_unsigned(value, 10, &c->max))
+			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_LOG")) {
 		if (strlen(value) >= sizeof c->log)
-			return bad(name, value, "(path too long)", err, errlen);
+			return bad_value(name, value, "(path too long)", err, errlen);
 		strcpy(c->log, value);
 	}
 	return 0;

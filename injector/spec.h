@@ -81,8 +81,9 @@ int inject_patterns_match(const struct inject_patterns *p, const char *fn, const
  * ever produces (an exp tail included): an hour. */
 #define INJECT_DELAY_MAX_NS 3600000000000ULL
 
-/* Parse a duration with unit (ns, us, ms, s) into ns; -1 if bad (or above
- * INJECT_DELAY_MAX_NS). */
+/* Parse the duration from s to end (the one grammar, common/duration.h:
+ * "200us", "1.5ms", "2e3ns", "1m30s") into ns; -1 if bad, negative or above
+ * INJECT_DELAY_MAX_NS. */
 int inject_parse_duration(const char *s, const char *end, uint64_t *ns);
 
 #endif

@@ -8,12 +8,9 @@
  * run into the window while this one is held back; mutex_lock delays before
  * acquiring.
  *
- * Real symbols: resolved in the constructor; each pointer starts at a lazy
- * stub that resolves on first use (a hook can run before our constructor,
- * from another library's).  While this thread is inside dlsym, a re-entered
- * lazy stub takes a safe path instead of recursing: glibc's own
- * __pthread_mutex_lock/__pthread_mutex_unlock/__pthread_rwlock_unlock and
- * __sigaction, an inline spin unlock, a raw exit_group.
+ * Real functions: real.c resolves them, and gives a safe path while this
+ * thread is inside dlsym; an exit hook that finds none makes a raw
+ * exit_group.
  *
  * Thread lineage: pthread_create passes the child its lineage through a
  * trampoline whose argument is a slot of a static array (no malloc): the
@@ -22,7 +19,6 @@
  * Fork: pthread_atfork's child handler re-derives the seed from the parent's
  * seed, the forking thread's lineage and its fork count, makes the surviving
  * thread lineage "0" with fresh visit counters, and empties the log. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -38,144 +34,24 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "../injector/policy.h"
+#include "ending.h"
+#include "fmt.h"
+#include "logfile.h"
+#include "real.h"
+#include "ring.h"
 #include "shim.h"
+#include "signals.h"
+#include "sites.h"
+#include "state.h"
 
-__thread struct tstate inj_t TLS_IE;
-struct inject_config inj_cfg;
-uint64_t inj_seed;
-int inj_stop;
-uint64_t inj_t0;
-pid_t inj_pid;
+static uint64_t inj_seed;       /* atomic: cfg.seed, re-derived in a forked child */
 static unsigned inj_points;     /* enabled points; 0 = pure pass-through */
 static int inj_on;              /* some INJECT_* set and valid */
 static uint64_t inj_ndelays;    /* atomic: delays so far, for INJECT_MAX */
 
-/* glibc's non-interposable aliases, for the safe path. */
-extern int __pthread_mutex_lock(pthread_mutex_t *);
-extern int __pthread_mutex_unlock(pthread_mutex_t *);
-extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
-extern int __sigaction(int, const struct sigaction *, struct sigaction *);
 extern int __cxa_thread_atexit_impl(void (*)(void *), void *, void *);
 extern void *__dso_handle;
-
-void inj_write_err(const char *msg)
-{
-	int saved = errno;
-	size_t n = strlen(msg);
-	while (n) {
-		ssize_t w = inj_write(2, msg, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		msg += w;
-		n -= (size_t)w;
-	}
-	while (inj_write(2, "\n", 1) < 0 && errno == EINTR)
-		;
-	errno = saved;
-}
-
-/* ---------------------------------------------------------------- real symbols */
-
-static void resolve_all(void);
-
-static void *find(const char *name, const char *version)
-{
-	void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
-	return p ? p : dlsym(RTLD_NEXT, name);
-}
-
-static int safe_spin_unlock(pthread_spinlock_t *l)
-{
-	__atomic_store_n((volatile int *)l, 0, __ATOMIC_RELEASE);
-	return 0;
-}
-
-static int unresolved(const char *name)
-{
-	inj_write_err("inject: a hook re-entered while resolving symbols; call dropped");
-	(void)name;
-	return EAGAIN;
-}
-
-/* The release points, all `int f(T *)`: (point, function, type, glibc version
- * to ask dlvsym for or NULL, safe path while resolving). */
-#define RELEASE_HOOKS(X)                                                                 \
-	X(PT_MUTEX_UNLOCK, pthread_mutex_unlock, pthread_mutex_t, NULL,                  \
-	  __pthread_mutex_unlock(a))                                                       \
-	X(PT_RWLOCK_UNLOCK, pthread_rwlock_unlock, pthread_rwlock_t, NULL,               \
-	  __pthread_rwlock_unlock(a))                                                      \
-	X(PT_SPIN_UNLOCK, pthread_spin_unlock, pthread_spinlock_t, NULL, safe_spin_unlock(a)) \
-	X(PT_SEM_POST, sem_post, sem_t, NULL, unresolved("sem_post"))                     \
-	X(PT_COND_SIGNAL, pthread_cond_signal, pthread_cond_t, "GLIBC_2.3.2",              \
-	  unresolved("pthread_cond_signal"))                                               \
-	X(PT_COND_BROADCAST, pthread_cond_broadcast, pthread_cond_t, "GLIBC_2.3.2",        \
-	  unresolved("pthread_cond_broadcast"))
-
-#define DECLARE_REAL(pt, fn, T, ver, safe)                                               \
-	static int lazy_##fn(T *a);                                                        \
-	static int (*real_##fn)(T *) = lazy_##fn;                                          \
-	static int lazy_##fn(T *a)                                                         \
-	{                                                                                  \
-		if (inj_t.resolving)                                                       \
-			return safe;                                                       \
-		resolve_all();                                                             \
-		return real_##fn == lazy_##fn ? (safe) : real_##fn(a);                     \
-	}
-RELEASE_HOOKS(DECLARE_REAL)
-
-static int lazy_pthread_mutex_lock(pthread_mutex_t *m);
-static int (*real_pthread_mutex_lock)(pthread_mutex_t *) = lazy_pthread_mutex_lock;
-static int lazy_pthread_mutex_lock(pthread_mutex_t *m)
-{
-	if (!inj_t.resolving) {
-		resolve_all();
-		if (real_pthread_mutex_lock != lazy_pthread_mutex_lock)
-			return real_pthread_mutex_lock(m);
-	}
-	return __pthread_mutex_lock(m);
-}
-
-typedef int create_fn(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-static create_fn *real_pthread_create;
-static void (*real_exit)(int);
-static void (*real__exit)(int);
-static void (*real__Exit)(int);
-static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
-static sighandler_t (*real_signal)(int, sighandler_t);
-static int (*real_dlclose)(void *);
-
-#define RESOLVE(fn, ver)                                                                 \
-	do {                                                                             \
-		void *p_ = find(#fn, ver);                                               \
-		if (p_)                                                                  \
-			__atomic_store_n((void **)&real_##fn, p_, __ATOMIC_RELEASE);     \
-	} while (0)
-
-static void resolve_all(void)
-{
-	struct tstate *t = &inj_t;
-	t->resolving = 1;
-#define RESOLVE_ONE(pt, fn, T, ver, safe) RESOLVE(fn, ver);
-	RELEASE_HOOKS(RESOLVE_ONE)
-	RESOLVE(pthread_mutex_lock, NULL);
-	RESOLVE(pthread_create, NULL);
-	RESOLVE(exit, NULL);
-	RESOLVE(_exit, NULL);
-	RESOLVE(_Exit, NULL);
-	RESOLVE(sigaction, NULL);
-	RESOLVE(signal, NULL);
-	RESOLVE(dlclose, NULL);
-	t->resolving = 0;
-}
-
-int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
-{
-	if (!real_sigaction && !inj_t.resolving)
-		resolve_all();
-	return real_sigaction ? real_sigaction(sig, act, old) : __sigaction(sig, act, old);
-}
 
 static __attribute__((noreturn)) void real_exit_now(void (*fn)(int), int status)
 {
@@ -185,7 +61,7 @@ static __attribute__((noreturn)) void real_exit_now(void (*fn)(int), int status)
 		syscall(SYS_exit_group, status);
 }
 
-/* ---------------------------------------------------------------- the point */
+/* ---------------------------------------------------------------- the hook path */
 
 static void set_unknown_lineage(struct tstate *t)
 {
@@ -195,7 +71,8 @@ static void set_unknown_lineage(struct tstate *t)
 	t->lhash = inject_mix64((uint64_t)syscall(SYS_gettid));
 }
 
-/* Maybe delay: count the visit, decide, log, wait.  Guard is set. */
+/* Count the visit, decide, record the delay in the ring, wait.  Guard is
+ * set. */
 static void decide_and_wait(struct tstate *t, int point, struct site *s,
 			    const struct site_rec *r)
 {
@@ -215,14 +92,17 @@ static void decide_and_wait(struct tstate *t, int point, struct site *s,
 		return;
 	ADD(&s->delays, 1);
 	ADD(&s->delay_ns, d);
-	inj_log_event(t, point, idx, visit, d);
+	inj_ring_event(t, point, idx, visit, d);
 	/* A signal handler that runs during the wait may unlock too: let it count. */
 	t->guard = 0;
 	inject_wait(inj_cfg.action, d);
 	t->guard = 1;
 }
 
-static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t ra)
+/* A hook at an enabled point, after (or, for mutex_lock, before) the real
+ * call: find the calling site (return address ra), then decide_and_wait;
+ * errno is kept. */
+static __attribute__((noinline)) void maybe_delay(struct tstate *t, int pt, uintptr_t ra)
 {
 	if (LOAD(&inj_stop))
 		return;
@@ -245,7 +125,7 @@ static __attribute__((noinline)) void point(struct tstate *t, int pt, uintptr_t 
 		if (__builtin_expect(!ENABLED(t, pt), 1))                                  \
 			return real_##fn(a);                                               \
 		int r = real_##fn(a);                                                      \
-		point(t, pt, (uintptr_t)__builtin_return_address(0));                      \
+		maybe_delay(t, pt, (uintptr_t)__builtin_return_address(0));                \
 		return r;                                                                  \
 	}
 RELEASE_HOOKS(DEFINE_HOOK)
@@ -255,7 +135,7 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	struct tstate *t = &inj_t;
 	if (__builtin_expect(ENABLED(t, PT_MUTEX_LOCK), 0))
-		point(t, PT_MUTEX_LOCK, (uintptr_t)__builtin_return_address(0));
+		maybe_delay(t, PT_MUTEX_LOCK, (uintptr_t)__builtin_return_address(0));
 	return real_pthread_mutex_lock(m);
 }
 
@@ -281,7 +161,7 @@ static void *trampoline(void *p)
 	memcpy(t->lineage, tr->lineage, LINEAGE_MAX);
 	t->lhash = tr->lhash;
 	STORE_REL(&tr->busy, 0);
-	inj_log_thread_start();
+	inj_ring_thread_start();
 	if (site >= 0 && ENABLED(t, PT_THREAD_START) && !LOAD(&inj_stop)) {
 		int saved = errno;
 		t->guard = 1;
@@ -296,9 +176,9 @@ static void *trampoline(void *p)
 static void child_lineage(const struct tstate *t, uint32_t n, char *out)
 {
 	const char *parent = t->lineage[0] ? t->lineage : "?";
-	char num[16], *e = inj_fmt_u64(num, n);
+	char digits[16], *e = inj_fmt_u64(digits, n);
 	*e = 0;
-	size_t pl = strlen(parent), nl = (size_t)(e - num);
+	size_t pl = strlen(parent), nl = (size_t)(e - digits);
 	if (pl + 1 + nl >= LINEAGE_MAX) {
 		/* Too deep to print: keep the tail; the hash still tells them apart. */
 		memcpy(out, "~", 2);
@@ -306,7 +186,7 @@ static void child_lineage(const struct tstate *t, uint32_t n, char *out)
 	}
 	memcpy(out, parent, pl);
 	out[pl] = '.';
-	memcpy(out + pl + 1, num, nl + 1);
+	memcpy(out + pl + 1, digits, nl + 1);
 }
 
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
@@ -314,7 +194,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 {
 	struct tstate *t = &inj_t;
 	if (!real_pthread_create)
-		resolve_all();
+		inj_resolve_all();
 	if (!LOAD(&inj_on) || t->guard)
 		return real_pthread_create(th, attr, fn, arg);
 	t->guard = 1;
@@ -382,7 +262,9 @@ static void in_child(void)
 		STORE(&tramps[i].busy, 0);
 	STORE(&inj_ndelays, 0);
 	inj_sites_after_fork();
-	inj_log_after_fork();
+	inj_ring_after_fork();
+	inj_logfile_after_fork();
+	inj_end_after_fork();
 	inj_t0 = inject_now_ns();
 	STORE(&inj_pid, getpid());
 	STORE(&inj_stop, 0);
@@ -393,27 +275,27 @@ static void in_child(void)
 /* The log is written by our destructor, after the program's own (exit's
  * work, see inj_fini).  But a thread that calls exit while another thread is
  * already ending the process must not run ahead to exit_group and cut that
- * ending's log short: it waits as a second ending does (log.c). */
+ * ending's log short: it waits as a second ending does (ending.c). */
 EXPORT void exit(int status)
 {
 	if (!real_exit)
-		resolve_all();
+		inj_resolve_all();
 	if (LOAD(&inj_on))
-		inj_log_exit_called();
+		inj_end_exit_called();
 	real_exit_now(real_exit, status);
 }
 
 EXPORT void _exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY__EXIT, 0);
+		inj_end(END_BY__EXIT, 0);
 	real_exit_now(real__exit, status);
 }
 
 EXPORT void _Exit(int status)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY__EXIT, 0);
+		inj_end(END_BY__EXIT, 0);
 	real_exit_now(real__Exit ? real__Exit : real__exit, status);
 }
 
@@ -428,7 +310,7 @@ EXPORT sighandler_t signal(int sig, sighandler_t handler)
 {
 	if (!LOAD(&inj_on) || !inj_signal_watched(sig)) {
 		if (!real_signal)
-			resolve_all();
+			inj_resolve_all();
 		return real_signal(sig, handler);
 	}
 	/* glibc's BSD semantics: restart, block the signal while it runs. */
@@ -458,7 +340,7 @@ static int count_subs(struct dl_phdr_info *info, size_t size, void *data)
 EXPORT int dlclose(void *handle)
 {
 	if (!real_dlclose)
-		resolve_all();
+		inj_resolve_all();
 	if (!LOAD(&inj_on))
 		return real_dlclose(handle);
 	static unsigned long long subs;      /* atomic */
@@ -468,7 +350,7 @@ EXPORT int dlclose(void *handle)
 	unsigned long long now = 0;
 	dl_iterate_phdr(count_subs, &now);
 	if (now != __atomic_exchange_n(&subs, now, __ATOMIC_ACQ_REL))
-		ADD(&inj_dlgen, 1);
+		inj_sites_unloaded();
 	errno = r ? e : saved;
 	return r;
 }
@@ -482,13 +364,13 @@ static void main_enters_exit(void *arg)
 {
 	(void)arg;
 	if (LOAD(&inj_on))
-		inj_log_exit_called();
+		inj_end_exit_called();
 }
 
 __attribute__((constructor(101))) static void inj_init(void)
 {
 	struct tstate *t = &inj_t;
-	resolve_all();
+	inj_resolve_all();
 	memcpy(t->lineage, "0", 2);
 	t->lhash = INJECT_LINEAGE_ROOT;
 	inj_t0 = inject_now_ns();
@@ -535,7 +417,7 @@ __attribute__((constructor(101))) static void inj_init(void)
 		inj_write_err("inject: cannot map the shim's site table (mmap failed)");
 		real_exit_now(real__exit, 125);
 	}
-	inj_log_init();
+	inj_ring_init();
 	pthread_atfork(before_fork, NULL, in_child);
 	if (inj_cfg.log[0])
 		__cxa_thread_atexit_impl(main_enters_exit, NULL, &__dso_handle);
@@ -547,5 +429,5 @@ __attribute__((constructor(101))) static void inj_init(void)
 __attribute__((destructor)) static void inj_fini(void)
 {
 	if (LOAD(&inj_on))
-		inj_log_end(END_BY_EXIT, 0);
+		inj_end(END_BY_EXIT, 0);
 }

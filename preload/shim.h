@@ -1,9 +1,24 @@
-/* shim.h: state shared by the files of libinject.so.
+/* shim.h: what every file of libinject.so builds on: symbol visibility, the
+ * atomics, and system calls that are not cancellation points.
  *
- * hooks.c   the interposed functions, symbol resolution, constructor, fork,
- *           thread creation (lineage) and exit hooks
- * sites.c   naming a call site and the lock-free site table
- * log.c     per-thread event rings, the INJECT_LOG writer, fatal signals
+ * The files, in the order a call flows through them:
+ *
+ * hooks.c    the interposed functions (the hook path: guard, real call,
+ *            maybe a delay), thread lineage through pthread_create, fork,
+ *            the exit, signal and dlclose hooks, constructor and destructor
+ * real.c     the real functions behind the hooks (lazy, safe while resolving)
+ * sites.c    naming the calling site (a lock-free table) and counting visits
+ *            (then injector/policy.c decides, and holds the thread back)
+ * ring.c     per-thread rings of the delays made, for the log
+ * signals.c  our handler in front of every fatal signal
+ * ending.c   the process ends: one thread writes the log, the others wait
+ * logfile.c  the INJECT_LOG writer
+ * state.c    the state the files share: configuration, ending flag, TLS
+ * fmt.c      async-signal-safe formatting and the stderr line
+ *
+ * Calls go one way: hooks.c uses every other file; signals.c uses ending.c
+ * and real.c; ending.c uses logfile.c, which reads ring.c and sites.c; all
+ * use state.c and fmt.c, which use nothing of the shim's but this header.
  *
  * Rules for everything reachable from a hook: no malloc, no stdio, no pthread
  * lock of our own (atomics only), errno preserved, safe in a signal handler. */
@@ -16,9 +31,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
-
-#include "../injector/policy.h"
-#include "../injector/spec.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define EXPORT __attribute__((visibility("default")))
@@ -48,117 +60,5 @@ static inline ssize_t inj_write(int fd, const void *buf, size_t n)
 {
 	return (ssize_t)syscall(SYS_write, fd, buf, n);
 }
-
-/* --- sites.c ---
- * The site table: open addressing on the return address, never deleting, so
- * a lookup is lock-free.  A new key is claimed by CAS on the key word; its
- * name is a pure function of the address (the loaded objects' symbol
- * tables), so whichever visitor finds an entry not yet named names it itself
- * (into a record of its own) and publishes the record with one CAS: nobody
- * ever waits for another thread, and a namer that never finishes (a signal
- * handler longjmped out of it, cancellation, a fork) leaves nothing half
- * done.  After a dlclose that unloaded an object (inj_dlgen moved) an entry
- * is named again on its next visit: the same name, it is current again;
- * another (new code at a reused address), it is marked dead, keeps its
- * counts, and the key gets a new entry further along the probe sequence.
- * The tables live in one anonymous mapping made by the constructor (pages
- * are touched only as sites arrive). */
-#define SITE_SLOTS_LOG2 17
-#define SITE_SLOTS (1u << SITE_SLOTS_LOG2)    /* table slots */
-#define SITES_MAX 65536u                      /* sites named; later ones count as full */
-#define SITE_NAME 128
-
-struct site_rec {                   /* immutable once published */
-	char name[SITE_NAME];       /* "fn+0xoff" */
-	uint64_t hash;              /* inject_hash_str(name) */
-	unsigned char match, skip;  /* INJECT_SITES / INJECT_SKIP decisions */
-};
-
-struct __attribute__((aligned(64))) site {     /* one cache line */
-	uintptr_t key;              /* return address (atomic; 0 = empty) */
-	struct site_rec *rec;       /* atomic, release/acquire; NULL until named */
-	uint32_t gen;               /* atomic: inj_dlgen the name is known good at */
-	unsigned char dead;         /* atomic: its object was unloaded, the key now
-				     * names other code (a later entry) */
-	uint64_t visits, delays, delay_ns;   /* atomic counters, for S lines */
-};
-extern struct site *inj_sites HIDDEN;   /* SITE_SLOTS entries */
-
-/* Map the tables; 0, or -1 (the mapping failed). */
-int inj_sites_init(void) HIDDEN;
-/* The site for a call whose return address is ra (after INJECT_SKIP), named,
- * and its record in *rec; NULL when the table is full (the visit is counted
- * in inj_full). */
-struct site *inj_site(uintptr_t ra, const struct site_rec **rec) HIDDEN;
-/* This thread's visit number for site index idx (1 for the first), or 0 when
- * no counter could be kept (counted in inj_full). */
-uint32_t inj_visit(int idx) HIDDEN;
-/* Entries claimed so far, in claim order: inj_used_site(i) for i < n is a
- * site index, or -1 while its claimer has not yet recorded it. */
-uint32_t inj_used_count(void) HIDDEN;
-int inj_used_site(uint32_t i) HIDDEN;
-/* A site's name for the log: its record's, or named now (into buf) when no
- * record was published (its namer was interrupted). */
-const struct site_rec *inj_site_rec(int idx, struct site_rec *buf) HIDDEN;
-void inj_sites_after_fork(void) HIDDEN;
-extern uint32_t inj_dlgen HIDDEN;    /* atomic: objects unloaded so far */
-extern uint64_t inj_full HIDDEN;     /* atomic: visits not decided: a table was full */
-
-/* --- hooks.c --- */
-#define LINEAGE_MAX 64
-#define TCOUNTS 512                 /* per-thread counters; more go to a shared table */
-struct tslot;
-struct tstate {
-	int guard;                  /* inside the shim: hooks pass straight through */
-	int resolving;              /* inside dlsym: lazy stubs take the safe path */
-	int exiting;                /* the slot key's destructor ran (log.c) */
-	char lineage[LINEAGE_MAX];  /* "0", "0.1", "0.1.2"; "" until known */
-	uint64_t lhash;             /* lineage hash (policy.h) */
-	uint32_t children, forks;
-	struct tslot *slot;         /* this thread's event ring (log.c), or NULL */
-	struct site_rec *spare;     /* a record this thread named but lost the race
-				     * to publish: used for its next naming */
-	uint64_t uid;               /* for inj_visit's shared counters; 0 = none yet */
-	uint32_t ncounts;           /* used entries of counts */
-	struct tcount {             /* visit counters of the first sites this thread
-				     * visits (open addressing on the site index) */
-		uint32_t site1;     /* site index + 1; 0 = free */
-		uint32_t n;
-	} counts[TCOUNTS];
-};
-extern __thread struct tstate inj_t TLS_IE HIDDEN;
-extern struct inject_config inj_cfg HIDDEN;
-extern uint64_t inj_seed HIDDEN;     /* cfg.seed, re-derived in a forked child */
-extern int inj_stop HIDDEN;          /* atomic: exiting, hooks only pass through */
-extern uint64_t inj_t0 HIDDEN;       /* process start, CLOCK_MONOTONIC ns */
-extern pid_t inj_pid HIDDEN;         /* our pid, set at start and in a forked child */
-int inj_real_sigaction(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
-void inj_write_err(const char *msg) HIDDEN;
-
-/* --- log.c --- */
-void inj_log_init(void) HIDDEN;
-void inj_log_event(struct tstate *t, int point, int site, uint32_t visit, uint64_t delay) HIDDEN;
-/* The process is ending (END_BY_SIGNAL: by signal sig).  Write the log if no
- * thread has; else wait for the thread that does and for its ending to take
- * the process (log.c says how long).  Returns when the caller is to go on and
- * end the process its own way; the log then names the caller's reason. */
-enum { END_BY_EXIT, END_BY__EXIT, END_BY_SIGNAL };
-void inj_log_end(int kind, int sig) HIDDEN;
-/* A thread enters exit (the exit hook; main's return from main through a
- * thread-local destructor): when another thread is already ending the
- * process, or is in exit before it, wait for that (log.c); else return at
- * once (the destructor writes the log). */
-void inj_log_exit_called(void) HIDDEN;
-void inj_log_after_fork(void) HIDDEN;
-/* A thread we created starts (trampoline): register its slot cleanup. */
-void inj_log_thread_start(void) HIDDEN;
-void inj_signals_install(void) HIDDEN;
-int inj_sigaction_hook(int sig, const struct sigaction *act, struct sigaction *old) HIDDEN;
-int inj_signal_watched(int sig) HIDDEN;
-
-/* Small async-signal-safe formatting into a buffer. */
-char *inj_fmt_u64(char *p, uint64_t v) HIDDEN;
-char *inj_fmt_hex(char *p, uint64_t v) HIDDEN;
-char *inj_fmt_str(char *p, const char *s, char *end) HIDDEN;
 
 #endif

@@ -23,8 +23,9 @@
  * itself are never skipped, for the same reason.
  *
  * Visit counters: a thread counts its visits to its first sites in its own
- * small table (struct tstate's counts, no sharing), and to further sites in a
- * shared table keyed by (thread uid, site), written only by that thread. */
+ * small table (struct tstate's counts, state.h: no sharing), and to further
+ * sites in a shared table keyed by (thread uid, site), written only by that
+ * thread. */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <elf.h>
@@ -39,7 +40,11 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+#include "../injector/policy.h"
+#include "fmt.h"
 #include "shim.h"
+#include "sites.h"
+#include "state.h"
 
 /* Records: one per named entry, plus room for the few a thread loses a
  * publishing race with and never reuses (it exits holding its spare). */
@@ -61,8 +66,8 @@ static struct spill *spill;         /* NSPILL */
 static uint32_t nused;              /* atomic: entries claimed */
 static uint32_t nrecs;              /* atomic: records handed out */
 static uint64_t next_uid;           /* atomic */
-uint32_t inj_dlgen;
-uint64_t inj_full;
+static uint32_t dlgen;              /* atomic: objects unloaded so far */
+static uint64_t full_visits;        /* atomic: visits not decided: a table was full */
 
 static size_t slot_of(uintptr_t key)
 {
@@ -127,7 +132,7 @@ static const char *map_file(const char *file, size_t *size)
  * key and published by a release store of ready; a thread that finds it
  * claimed but not ready (its claimer is off the CPU, or was stopped) maps the
  * file itself for this one naming.  Keyed by link map, load address and
- * inj_dlgen: after an unload, entries of an earlier generation are not used
+ * dlgen: after an unload, entries of an earlier generation are not used
  * again (their mappings stay: at most NOBJ). */
 #define NOBJ 64
 struct objmap {
@@ -144,7 +149,7 @@ static struct objmap objs[NOBJ];
 static const char *object_image(struct link_map *lm, const char *file, size_t *size,
 				int *owned)
 {
-	uint32_t gen = LOAD(&inj_dlgen);
+	uint32_t gen = LOAD(&dlgen);
 	*owned = 0;
 	for (int i = 0; i < NOBJ; i++) {
 		struct objmap *o = &objs[i];
@@ -287,7 +292,7 @@ static struct site *ready_or_null(uintptr_t key, const struct site_rec **rec)
 			if (LOAD(&s->dead))
 				continue;
 			*rec = LOAD_ACQ(&s->rec);
-			return *rec && LOAD(&s->gen) == LOAD(&inj_dlgen) ? s : NULL;
+			return *rec && LOAD(&s->gen) == LOAD(&dlgen) ? s : NULL;
 		}
 		if (k == 0)
 			return NULL;
@@ -315,7 +320,7 @@ static struct site_rec *publish(struct site *s, uintptr_t key)
 	t->spare = NULL;
 	if (!r && !(r = new_rec()))
 		return NULL;
-	uint32_t gen = LOAD(&inj_dlgen);
+	uint32_t gen = LOAD(&dlgen);
 	fill_rec(r, key);
 	struct site_rec *none = NULL;
 	if (__atomic_compare_exchange_n(&s->rec, &none, r, 0, __ATOMIC_ACQ_REL,
@@ -330,7 +335,7 @@ static struct site_rec *publish(struct site *s, uintptr_t key)
 /* An object was unloaded since s was named: is key still the same code? */
 static int still_current(struct site *s, uintptr_t key)
 {
-	uint32_t gen = LOAD(&inj_dlgen);
+	uint32_t gen = LOAD(&dlgen);
 	char name[SITE_NAME];
 	name_site(name, key);
 	if (strcmp(name, LOAD_ACQ(&s->rec)->name)) {
@@ -342,7 +347,7 @@ static int still_current(struct site *s, uintptr_t key)
 }
 
 /* Find or insert key and see it named; NULL when the table is full. */
-static struct site *get(uintptr_t key)
+static struct site *find_or_add(uintptr_t key)
 {
 	struct site *tab = inj_sites;
 	for (size_t i = slot_of(key), n = 0; n < SITE_SLOTS; i = (i + 1) & (SITE_SLOTS - 1), n++) {
@@ -364,10 +369,10 @@ static struct site *get(uintptr_t key)
 			continue;
 		if (!LOAD_ACQ(&s->rec) && !publish(s, key))
 			break;
-		if (LOAD(&s->gen) == LOAD(&inj_dlgen) || still_current(s, key))
+		if (LOAD(&s->gen) == LOAD(&dlgen) || still_current(s, key))
 			return s;
 	}
-	ADD(&inj_full, 1);
+	ADD(&full_visits, 1);
 	return NULL;
 }
 
@@ -375,7 +380,7 @@ struct site *inj_site(uintptr_t ra, const struct site_rec **rec)
 {
 	struct site *s = ready_or_null(ra, rec);
 	if (!s) {
-		if (!(s = get(ra)))
+		if (!(s = find_or_add(ra)))
 			return NULL;
 		*rec = LOAD_ACQ(&s->rec);
 	}
@@ -397,7 +402,7 @@ struct site *inj_site(uintptr_t ra, const struct site_rec **rec)
 		for (int up = 0; (*rec)->skip && up < 16; up++) {
 			if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_IP, &ip) < 0)
 				break;
-			if (!(s = get(ip)))
+			if (!(s = find_or_add(ip)))
 				return NULL;
 			*rec = LOAD_ACQ(&s->rec);
 		}
@@ -440,7 +445,7 @@ uint32_t inj_visit(int idx)
 		if (k == key)
 			return ++e->n;
 	}
-	ADD(&inj_full, 1);
+	ADD(&full_visits, 1);
 	return 0;
 }
 
@@ -478,5 +483,15 @@ void inj_sites_after_fork(void)
 		STORE(&s->delays, 0);
 		STORE(&s->delay_ns, 0);
 	}
-	STORE(&inj_full, 0);
+	STORE(&full_visits, 0);
+}
+
+uint64_t inj_sites_full(void)
+{
+	return LOAD(&full_visits);
+}
+
+void inj_sites_unloaded(void)
+{
+	ADD(&dlgen, 1);
 }

@@ -31,8 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct job campaign_defaults;
-
 struct secline {
 	char *name;
 	int line;
@@ -45,6 +43,7 @@ static const char *const keys[] = {"command", "inject", "count", "time", "timeou
 struct cstate {
 	FILE *f;
 	const char *file;
+	const struct job *defaults; /* the command line's settings, which keys override */
 	int line;
 	struct secline *secs;
 	int nsecs;
@@ -70,9 +69,9 @@ static void fail(struct cstate *c, int line, const char *fmt, ...)
 	c->errline = line;
 }
 
-/* inih's reader: one physical line per call, counted; remembers where each
- * section starts. */
-static char *reader(char *str, int num, void *stream)
+/* inih's reader: one physical line per call into str (size bytes), counted;
+ * remembers where each section starts. */
+static char *reader(char *str, int size, void *stream)
 {
 	struct cstate *c = stream;
 	char *line = NULL;
@@ -85,12 +84,12 @@ static char *reader(char *str, int num, void *stream)
 	c->line++;
 	if (memchr(line, 0, (size_t)n))
 		fail(c, c->line, "a NUL byte in the line (the text after it would be ignored)");
-	if (n >= num) {
-		fail(c, c->line, "line too long (at most %d characters)", num - 2);
-		line[num - 2] = '\n';
-		line[num - 1] = 0;
+	if (n >= size) {
+		fail(c, c->line, "line too long (at most %d characters)", size - 2);
+		line[size - 2] = '\n';
+		line[size - 1] = 0;
 	}
-	snprintf(str, (size_t)num, "%s", line);
+	snprintf(str, (size_t)size, "%s", line);
 	const char *p = line;
 	while (isspace((unsigned char)*p))
 		p++;
@@ -146,7 +145,7 @@ static int job_index(struct cstate *c, const char *section)
 	memset(c->keyline[c->njobs], 0, sizeof *c->keyline);
 	c->time_set = xrealloc(c->time_set, sizeof *c->time_set * (size_t)(c->njobs + 1));
 	struct job *j = &c->jobs[c->njobs];
-	*j = campaign_defaults;
+	*j = *c->defaults;
 	j->name = xstrdup(section);
 	j->argv = NULL;
 	j->inject = NULL;
@@ -155,8 +154,8 @@ static int job_index(struct cstate *c, const char *section)
 	for (int i = 0; i < c->nsecs; i++)
 		if (!strcmp(c->secs[i].name, section))
 			j->line = c->secs[i].line;
-	c->count_set[c->njobs] = campaign_defaults.count > 0;
-	c->time_set[c->njobs] = campaign_defaults.time_s > 0;
+	c->count_set[c->njobs] = c->defaults->count > 0;
+	c->time_set[c->njobs] = c->defaults->time_s > 0;
 	return c->njobs++;
 }
 
@@ -281,10 +280,15 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
-int campaign_load(const char *file, struct job **jobsp, int *njobsp)
+/* Read FILE's jobs, each starting from DEFAULTS (whose launcher they run
+ * under) and sized by SCALE (0: as written), and prepare them.  Returns 0,
+ * or -1 having said what is wrong in one line. */
+int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobsp,
+                  int *njobsp)
 {
 	struct cstate c = {0};
 	c.file = file;
+	c.defaults = defaults;
 	c.f = fopen(file, "re");
 	if (!c.f) {
 		fprintf(stderr, "stress: %s: cannot open: %s\n", file, strerror(errno));
@@ -355,11 +359,11 @@ int campaign_load(const char *file, struct job **jobsp, int *njobsp)
 		}
 		/* --scale: a job's size is its count; its time is a cap, unless it
 		 * has no count. */
-		if (S.scale > 0) {
+		if (scale > 0) {
 			if (j->count)
-				j->count = (long long)ceil((double)j->count * S.scale - 1e-9);
+				j->count = (long long)ceil((double)j->count * scale - 1e-9);
 			else
-				j->time_s *= S.scale;
+				j->time_s *= scale;
 		}
 		char err[512];
 		if (job_prepare(j, err, sizeof err) < 0) {

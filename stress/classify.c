@@ -71,7 +71,9 @@ static const char *assertion(const char *out, size_t *len)
 	return NULL;
 }
 
-static void put(char *sig, size_t sigsz, const char *s, size_t n)
+/* The signature from the N bytes at S, into sig: trailing blanks trimmed,
+ * at most SIG_MAX bytes. */
+static void set_sig(char *sig, size_t sigsz, const char *s, size_t n)
 {
 	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
@@ -125,7 +127,7 @@ static bool cxx_terminate(const char *out, char *sig, size_t sigsz)
 		size_t bl = strlen(buf);
 		snprintf(buf + bl, sizeof buf - bl, ": %.*s", (int)(wl < SIG_MAX ? wl : SIG_MAX), w);
 	}
-	put(sig, sigsz, buf, strlen(buf));
+	set_sig(sig, sigsz, buf, strlen(buf));
 	return true;
 }
 
@@ -142,9 +144,9 @@ enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, s
 	size_t n;
 
 	sig[0] = 0;
-	if (r->exited && (r->code == EX_HARNESS || (r->code == EX_USAGE_ && j->inject_argv)) &&
+	if (r->exited && (r->code == EXIT_HARNESS || (r->code == EXIT_USAGE && j->inject_argv)) &&
 	    (p = line_with(r->out, "inject:", &n))) {
-		put(sig, sigsz, p, n);
+		set_sig(sig, sigsz, p, n);
 		return OUT_HARNESS;
 	}
 	if (r->timed_out) {
@@ -161,13 +163,13 @@ enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, s
 		return OUT_PASS;
 
 	if ((p = line_with(r->out, "fatal error: ", &n)))
-		put(sig, sigsz, p + 13, n - 13);
+		set_sig(sig, sigsz, p + 13, n - 13);
 	else if ((p = line_with(r->out, "panic: ", &n)))
-		put(sig, sigsz, p, n);
+		set_sig(sig, sigsz, p, n);
 	else if (cxx_terminate(r->out, sig, sigsz))
 		;
 	else if ((p = assertion(r->out, &n)))
-		put(sig, sigsz, p, n);
+		set_sig(sig, sigsz, p, n);
 	else if (!r->exited)
 		snprintf(sig, sigsz, "%s", signame(r->code));
 	else

@@ -34,6 +34,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -68,6 +69,10 @@ struct slot {
 	char **argv, **envp;
 };
 
+/* Process-wide, set up once by engine_init: the signalfd the loop reads
+ * SIGCHLD, SIGINT, SIGTERM and SIGHUP from, and the environment every run
+ * inherits (minus the variables set per run). */
+static int sigfd = -1;
 static char **base_env;
 static size_t nbase_env;
 
@@ -90,8 +95,8 @@ int engine_init(void)
 	 * daemon: fork, setsid, fork) is reparented to us rather than to init,
 	 * so that sweep() can find and end it. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	S.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (S.sfd < 0)
+	sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0)
 		return -1;
 
 	if (sentinel_start() < 0)
@@ -111,10 +116,10 @@ int engine_init(void)
 
 /* ---- output buffer ---- */
 
-static void ob_init(struct obuf *b)
+static void ob_init(struct obuf *b, size_t max_output)
 {
-	b->hcap = S.max_output / 4;
-	b->tcap = S.max_output - b->hcap;
+	b->hcap = max_output / 4;
+	b->tcap = max_output - b->hcap;
 	b->head = xmalloc(b->hcap);
 	b->tail = xmalloc(b->tcap);
 	b->hlen = 0;
@@ -169,17 +174,21 @@ static char *ob_text(const struct obuf *b, size_t *len, unsigned long long *drop
 
 /* ---- slots ---- */
 
-static struct job *J;
-static struct slot *slots;
-static int nslots;
-static bool stopping;
-static double t0;
+/* One job's run loop: what engine_run passes to every step. */
+struct loop {
+	const struct runenv *env;
+	struct job *job;
+	struct slot *slots;
+	int nslots;
+	bool stopping;        /* start no more runs */
+	double t0;            /* when the job started (now_mono) */
+};
 
 /* Our children that are not runs: descendants of runs that escaped their
  * process group, reparented to us (we are a subreaper).  End those of the
  * run with this seed (its STRESS_SEED), or all of them when all is set;
  * their process group goes too, unless it is ours.  Returns how many. */
-static int sweep(uint64_t seed, bool all)
+static int sweep(struct loop *l, uint64_t seed, bool all)
 {
 	char path[64], buf[8192];
 	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
@@ -198,8 +207,8 @@ static int sweep(uint64_t seed, bool all)
 			break;
 		pid_t pid = (pid_t)v;
 		bool run = false;
-		for (int i = 0; i < nslots && !run; i++)
-			run = slots[i].busy && !slots[i].exited && slots[i].pid == pid;
+		for (int i = 0; i < l->nslots && !run; i++)
+			run = l->slots[i].busy && !l->slots[i].exited && l->slots[i].pid == pid;
 		if (run || pid <= 0 || sentinel_is(pid))
 			continue;
 		bool mine = all;
@@ -228,50 +237,68 @@ static int sweep(uint64_t seed, bool all)
 	return killed;
 }
 
-static void kill_all(void)
+static void kill_all(struct loop *l)
 {
-	for (int i = 0; i < nslots; i++)
-		if (slots[i].busy && !slots[i].exited) {
-			slots[i].discard = true;
-			kill(-slots[i].pid, SIGKILL);
-		} else if (slots[i].busy) {
-			slots[i].discard = true;
+	for (int i = 0; i < l->nslots; i++)
+		if (l->slots[i].busy && !l->slots[i].exited) {
+			l->slots[i].discard = true;
+			kill(-l->slots[i].pid, SIGKILL);
+		} else if (l->slots[i].busy) {
+			l->slots[i].discard = true;
 		}
 }
 
-static void stop(bool kill_running)
+static void stop(struct loop *l, bool kill_running)
 {
-	stopping = true;
+	l->stopping = true;
 	if (kill_running)
-		kill_all();
+		kill_all(l);
 }
 
-static void harness_error(const char *msg)
+/* The harness failed, not the program: the first such error is the job's,
+ * and it stops, killing the runs in flight (they are not counted). */
+static void harness_error(struct loop *l, const char *msg)
 {
-	if (!J->harness_error)
-		J->harness_error = xstrdup(msg);
-	stop(true);
+	if (!l->job->harness_error)
+		l->job->harness_error = xstrdup(msg);
+	stop(l, true);
 }
 
-static bool can_start(double now)
+static void harness_errorf(struct loop *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void harness_errorf(struct loop *l, const char *fmt, ...)
 {
-	if (stopping)
+	va_list ap;
+	char *msg;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		xalloc_die();
+	va_end(ap);
+	harness_error(l, msg);
+	free(msg);
+}
+
+static bool can_start(const struct loop *l, double now)
+{
+	const struct job *j = l->job;
+	if (l->stopping)
 		return false;
-	if (J->count && J->started >= J->count)
+	if (j->count && j->started >= j->count)
 		return false;
-	if (J->time_s > 0 && now - t0 >= J->time_s)
+	if (j->time_s > 0 && now - l->t0 >= j->time_s)
 		return false;
-	if (J->max_failures && J->failures >= J->max_failures)
+	if (j->max_failures && j->failures >= j->max_failures)
 		return false;
 	return true;
 }
 
-static void start_run(struct slot *s, int w)
+static void start_run(struct loop *l, struct slot *s, int w)
 {
-	bool inj = J->inject_argv != NULL;
-	s->run = J->fixed_seed ? J->fixed_run : J->started;
-	s->seed = S.seed_base + (J->fixed_seed ? 0 : (uint64_t)J->started);
-	J->started++;
+	struct job *j = l->job;
+	bool inj = j->inject_argv != NULL;
+	s->run = j->fixed_seed ? j->fixed_run : j->started;
+	s->seed = l->env->seed_base + (j->fixed_seed ? 0 : (uint64_t)j->started);
+	j->started++;
 	snprintf(s->seedbuf, sizeof s->seedbuf, "%llu", (unsigned long long)s->seed);
 	snprintf(s->envrun, sizeof s->envrun, "STRESS_RUN=%lld", s->run);
 	snprintf(s->envseed, sizeof s->envseed, "STRESS_SEED=%s", s->seedbuf);
@@ -281,176 +308,117 @@ static void start_run(struct slot *s, int w)
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		char m[256];
-		snprintf(m, sizeof m, "pipe: %s", strerror(errno));
-		harness_error(m);
+		harness_errorf(l, "pipe: %s", strerror(errno));
 		return;
 	}
 	s->start = now_mono();
-	int err = spawn_run(inj ? S.launcher : J->path, s->argv, s->envp, p[1], &s->pid);
+	int err = spawn_run(inj ? j->launcher : j->path, s->argv, s->envp, p[1], &s->pid);
 	close(p[1]);
 	if (err) {
 		close(p[0]);
-		char m[PATH_MAX + 128];
-		snprintf(m, sizeof m, "cannot run %s: %s", inj ? S.launcher : J->path, strerror(err));
-		harness_error(m);
+		harness_errorf(l, "cannot run %s: %s", inj ? j->launcher : j->path, strerror(err));
 		return;
 	}
 	sentinel_add(s->pid);
 	s->fd = p[0];
 	s->busy = true;
 	s->exited = s->discard = s->timed_out = s->killed = false;
-	s->deadline = J->timeout_s > 0 ? s->start + J->timeout_s : INFINITY;
+	s->deadline = j->timeout_s > 0 ? s->start + j->timeout_s : INFINITY;
 	s->kill_at = s->drain_until = INFINITY;
 	s->ob.hlen = 0;
 	s->ob.total = 0;
 	(void)w;
 }
 
-static struct sig *find_sig(const char *text)
+/* What slot s's finished run was, for classify.c and the rest: its status,
+ * times and output (malloc'd, NULs made blanks; the caller frees it). */
+static char *run_info(const struct loop *l, const struct slot *s, int w, struct runinfo *r)
 {
-	for (int i = 0; i < J->nsigs; i++)
-		if (!strcmp(J->sigs[i].text, text))
-			return &J->sigs[i];
-	J->sigs = xrealloc(J->sigs, sizeof *J->sigs * (size_t)(J->nsigs + 1));
-	struct sig *g = &J->sigs[J->nsigs++];
-	memset(g, 0, sizeof *g);
-	g->text = xstrdup(text);
-	g->slug = slugify(text);
-	g->repro = sig_reproduces(J, text);
-	/* Two signatures with one slug would share a directory: tell them apart. */
-	for (int i = 0; i < J->nsigs - 1; i++)
-		if (!strcmp(J->sigs[i].slug, g->slug)) {
-			char *s2 = xasprintf("%s-%d", g->slug, J->nsigs);
-			free(g->slug);
-			g->slug = s2;
-		}
-	return g;
-}
-
-static void finish_run(struct slot *s, int w)
-{
-	sweep(s->seed, J->fixed_seed);
-	s->busy = false;
-	if (s->discard) {
-		if (J->inject_argv)
-			unlink(s->log);
-		return;
-	}
-	struct runinfo r = {0};
+	memset(r, 0, sizeof *r);
 	size_t len;
-	char *text = ob_text(&s->ob, &len, &r.dropped_bytes);
+	char *text = ob_text(&s->ob, &len, &r->dropped_bytes);
 	for (size_t i = 0; i < len; i++)
 		if (!text[i])
 			text[i] = ' ';
-	r.run = s->run;
-	r.seed = s->seed;
-	r.worker = w;
-	r.exited = WIFEXITED(s->wstatus);
-	r.code = r.exited ? WEXITSTATUS(s->wstatus) : WTERMSIG(s->wstatus);
-	r.timed_out = s->timed_out;
-	r.dur_ms = (s->end - s->start) * 1e3;
-	r.cpu_s = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6 + s->ru.ru_stime.tv_sec +
-	          s->ru.ru_stime.tv_usec / 1e6;
-	r.out = text;
-	r.outlen = len;
-	r.total_bytes = s->ob.total;
-	r.logpath = J->inject_argv ? s->log : NULL;
+	r->run = s->run;
+	r->seed = s->seed;
+	r->worker = w;
+	r->exited = WIFEXITED(s->wstatus);
+	r->code = r->exited ? WEXITSTATUS(s->wstatus) : WTERMSIG(s->wstatus);
+	r->timed_out = s->timed_out;
+	r->dur_ms = (s->end - s->start) * 1e3;
+	r->cpu_s = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6 + s->ru.ru_stime.tv_sec +
+	           s->ru.ru_stime.tv_usec / 1e6;
+	r->out = text;
+	r->outlen = len;
+	r->total_bytes = s->ob.total;
+	r->logpath = l->job->inject_argv ? s->log : NULL;
+	return text;
+}
 
+/* A run that has exited and whose output is read, in its steps: what it
+ * was (run_info), its outcome (classify.c), what it adds to the job
+ * (tally.c: the injection log's reach first, before a kept failure takes
+ * the log), what is kept of it (keep.c), its --record line (record.c).
+ *
+ * The policy on the harness's own errors is here and nowhere else: the
+ * launcher refusing to run, a failure that cannot be kept (a full or
+ * read-only results filesystem: this evidence is lost, and so would be the
+ * next) and a --record line that cannot be written each stop the job with
+ * a harness error; the run is still recorded when it can be. */
+static void finish_run(struct loop *l, struct slot *s, int w)
+{
+	struct job *j = l->job;
+	sweep(l, s->seed, j->fixed_seed);
+	s->busy = false;
+	if (s->discard) {
+		if (j->inject_argv)
+			unlink(s->log);
+		return;
+	}
+	struct runinfo r;
+	char *text = run_info(l, s, w, &r);
 	char sig[256];
-	enum outcome o = classify(J, &r, sig, sizeof sig);
+	enum outcome o = classify(j, &r, sig, sizeof sig);
 	if (o == OUT_HARNESS) {
-		char m[512];
-		snprintf(m, sizeof m, "the inject launcher refused to run (exit %d): %s", r.code, sig);
-		harness_error(m);
+		harness_errorf(l, "the inject launcher refused to run (exit %d): %s", r.code, sig);
 		free(text);
 		return;
 	}
-	/* What the injection log says, read before a kept failure takes it. */
-	const char *reach = NULL;
-	if (r.logpath) {
-		struct evidence ev;
-		read_evidence(r.logpath, &ev);
-		enum reach rc = reach_of(&ev);
-		reach = reach_name(rc);
-		J->inj_reached += rc == REACH_REACHED;
-		J->inj_untouched += rc == REACH_UNTOUCHED;
-		J->inj_lost += rc == REACH_LOST;
-		if (rc != REACH_LOST && ev.fields) {
-			J->inj_fielded++;
-			if (ev.matched > J->inj_matched_max)
-				J->inj_matched_max = ev.matched;
-			if (ev.sites > J->inj_sites_max)
-				J->inj_sites_max = ev.sites;
-		}
-		if (ev.full) {
-			J->inj_full_runs++;
-			J->inj_full_visits += ev.full;
-		}
-	}
-	J->runs++;
-	J->cpu_s += r.cpu_s;
-	if (J->ndur == J->capdur) {
-		J->capdur = J->capdur ? J->capdur * 2 : 1024;
-		J->dur_ms = xrealloc(J->dur_ms, sizeof *J->dur_ms * J->capdur);
-	}
-	J->dur_ms[J->ndur++] = r.dur_ms;
-	if (o == OUT_FAIL) {
-		J->failures++;
-		struct sig *g = find_sig(sig);
-		g->count++;
-		double t = now_mono() - t0;
-		if (J->first_run < 0) {
-			J->first_run = r.run;
-			J->first_s = t;
-		}
-		if (g->repro) {
-			J->repros++;
-			if (J->first_repro_run < 0) {
-				J->first_repro_run = r.run;
-				J->first_repro_s = t;
+	const char *reach = r.logpath ? tally_injection(j, r.logpath) : NULL;
+	struct sig *g = tally_run(j, &r, o == OUT_FAIL ? sig : NULL, now_mono() - l->t0);
+
+	const char *log = r.logpath;
+	char kept_log[PATH_MAX + 64];
+	if (g && g->nkept < j->keep && l->env->rundir) {
+		char *d = keep_failure(l->env, j, &r, sig, g);
+		if (!d) {
+			harness_errorf(l, "cannot keep a failure under %s/failures: %s", j->dir,
+			               strerror(errno));
+		} else {
+			tally_kept(j, g, d);
+			/* The log went into the kept dir with the failure. */
+			if (log && access(log, F_OK) < 0) {
+				snprintf(kept_log, sizeof kept_log, "%s/%s/inject.log", l->env->rundir, d);
+				log = kept_log;
 			}
 		}
-		if (!J->first_trace) {
-			size_t n = len < 65536 ? len : 65536;
-			J->first_trace = xmalloc(n + 1);
-			memcpy(J->first_trace, text, n);
-			J->first_trace[n] = 0;
-		}
-		if (g->nkept < J->keep && S.rundir) {
-			char *d = keep_failure(J, &r, sig, g);
-			if (d) {
-				g->kept = xrealloc(g->kept, sizeof *g->kept * (size_t)(g->nkept + 1));
-				g->kept[g->nkept++] = d;
-				if (!J->first_kept)
-					J->first_kept = xstrdup(d);
-			} else {
-				/* A full or read-only results filesystem: the evidence
-				 * is lost, and so would be the next one. */
-				char m[PATH_MAX + 128];
-				snprintf(m, sizeof m, "cannot keep a failure under %s/failures: %s", J->dir,
-				         strerror(errno));
-				harness_error(m);
-			}
-		}
-		if (J->failfast)
-			stop(true);
 	}
-	if (S.record_fd >= 0 && record_run(J, &r, o == OUT_FAIL, sig, reach) < 0) {
-		char m[256];
-		snprintf(m, sizeof m, "cannot write the --record file: %s", strerror(errno));
-		harness_error(m);
-	}
+	if (g && j->failfast)
+		stop(l, true);
+	if (l->env->record_fd >= 0 && record_run(l->env->record_fd, j, &r, g ? sig : NULL, reach,
+	                                         log) < 0)
+		harness_errorf(l, "cannot write the --record file: %s", strerror(errno));
 	if (r.logpath)
 		unlink(r.logpath);
 	free(text);
 }
 
 /* Reap every running slot that has exited (called on SIGCHLD). */
-static void reap(void)
+static void reap(struct loop *l)
 {
-	for (int i = 0; i < nslots; i++) {
-		struct slot *s = &slots[i];
+	for (int i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
 		if (!s->busy || s->exited)
 			continue;
 		siginfo_t si;
@@ -466,7 +434,7 @@ static void reap(void)
 		s->end = now_mono();
 		s->drain_until = s->end + 1.0;
 		/* And what escaped the group (a daemon), now our child. */
-		sweep(s->seed, J->fixed_seed);
+		sweep(l, s->seed, l->job->fixed_seed);
 	}
 	/* Reap escaped descendants that have ended (we adopted them). */
 	for (;;) {
@@ -475,10 +443,10 @@ static void reap(void)
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			break;
 		bool run = false;
-		for (int i = 0; i < nslots && !run; i++)
-			run = slots[i].busy && !slots[i].exited && slots[i].pid == si.si_pid;
+		for (int i = 0; i < l->nslots && !run; i++)
+			run = l->slots[i].busy && !l->slots[i].exited && l->slots[i].pid == si.si_pid;
 		if (run) {
-			reap();
+			reap(l);
 			return;
 		}
 		while (waitpid(si.si_pid, NULL, 0) < 0 && errno == EINTR)
@@ -498,26 +466,24 @@ static void read_slot(struct slot *s)
 	}
 }
 
-void engine_run(struct job *j)
+/* Each slot's scratch dir (its injection log), output buffer, argv and
+ * environment, set up once per job and rewritten in place by each run. */
+static void slots_init(struct loop *l, const char *jtmp)
 {
-	J = j;
-	stopping = false;
-	j->ran = true;
-	j->first_run = -1;
-	j->first_repro_run = -1;
-	nslots = j->procs;
-	slots = calloc((size_t)nslots, sizeof *slots);
+	struct job *j = l->job;
 	bool inj = j->inject_argv != NULL;
-	char *jtmp = xasprintf("%s/%s", S.tmpdir, j->name);
-	mkdir(jtmp, 0700);
-	for (int i = 0; i < nslots; i++) {
-		struct slot *s = &slots[i];
+	l->nslots = j->procs;
+	l->slots = calloc((size_t)l->nslots, sizeof *l->slots);
+	if (!l->slots)
+		xalloc_die();
+	for (int i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
 		s->fd = -1;
-		ob_init(&s->ob);
+		ob_init(&s->ob, l->env->max_output);
 		snprintf(s->dir, sizeof s->dir, "%s/w%d", jtmp, i);
 		mkdir(s->dir, 0700);
 		snprintf(s->log, sizeof s->log, "%s/inject.log", s->dir);
-		s->argv = build_argv(j, s->seedbuf, s->log);
+		s->argv = job_argv(j, s->seedbuf, s->log);
 		s->envp = xmalloc(sizeof *s->envp * (nbase_env + 4));
 		memcpy(s->envp, base_env, sizeof *s->envp * nbase_env);
 		s->envp[nbase_env] = s->envrun;
@@ -525,111 +491,159 @@ void engine_run(struct job *j)
 		s->envp[nbase_env + 2] = inj ? s->envinj : NULL;
 		s->envp[nbase_env + 3] = NULL;
 	}
+}
 
-	t0 = now_mono();
-	double next_status = S.status_every > 0 ? t0 + S.status_every : INFINITY;
-	struct pollfd *pfd = xmalloc(sizeof *pfd * (size_t)(nslots + 1));
-	int *who = xmalloc(sizeof *who * (size_t)(nslots + 1));
+static void slots_free(struct loop *l)
+{
+	for (int i = 0; i < l->nslots; i++) {
+		free(l->slots[i].ob.head);
+		free(l->slots[i].ob.tail);
+		free(l->slots[i].argv);
+		free(l->slots[i].envp);
+	}
+	free(l->slots);
+}
+
+/* SIGINT, SIGTERM or SIGHUP: the job is interrupted (once). */
+static void interrupted(struct loop *l, bool kill_running)
+{
+	if (l->job->interrupted)
+		return;
+	l->job->interrupted = true;
+	if (kill_running)
+		stop(l, true);
+}
+
+/* Sleep until the next output, exit, signal or timer (wake, at the
+ * latest), then read what came: output into the slots' buffers, signals
+ * from the signalfd (SIGCHLD: reap). */
+static void wait_once(struct loop *l, double now, double wake, struct pollfd *pfd, int *who)
+{
+	int n = 0;
+	pfd[n].fd = sigfd;
+	pfd[n].events = POLLIN;
+	who[n++] = -1;
+	for (int i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
+		if (!s->busy)
+			continue;
+		if (s->fd >= 0) {
+			pfd[n].fd = s->fd;
+			pfd[n].events = POLLIN;
+			who[n++] = i;
+		}
+		if (!s->exited)
+			wake = fmin(wake, s->timed_out ? s->kill_at : s->deadline);
+		else
+			wake = fmin(wake, s->drain_until);
+	}
+	int ms = -1;
+	if (isfinite(wake)) {
+		double d = (wake - now) * 1e3;
+		ms = d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)ceil(d);
+	}
+	int pr = poll(pfd, (nfds_t)n, ms);
+	if (pr < 0 && errno != EINTR) {
+		harness_error(l, "poll failed");
+		return;
+	}
+	for (int k = 1; pr > 0 && k < n; k++)
+		if (pfd[k].revents)
+			read_slot(&l->slots[who[k]]);
+	if (pr > 0 && pfd[0].revents) {
+		struct signalfd_siginfo si;
+		bool chld = false;
+		while (read(sigfd, &si, sizeof si) == sizeof si) {
+			if (si.ssi_signo == SIGCHLD)
+				chld = true;
+			else
+				interrupted(l, true);
+		}
+		if (chld)
+			reap(l);
+	}
+}
+
+/* Each busy slot at time now: a timeout's SIGQUIT, then its SIGKILL after
+ * the grace period; a pipe an escaped descendant holds open, given up a
+ * second after the exit; and a run that has exited with its output read,
+ * finished. */
+static void check_slots(struct loop *l, double now)
+{
+	for (int i = 0; i < l->nslots; i++) {
+		struct slot *s = &l->slots[i];
+		if (!s->busy)
+			continue;
+		if (!s->exited && !s->timed_out && now >= s->deadline) {
+			s->timed_out = true;
+			kill(-s->pid, SIGQUIT);
+			s->kill_at = now + l->job->grace_s;
+		} else if (!s->exited && s->timed_out && !s->killed && now >= s->kill_at) {
+			s->killed = true;
+			kill(-s->pid, SIGKILL);
+		}
+		if (s->exited && s->fd >= 0 && now >= s->drain_until) {
+			const char *m = "\n[stress: a descendant outside the run's process group kept "
+			                "the output open; stopped reading]\n";
+			ob_add(&s->ob, m, strlen(m));
+			close(s->fd);
+			s->fd = -1;
+		}
+		if (s->exited && s->fd < 0)
+			finish_run(l, s, i);
+	}
+}
+
+/* Run job j to its end: start runs while the stop conditions allow, keep
+ * -p of them going, finish each as it ends.  Status lines on stdout. */
+void engine_run(const struct runenv *env, struct job *j)
+{
+	struct loop loop = {.env = env, .job = j}, *l = &loop;
+	j->ran = true;
+	j->first_run = -1;
+	j->first_repro_run = -1;
+	char *jtmp = xasprintf("%s/%s", env->tmpdir, j->name);
+	mkdir(jtmp, 0700);
+	slots_init(l, jtmp);
+
+	l->t0 = now_mono();
+	double every = env->status_every;
+	double next_status = every > 0 ? l->t0 + every : INFINITY;
+	struct pollfd *pfd = xmalloc(sizeof *pfd * (size_t)(l->nslots + 1));
+	int *who = xmalloc(sizeof *who * (size_t)(l->nslots + 1));
 
 	if (j->harness_error)
-		stopping = true;
+		l->stopping = true;
 	for (;;) {
 		double now = now_mono();
-		for (int i = 0; i < nslots && can_start(now); i++)
-			if (!slots[i].busy)
-				start_run(&slots[i], i);
+		for (int i = 0; i < l->nslots && can_start(l, now); i++)
+			if (!l->slots[i].busy)
+				start_run(l, &l->slots[i], i);
 		int busy = 0;
-		for (int i = 0; i < nslots; i++)
-			busy += slots[i].busy;
-		if (!busy && !can_start(now_mono()))
+		for (int i = 0; i < l->nslots; i++)
+			busy += l->slots[i].busy;
+		if (!busy && !can_start(l, now_mono()))
 			break;
 
-		/* Sleep until the next output, exit, signal or timer. */
 		double wake = next_status;
-		if (j->time_s > 0 && !stopping)
-			wake = fmin(wake, t0 + j->time_s);
-		int n = 0;
-		pfd[n].fd = S.sfd;
-		pfd[n].events = POLLIN;
-		who[n++] = -1;
-		for (int i = 0; i < nslots; i++) {
-			struct slot *s = &slots[i];
-			if (!s->busy)
-				continue;
-			if (s->fd >= 0) {
-				pfd[n].fd = s->fd;
-				pfd[n].events = POLLIN;
-				who[n++] = i;
-			}
-			if (!s->exited)
-				wake = fmin(wake, s->timed_out ? s->kill_at : s->deadline);
-			else
-				wake = fmin(wake, s->drain_until);
-		}
-		int ms = -1;
-		if (isfinite(wake)) {
-			double d = (wake - now) * 1e3;
-			ms = d <= 0 ? 0 : d > 1e9 ? 1000000000 : (int)ceil(d);
-		}
-		int pr = poll(pfd, (nfds_t)n, ms);
-		if (pr < 0 && errno != EINTR) {
-			harness_error("poll failed");
-			continue;
-		}
-		for (int k = 1; pr > 0 && k < n; k++)
-			if (pfd[k].revents)
-				read_slot(&slots[who[k]]);
-		if (pr > 0 && pfd[0].revents) {
-			struct signalfd_siginfo si;
-			bool chld = false;
-			while (read(S.sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGCHLD) {
-					chld = true;
-				} else if (!S.interrupted) {
-					S.interrupted = true;
-					j->interrupted = true;
-					stop(true);
-				}
-			}
-			if (chld)
-				reap();
-		}
+		if (j->time_s > 0 && !l->stopping)
+			wake = fmin(wake, l->t0 + j->time_s);
+		wait_once(l, now, wake, pfd, who);
 
 		now = now_mono();
-		for (int i = 0; i < nslots; i++) {
-			struct slot *s = &slots[i];
-			if (!s->busy)
-				continue;
-			if (!s->exited && !s->timed_out && now >= s->deadline) {
-				s->timed_out = true;
-				kill(-s->pid, SIGQUIT);
-				s->kill_at = now + j->grace_s;
-			} else if (!s->exited && s->timed_out && !s->killed && now >= s->kill_at) {
-				s->killed = true;
-				kill(-s->pid, SIGKILL);
-			}
-			if (s->exited && s->fd >= 0 && now >= s->drain_until) {
-				const char *m = "\n[stress: a descendant outside the run's process group kept "
-				                "the output open; stopped reading]\n";
-				ob_add(&s->ob, m, strlen(m));
-				close(s->fd);
-				s->fd = -1;
-			}
-			if (s->exited && s->fd < 0)
-				finish_run(s, i);
-		}
+		check_slots(l, now);
 		if (now >= next_status) {
-			status_line(j, now - t0, false);
+			status_line(env, j, now - l->t0, false);
 			/* The next tick after now, in one step: adding a tiny
 			 * interval to a large clock value can leave it unchanged. */
-			next_status += S.status_every * (floor((now - next_status) / S.status_every) + 1);
+			next_status += every * (floor((now - next_status) / every) + 1);
 			if (next_status <= now)
-				next_status = now + S.status_every;
+				next_status = now + every;
 		}
 	}
-	j->wall_s = now_mono() - t0;
+	j->wall_s = now_mono() - l->t0;
 	/* No run is left: whatever escaped a run and is still ours goes now. */
-	for (int k = 0; k < 200 && sweep(0, true); k++) {
+	for (int k = 0; k < 200 && sweep(l, 0, true); k++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -637,21 +651,13 @@ void engine_run(struct job *j)
 	}
 	/* A killed run could leave a signal pending; drain it. */
 	struct signalfd_siginfo si;
-	while (read(S.sfd, &si, sizeof si) == sizeof si)
-		if (si.ssi_signo != SIGCHLD && !S.interrupted) {
-			S.interrupted = true;
-			j->interrupted = true;
-		}
-	for (int i = 0; i < nslots; i++) {
-		free(slots[i].ob.head);
-		free(slots[i].ob.tail);
-		free(slots[i].argv);
-		free(slots[i].envp);
-	}
-	free(slots);
+	while (read(sigfd, &si, sizeof si) == sizeof si)
+		if (si.ssi_signo != SIGCHLD)
+			interrupted(l, false);
+	slots_free(l);
 	free(pfd);
 	free(who);
 	rm_rf(jtmp);
 	free(jtmp);
-	status_line(j, j->wall_s, true);
+	status_line(env, j, j->wall_s, true);
 }

@@ -22,8 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-struct stress S;
-
 static const char usage_text[] =
 	"usage: stress [options] -- COMMAND ARGS...\n"
 	"       stress --campaign FILE.ini [options]\n"
@@ -78,63 +76,27 @@ static void usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputs(" (stress --help for usage)\n", stderr);
-	exit(EX_USAGE_);
+	exit(EXIT_USAGE);
 }
 
-void job_defaults(struct job *j)
-{
-	memset(j, 0, sizeof *j);
-	j->timeout_s = 600;
-	j->grace_s = 2;
-	j->keep = 5;
-	j->procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (j->procs < 1)
-		j->procs = 1;
-	j->ok_status[0] = 0;
-	j->nok = 1;
-	j->first_run = -1;
-	j->first_repro_run = -1;
-	j->met = -1;
-}
-
-/* Resolve the command and split the inject flags.  A command or launcher
- * that cannot run is a harness error (recorded, not fatal here: the
- * summary still gets written).  Returns -1 with err set on a usage error. */
-int job_prepare(struct job *j, char *err, size_t errsz)
-{
-	if (j->inject) {
-		if (split_words(j->inject, &j->inject_argv, &j->inject_argc, err, errsz) < 0)
-			return -1;
-		if (access(S.launcher, X_OK) < 0)
-			j->harness_error = xasprintf("the inject launcher %s cannot run: %s", S.launcher,
-			                             strerror(errno));
-	}
-	j->path = find_in_path(j->argv[0]);
-	if (!j->path && !j->harness_error)
-		j->harness_error = xasprintf("cannot run %s: no such executable", j->argv[0]);
-	if (!j->path)
-		j->path = xstrdup(j->argv[0]);
-	return 0;
-}
-
-/* results/<name>-<UTC stamp>/ and its scratch dir. */
-int setup_rundir(void)
+/* RESULTS/<name>-<UTC stamp>/ and its scratch dir, claimed for our life. */
+static int setup_rundir(struct session *ses, const char *results)
 {
 	char stamp[32], path[PATH_MAX];
 	utc_stamp(stamp, sizeof stamp, false);
-	if (mkdirs(S.results) < 0) {
-		fprintf(stderr, "stress: cannot create %s: %s\n", S.results, strerror(errno));
+	if (mkdirs(results) < 0) {
+		fprintf(stderr, "stress: cannot create %s: %s\n", results, strerror(errno));
 		return -1;
 	}
-	char *abs = realpath(S.results, NULL);
-	snprintf(path, sizeof path, "%s/%s-%s", abs, S.name, stamp);
+	char *abs = realpath(results, NULL);
+	snprintf(path, sizeof path, "%s/%s-%s", abs, ses->name, stamp);
 	for (int k = 2; mkdir(path, 0755) < 0; k++) {
 		if (errno != EEXIST || k > 1000) {
 			fprintf(stderr, "stress: cannot create %s: %s\n", path, strerror(errno));
 			free(abs);
 			return -1;
 		}
-		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, S.name, stamp, k);
+		snprintf(path, sizeof path, "%s/%s-%s-%d", abs, ses->name, stamp, k);
 	}
 	/* Scratch dirs left by a stress that was killed: their owner is dead
 	 * when we can take their lock. */
@@ -143,33 +105,34 @@ int setup_rundir(void)
 		printf("stress: removed %d abandoned scratch dir%s in %s (their stress had died)\n",
 		       cleaned, cleaned == 1 ? "" : "s", abs);
 	free(abs);
-	S.rundir = xstrdup(path);
-	S.tmpdir = xasprintf("%s/.tmp", S.rundir);
-	if (tmp_claim(S.tmpdir) < 0) {
-		fprintf(stderr, "stress: cannot set up %s: %s\n", S.tmpdir, strerror(errno));
+	ses->env.rundir = xstrdup(path);
+	char *tmpdir = xasprintf("%s/.tmp", path);
+	ses->env.tmpdir = tmpdir;
+	if (tmp_claim(tmpdir) < 0) {
+		fprintf(stderr, "stress: cannot set up %s: %s\n", tmpdir, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-static void setup_self(void)
+/* The session's defaults, from where and how we run; returns the inject
+ * launcher next to this binary. */
+static char *setup_self(struct session *ses)
 {
 	char buf[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
 	if (n < 0)
 		n = 0;
 	buf[n] = 0;
-	S.self_dir = xstrdup(n ? dirname(buf) : ".");
-	S.launcher = xasprintf("%s/inject", S.self_dir);
+	char *launcher = xasprintf("%s/inject", n ? dirname(buf) : ".");
 	char *cwd = getcwd(NULL, 0);
-	S.cwd = cwd ? cwd : xstrdup(".");
-	S.tty = isatty(1);
-	S.status_every = 5;
-	S.results = "results";
-	S.max_output = 1 << 20;
-	S.record_fd = -1;
-	S.tmp_lock = -1;
-	utc_stamp(S.started, sizeof S.started, true);
+	ses->env.cwd = cwd ? cwd : xstrdup(".");
+	ses->env.tty = isatty(1);
+	ses->env.status_every = 5;
+	ses->env.max_output = 1 << 20;
+	ses->env.record_fd = -1;
+	utc_stamp(ses->started, sizeof ses->started, true);
+	return launcher;
 }
 
 static char *clean_name(const char *s)
@@ -186,32 +149,34 @@ static char *clean_name(const char *s)
 }
 
 /* Judge, write the reports, print them and the results path; the exit status. */
-int finish(struct job *jobs, int njobs)
+static int finish(struct session *ses, struct job *jobs, int njobs)
 {
 	judge(jobs, njobs);
-	for (int i = 0; i < njobs; i++)
-		if (jobs[i].harness_error && !S.harness_error)
-			S.harness_error = jobs[i].harness_error;
-	int rc = write_reports(jobs, njobs);
-	print_report(jobs, njobs);
-	sentinel_stop();
-	if (S.tmpdir)
-		rm_rf(S.tmpdir);
-	if (S.record_fd >= 0)
-		close(S.record_fd);
-	if (S.interrupted)
-		printf("stress: interrupted; the summary covers the runs that finished\n");
-	if (S.harness_error) {
-		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
-		        "reproduction%s%s\n", S.harness_error, S.write_error ? "; and " : "",
-		        S.write_error ? S.write_error : "");
-		rc = EX_HARNESS;
-	} else if (S.write_error) {
-		/* The results are what a campaign is for: without them, no verdict. */
-		fprintf(stderr, "stress: HARNESS ERROR: %s\n", S.write_error);
-		rc = EX_HARNESS;
+	for (int i = 0; i < njobs; i++) {
+		if (jobs[i].harness_error && !ses->harness_error)
+			ses->harness_error = jobs[i].harness_error;
+		ses->interrupted = ses->interrupted || jobs[i].interrupted;
 	}
-	printf("results: %s\n", S.rundir);
+	int rc = write_reports(ses, jobs, njobs);
+	print_report(ses, jobs, njobs);
+	sentinel_stop();
+	if (ses->env.tmpdir)
+		rm_rf(ses->env.tmpdir);
+	if (ses->env.record_fd >= 0)
+		close(ses->env.record_fd);
+	if (ses->interrupted)
+		printf("stress: interrupted; the summary covers the runs that finished\n");
+	if (ses->harness_error) {
+		fprintf(stderr, "stress: HARNESS ERROR: %s; stopped, and no run was counted as a "
+		        "reproduction%s%s\n", ses->harness_error, ses->write_error ? "; and " : "",
+		        ses->write_error ? ses->write_error : "");
+		rc = EXIT_HARNESS;
+	} else if (ses->write_error) {
+		/* The results are what a campaign is for: without them, no verdict. */
+		fprintf(stderr, "stress: HARNESS ERROR: %s\n", ses->write_error);
+		rc = EXIT_HARNESS;
+	}
+	printf("results: %s\n", ses->env.rundir);
 	fflush(stdout);
 	return rc;
 }
@@ -258,32 +223,55 @@ static void select_jobs(const char *only, struct job *jobs, int *njobs)
 	free(list);
 }
 
-/* Each job's inject flags, checked once by the launcher itself before
- * anything runs or any results folder is made: a bad flag is the user's
- * usage error (64, one line), never a run's failure. */
+/* Each job's inject flags, checked by the launcher before anything runs
+ * or any results folder is made: a bad flag is a usage error (64, one line). */
 static void check_injections(struct job *jobs, int njobs, const char *campaign)
 {
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		if (!j->inject_argv || j->harness_error)
-			continue;
 		char line[1024];
-		int rc = check_inject(j, line, sizeof line);
-		if (rc == EX_USAGE_) {
-			if (campaign)
-				fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
-				        j->inject_line ? j->inject_line : j->line, j->name, line);
-			else
-				fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
-			exit(EX_USAGE_);
-		}
-		if (rc < 0)
-			j->harness_error = xasprintf("the inject launcher could not check the flags: %s",
-			                             line);
+		if (job_check_inject(j, line, sizeof line) != EXIT_USAGE)
+			continue;
+		if (campaign)
+			fprintf(stderr, "stress: %s:%d: job [%s]: bad inject: %s\n", campaign,
+			        j->inject_line ? j->inject_line : j->line, j->name, line);
+		else
+			fprintf(stderr, "stress: bad --inject \"%s\": %s\n", j->inject, line);
+		exit(EXIT_USAGE);
 	}
 }
 
-int main(int argc, char **argv)
+/* A campaign job's first line: "== NAME: [inject FLAGS -- ]COMMAND (sizes)". */
+static void print_banner(const struct job *j)
+{
+	printf("== %s: %s%s", j->name, j->inject ? "inject " : "", j->inject ? j->inject : "");
+	printf("%s", j->inject ? " -- " : "");
+	for (int k = 0; k < j->argc; k++)
+		printf("%s%s", k ? " " : "", j->argv[k]);
+	printf(" (");
+	if (j->count)
+		printf("count %lld, ", j->count);
+	if (j->time_s > 0)
+		printf("time %gs, ", j->time_s);
+	printf("%d workers, expect %s)\n", j->procs,
+	       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
+	fflush(stdout);
+}
+
+/* What the command line asked for, besides the session's settings. */
+struct options {
+	struct job cli;       /* the single job, or the defaults of a campaign's jobs */
+	const char *campaign, *replay, *record, *only;
+	const char *results;  /* --results (default "results") */
+	char *name;           /* --name, or NULL */
+	bool count_given, procs_given, timeout_given, seed_given;
+};
+
+/* Read the flags into o (the cli job's settings among them) and ses (the
+ * run-wide ones); a bad one is a usage error, --help prints the usage and
+ * exits.  optind is left at the command. */
+static void parse_options(int argc, char **argv, const char *launcher, struct options *o,
+                          struct session *ses)
 {
 	static const struct option opts[] = {
 		{"count", required_argument, 0, O_COUNT},
@@ -314,17 +302,13 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
-	struct job cli;
-	const char *campaign = NULL, *replay = NULL, *record = NULL, *only = NULL;
-	bool count_given = false, procs_given = false, timeout_given = false, keep_given = false;
 	long long v;
 	double d;
 
-	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
-	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
-		return sentinel_main();
-	setup_self();
-	job_defaults(&cli);
+	memset(o, 0, sizeof *o);
+	o->results = "results";
+	job_defaults(&o->cli);
+	o->cli.launcher = launcher;
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
@@ -332,73 +316,73 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_ll(optarg, 1, &v) < 0 || v > 4096)
 				usage("bad -p \"%s\": want a number of workers from 1 to 4096", optarg);
-			cli.procs = (int)v;
-			procs_given = true;
+			o->cli.procs = (int)v;
+			o->procs_given = true;
 			break;
 		case O_COUNT:
 			if (parse_ll(optarg, 1, &v) < 0)
 				usage("bad --count \"%s\": want a number of runs from 1 (omit --count for "
 				      "no limit)", optarg);
-			cli.count = v;
-			count_given = true;
+			o->cli.count = v;
+			o->count_given = true;
 			break;
 		case O_TIME:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --time \"%s\": want a duration above 0 and at most a year, such "
 				      "as 30s or 5m", optarg);
-			cli.time_s = d;
+			o->cli.time_s = d;
 			break;
 		case O_MAXFAIL:
 			if (parse_ll(optarg, 1, &v) < 0)
 				usage("bad --max-failures \"%s\": want a number from 1", optarg);
-			cli.max_failures = v;
+			o->cli.max_failures = v;
 			break;
 		case O_FAILFAST:
-			cli.failfast = true;
+			o->cli.failfast = true;
 			break;
 		case O_TIMEOUT:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || d <= 0)
 				usage("bad --timeout \"%s\": want a duration above 0 and at most a year, "
 				      "such as 10s", optarg);
-			cli.timeout_s = d;
-			timeout_given = true;
+			o->cli.timeout_s = d;
+			o->timeout_given = true;
 			break;
 		case O_GRACE:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0)
 				usage("bad --grace \"%s\": want a duration such as 2s (0: SIGKILL at once)",
 				      optarg);
-			cli.grace_s = d;
+			o->cli.grace_s = d;
 			break;
 		case O_FAILURE:
-			cli.failure_re = compile(optarg, "--failure");
+			o->cli.failure_re = compile(optarg, "--failure");
 			break;
 		case O_IGNORE:
-			cli.ignore_re = compile(optarg, "--ignore");
+			o->cli.ignore_re = compile(optarg, "--ignore");
 			break;
 		case O_OKSTATUS:
-			if (parse_ok_list(optarg, cli.ok_status, &cli.nok, 32) < 0)
+			if (parse_ok_list(optarg, o->cli.ok_status, &o->cli.nok, 32) < 0)
 				usage("bad --ok-status \"%s\": want exit statuses such as 0,6", optarg);
 			break;
 		case O_EXPECT:
 			if (!strcmp(optarg, "fail"))
-				cli.expect = EXPECT_FAIL;
+				o->cli.expect = EXPECT_FAIL;
 			else if (!strcmp(optarg, "pass"))
-				cli.expect = EXPECT_PASS;
+				o->cli.expect = EXPECT_PASS;
 			else
 				usage("bad --expect \"%s\": want fail or pass", optarg);
 			break;
 		case O_SEED:
-			if (parse_u64(optarg, &S.seed_base) < 0)
+			if (parse_u64(optarg, &ses->env.seed_base) < 0)
 				usage("bad --seed \"%s\": want a number from 0 to 2^64-1", optarg);
-			S.seed_given = true;
+			o->seed_given = true;
 			break;
 		case O_SIGNATURE:
-			cli.signature = optarg;
-			cli.signature_re = compile(optarg, "--signature");
+			o->cli.signature = optarg;
+			o->cli.signature_re = compile(optarg, "--signature");
 			break;
 		case O_UNEXPECTED:
 			if (!strcmp(optarg, "fail") || !strcmp(optarg, "ignore"))
-				cli.unexpected_ignore = !strcmp(optarg, "ignore");
+				o->cli.unexpected_ignore = !strcmp(optarg, "ignore");
 			else
 				usage("bad --unexpected \"%s\": want fail or ignore", optarg);
 			break;
@@ -411,76 +395,91 @@ int main(int argc, char **argv)
 					usage("bad --scale \"%s\": want a factor above 0 such as 0.01",
 					      optarg);
 			}
-			S.scale = d;
+			ses->scale = d;
 			break;
 		case O_INJECT:
-			cli.inject = optarg;
+			o->cli.inject = optarg;
 			break;
 		case O_KEEP:
 			if (parse_ll(optarg, 0, &v) < 0 || v > 100000)
 				usage("bad --keep \"%s\": want a number of traces from 0", optarg);
-			cli.keep = (int)v;
-			keep_given = true;
+			o->cli.keep = (int)v;
 			break;
 		case O_RESULTS:
 			if (!*optarg)
 				usage("bad --results: empty path");
-			S.results = optarg;
+			o->results = optarg;
 			break;
 		case O_NAME:
 			if (!*optarg || strchr(optarg, '/'))
 				usage("bad --name \"%s\": want a name without '/'", optarg);
-			S.name = optarg;
+			o->name = optarg;
 			break;
 		case O_RECORD:
-			record = optarg;
+			o->record = optarg;
 			break;
 		case O_STATUS:
 			if (duration_seconds(optarg, 0, STRESS_DURATION_MAX, &d) < 0 || (d > 0 && d < 0.01))
 				usage("bad --status \"%s\": want a duration such as 5s (0 = none, else at "
 				      "least 10ms)", optarg);
-			S.status_every = d;
+			ses->env.status_every = d;
 			break;
 		case O_MAXOUT:
 			if (parse_ll(optarg, 1024, &v) < 0 || v > (1LL << 30))
 				usage("bad --max-output \"%s\": want bytes from 1024 to 2^30", optarg);
-			S.max_output = (size_t)v;
+			ses->env.max_output = (size_t)v;
 			break;
 		case O_CAMPAIGN:
-			campaign = optarg;
+			o->campaign = optarg;
 			break;
 		case O_ONLY:
 			if (!*optarg)
 				usage("bad --only: empty (want job names, comma-separated)");
-			only = optarg;
+			o->only = optarg;
 			break;
 		case O_REPLAY:
-			replay = optarg;
+			o->replay = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
-			return 0;
+			exit(EXIT_OK);
 		default:
 			if (optopt && optopt < 256)
 				usage("unknown or incomplete flag -%c", optopt);
 			usage("unknown or incomplete flag %s", argv[optind - 1]);
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
+	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
+		return sentinel_main();
+	struct session ses = {0};
+	struct runenv *env = &ses.env;
+	char *launcher = setup_self(&ses);
+	struct options opt;
+	parse_options(argc, argv, launcher, &opt, &ses);
+	struct job cli = opt.cli;
+	const char *campaign = opt.campaign, *only = opt.only;
+	char *name = opt.name;
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
-	if ((S.scale > 0 || only) && !campaign)
+	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
-	if (replay) {
+	if (opt.replay) {
 		if (campaign || ncmd)
 			usage("--replay takes a kept failure's directory and no command");
-		return replay_main(replay, count_given ? (cli.count ? cli.count : 20) : 20,
-		                   procs_given ? cli.procs : 1, timeout_given ? cli.timeout_s : 0);
+		return replay_main(env, launcher, opt.replay,
+		                   opt.count_given ? (cli.count ? cli.count : 20) : 20,
+		                   opt.procs_given ? cli.procs : 1, opt.timeout_given ? cli.timeout_s : 0);
 	}
-	if (!S.seed_given) {
+	if (!opt.seed_given) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		S.seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+		env->seed_base = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	}
 
 	struct job *jobs;
@@ -490,21 +489,16 @@ int main(int argc, char **argv)
 		if (ncmd)
 			usage("--campaign takes no command");
 		/* Command-line settings are the defaults the campaign's keys override. */
-		extern struct job campaign_defaults;
-		campaign_defaults = cli;
-		if (!procs_given)
-			campaign_defaults.procs = cli.procs;
-		(void)keep_given;
-		if (campaign_load(campaign, &jobs, &njobs) < 0)
-			return EX_USAGE_;
+		if (campaign_load(campaign, &cli, ses.scale, &jobs, &njobs) < 0)
+			return EXIT_USAGE;
 		if (only)
 			select_jobs(only, jobs, &njobs);
-		if (!S.name) {
+		if (!name) {
 			char *b = xstrdup(campaign), *base = basename(b);
 			char *dot = strrchr(base, '.');
 			if (dot && dot != base)
 				*dot = 0;
-			S.name = clean_name(base);
+			name = clean_name(base);
 		}
 	} else {
 		if (!ncmd)
@@ -514,62 +508,50 @@ int main(int argc, char **argv)
 		jobs[0] = cli;
 		jobs[0].argv = cmd;
 		jobs[0].argc = ncmd;
-		if (!S.name) {
+		if (!name) {
 			char *b = xstrdup(cmd[0]);
-			S.name = clean_name(basename(b));
+			name = clean_name(basename(b));
 		}
-		jobs[0].name = S.name;
+		jobs[0].name = name;
 		if (job_prepare(&jobs[0], err, sizeof err) < 0)
 			usage("bad --inject: %s", err);
 	}
 	check_injections(jobs, njobs, campaign);
 
-	if (setup_rundir() < 0)
-		return EX_HARNESS;
+	ses.name = name;
+	if (setup_rundir(&ses, opt.results) < 0)
+		return EXIT_HARNESS;
 	for (int i = 0; i < njobs; i++) {
 		if (campaign) {
-			jobs[i].dir = xasprintf("%s/%s", S.rundir, jobs[i].name);
-			jobs[i].reldir = xasprintf("%s/", jobs[i].name);
+			jobs[i].dir = xasprintf("%s/%s", env->rundir, jobs[i].name);
 			mkdir(jobs[i].dir, 0755);
 		} else {
-			jobs[i].dir = xstrdup(S.rundir);
-			jobs[i].reldir = xstrdup("");
+			jobs[i].dir = xstrdup(env->rundir);
 		}
 	}
-	if (record) {
-		if (record_open(record) < 0) {
-			fprintf(stderr, "stress: cannot open --record %s: %s\n", record, strerror(errno));
-			return EX_HARNESS;
+	if (opt.record) {
+		if ((env->record_fd = record_open(opt.record)) < 0) {
+			fprintf(stderr, "stress: cannot open --record %s: %s\n", opt.record,
+			        strerror(errno));
+			return EXIT_HARNESS;
 		}
 	}
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 
-	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", S.name,
-	       (unsigned long long)S.seed_base, (unsigned long long)S.seed_base, S.rundir);
+	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", ses.name,
+	       (unsigned long long)env->seed_base, (unsigned long long)env->seed_base, env->rundir);
 	fflush(stdout);
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
-		if (campaign) {
-			printf("== %s: %s%s", j->name, j->inject ? "inject " : "", j->inject ? j->inject : "");
-			printf("%s", j->inject ? " -- " : "");
-			for (int k = 0; k < j->argc; k++)
-				printf("%s%s", k ? " " : "", j->argv[k]);
-			printf(" (");
-			if (j->count)
-				printf("count %lld, ", j->count);
-			if (j->time_s > 0)
-				printf("time %gs, ", j->time_s);
-			printf("%d workers, expect %s)\n", j->procs,
-			       j->expect == EXPECT_FAIL ? "fail" : j->expect == EXPECT_PASS ? "pass" : "none");
-			fflush(stdout);
-		}
-		engine_run(j);
-		if (j->harness_error || S.interrupted)
+		if (campaign)
+			print_banner(j);
+		engine_run(env, j);
+		if (j->harness_error || j->interrupted)
 			break;
 	}
-	return finish(jobs, njobs);
+	return finish(&ses, jobs, njobs);
 }

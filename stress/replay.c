@@ -13,11 +13,16 @@
 static int bad(const char *dir, const char *what)
 {
 	fprintf(stderr, "stress: --replay %s: %s\n", dir, what);
-	return EX_USAGE_;
+	return EXIT_USAGE;
 }
 
-int replay_main(const char *dir, long long count, int procs, double timeout_s)
+/* Rerun the kept failure in DIR COUNT times on PROCS workers, in BASE's
+ * settings but for its own cwd, seed and run index, under its own launcher
+ * when that can still run (else LAUNCHER).  Returns the exit status. */
+int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
+                int procs, double timeout_s)
 {
+	struct runenv env = *base;
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/meta.json", dir);
 	json_error_t je;
@@ -55,13 +60,12 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	j.argv[j.argc] = NULL;
 	const char *inj = json_string_value(json_object_get(m, "inject"));
 	j.inject = inj ? xstrdup(inj) : NULL;
-	const char *launcher = json_string_value(json_object_get(m, "launcher"));
-	S.cwd = getcwd(NULL, 0);
+	const char *kept_launcher = json_string_value(json_object_get(m, "launcher"));
 	const char *cwd = json_string_value(json_object_get(m, "cwd"));
 	if (cwd && chdir(cwd) == 0)
-		S.cwd = xstrdup(cwd);
-	if (launcher && access(launcher, X_OK) == 0)
-		S.launcher = xstrdup(launcher);
+		env.cwd = xstrdup(cwd);
+	j.launcher = kept_launcher && access(kept_launcher, X_OK) == 0 ? xstrdup(kept_launcher)
+	                                                              : launcher;
 	j.count = count;
 	j.procs = procs;
 	j.keep = 0;
@@ -72,46 +76,42 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 		j.grace_s = json_number_value(json_object_get(m, "grace_seconds"));
 	j.fixed_seed = true;
 	j.fixed_run = (long long)json_number_value(run);
-	S.seed_base = seedv;
-	S.name = "replay";
-	S.quiet = true;
+	env.seed_base = seedv;
+	env.quiet = true;
+	env.rundir = NULL;    /* nothing is kept */
+	env.record_fd = -1;
 	char err[512];
 	if (job_prepare(&j, err, sizeof err) < 0)
 		return bad(dir, err);
-	if (j.inject_argv && !j.harness_error) {
-		char line[1024];
-		int rc = check_inject(&j, line, sizeof line);
-		if (rc == EX_USAGE_)
-			return bad(dir, line);
-		if (rc < 0)
-			j.harness_error = xasprintf("the inject launcher could not check the flags: %s", line);
-	}
+	char line[1024];
+	if (job_check_inject(&j, line, sizeof line) == EXIT_USAGE)
+		return bad(dir, line);
 
 	if (j.harness_error) {
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	char tmpl[] = "/tmp/stress-replay.XXXXXX";
 	if (!mkdtemp(tmpl)) {
 		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
-	S.tmpdir = tmpl;
+	env.tmpdir = tmpl;
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	printf("replay: %s: run %lld, seed %llu, %lld times: ", dir, j.fixed_run,
-	       (unsigned long long)S.seed_base, count);
+	       (unsigned long long)env.seed_base, count);
 	fflush(stdout);
-	engine_run(&j);
+	engine_run(&env, &j);
 	sentinel_stop();
 	rm_rf(tmpl);
 	if (j.harness_error) {
 		printf("\n");
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
-		return EX_HARNESS;
+		return EXIT_HARNESS;
 	}
 	long long same = 0;
 	for (int i = 0; i < j.nsigs; i++)
@@ -126,7 +126,7 @@ int replay_main(const char *dir, long long count, int procs, double timeout_s)
 	for (int i = 0; i < j.nsigs; i++)
 		if (strcmp(j.sigs[i].text, sig))
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
-	printf("%s\n", S.interrupted ? " (interrupted)" : "");
+	printf("%s\n", j.interrupted ? " (interrupted)" : "");
 	json_decref(m);
-	return same > 0 ? 0 : 1;
+	return same > 0 ? EXIT_OK : EXIT_UNMET;
 }

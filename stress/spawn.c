@@ -241,6 +241,8 @@ bool sentinel_is(pid_t pid)
 
 /* ---- scratch dirs ---- */
 
+/* Make tmpdir ours: the lock on its .owner, held for as long as the
+ * returned descriptor stays open (our whole life).  -1 with errno. */
 int tmp_claim(const char *tmpdir)
 {
 	if (mkdir(tmpdir, 0700) < 0 && errno != EEXIST)
@@ -262,8 +264,7 @@ int tmp_claim(const char *tmpdir)
 		close(fd);
 		return -1;
 	}
-	S.tmp_lock = fd;
-	return 0;
+	return fd;
 }
 
 int clean_abandoned(const char *results)
@@ -303,7 +304,7 @@ int check_inject(const struct job *j, char *line, size_t n)
 	/* As a run gives them, minus the log path we do not have yet. */
 	size_t k = 0, cap = (size_t)j->inject_argc + 6;
 	char **argv = xmalloc(sizeof *argv * cap);
-	argv[k++] = S.launcher;
+	argv[k++] = (char *)j->launcher;
 	argv[k++] = "--check";
 	for (int i = 0; i < j->inject_argc; i++)
 		argv[k++] = j->inject_argv[i];
@@ -326,11 +327,11 @@ int check_inject(const struct job *j, char *line, size_t n)
 		snprintf(line, n, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	int err = spawn_run(S.launcher, argv, envp, p[1], &pid);
+	int err = spawn_run(j->launcher, argv, envp, p[1], &pid);
 	close(p[1]);
 	if (err) {
 		close(p[0]);
-		snprintf(line, n, "cannot run %s: %s", S.launcher, strerror(err));
+		snprintf(line, n, "cannot run %s: %s", j->launcher, strerror(err));
 		goto out;
 	}
 	char buf[4096];
@@ -360,10 +361,10 @@ int check_inject(const struct job *j, char *line, size_t n)
 	snprintf(line, n, "%s", buf);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !len)
 		rc = 0;
-	else if (WIFEXITED(st) && WEXITSTATUS(st) == EX_USAGE_ && !strncmp(buf, "inject: ", 8))
-		rc = EX_USAGE_;
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == EXIT_USAGE && !strncmp(buf, "inject: ", 8))
+		rc = EXIT_USAGE;
 	else if (!buf[0])
-		snprintf(line, n, "%s --check exited with status %d and said nothing", S.launcher,
+		snprintf(line, n, "%s --check exited with status %d and said nothing", j->launcher,
 		         WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 out:
 	free(argv);

@@ -4,26 +4,32 @@
  * docs/interfaces.md for the pinned formats (results layout, summary.json,
  * --record lines, campaign keys, the injection log we parse).
  *
- * The parts:
- *   main.c      options, the single-job mode, exit statuses
- *   engine.c    the run loop: posix_spawn, one pipe per run, signalfd for
- *               SIGCHLD/SIGINT/SIGTERM, poll, timeouts (SIGQUIT, then SIGKILL
- *               to the run's process group), stop conditions
+ * The files, in the order data flows through them (from the command line
+ * to the reports); none calls back into a file that calls it:
+ *   main.c      the command line: flags, the modes, the results folder, exit
+ *               statuses
+ *   campaign.c  --campaign FILE.ini: its sections as jobs
+ *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
+ *   job.c       what a job is: its defaults, its preparation (the command
+ *               found, the inject flags split and checked), a run's argv
+ *   engine.c    the run loop: -p slots, one pipe per run, a signalfd for
+ *               SIGCHLD/SIGINT/SIGTERM/SIGHUP, poll, timeouts (SIGQUIT, then
+ *               SIGKILL to the run's process group), stop conditions, and
+ *               the policy on harness errors
+ *   spawn.c     starting a run (clone + exec, with a parent-death signal),
+ *               the sentinel that ends runs whose stress was killed, the
+ *               results folder's abandoned scratch dirs, `inject --check`
  *   classify.c  a finished run's output and status -> pass, fail (with a
  *               signature) or harness error
- *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
- *               and --record lines
- *   report.c    status lines, summary.json, junit.xml, report.md, Wilson
- *               intervals, the control confidence sentence
  *   evidence.c  what a run's injection log says: did injection reach it?
- *   spawn.c     starting a run (clone + exec, with a parent-death signal),
- *               the sentinel that ends runs whose stress was killed, and the
- *               results folder's abandoned scratch dirs
- *   campaign.c  --campaign FILE.ini
- *   replay.c    --replay DIR
- *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned 64-bit
- *               numbers in JSON
- *
+ *   tally.c     what a finished run adds to its job: counts, signatures,
+ *               first failures, injection reach
+ *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
+ *   record.c    --record lines
+ *   verdict.c   a job's counts -> its verdict, expectation met, confidence
+ *   report.c    status lines, summary.json, junit.xml, report.md
+ *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
+ *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
  * grammar, word splitting and shell quoting, the PATH lookup and mkdirs,
  * allocation, UTF-8 cleaning, atomic writes, the Wilson interval.
@@ -46,10 +52,13 @@
 #include "../common/words.h"
 #include "../common/xalloc.h"
 
-#define EX_OK_ 0
-#define EX_FAIL 1
-#define EX_USAGE_ 64
-#define EX_HARNESS 125
+/* Exit statuses (docs/interfaces.md). */
+enum {
+	EXIT_OK = 0,          /* every expectation holds (without one: no failures) */
+	EXIT_UNMET = 1,       /* an expectation does not hold */
+	EXIT_USAGE = 64,      /* bad flags or campaign file: one line, before any run */
+	EXIT_HARNESS = 125,   /* stress or the launcher failed, not the program */
+};
 
 /* The longest duration any stress flag or key takes: longer is surely a typo. */
 #define STRESS_DURATION_MAX (366 * 24 * DURATION_HOUR)
@@ -73,6 +82,7 @@ struct job {
 	char **argv;          /* the user's command, NULL-terminated */
 	int argc;
 	char *path;           /* argv[0] resolved through PATH */
+	const char *launcher; /* the inject launcher, which runs it when inject is set */
 	char *inject;         /* launcher flags as written, or NULL */
 	int inject_line;      /* campaign: the inject key's line */
 	char **inject_argv;   /* the same, split; NULL-terminated */
@@ -100,13 +110,12 @@ struct job {
 
 	/* results */
 	char *dir;            /* absolute job dir (results run dir, or run dir/job) */
-	char *reldir;         /* job dir relative to the results run dir ("" or "job/") */
 	bool ran;
 	long long started, runs, failures;
 	long long repros;     /* failures whose signature matches */
 	long long first_repro_run; /* -1 when none */
 	double first_repro_s;
-	/* Injected jobs: what each run's injection log says (evidence.c). */
+	/* Injected jobs: what each run's injection log says (tally.c, from evidence.c). */
 	long long inj_reached, inj_untouched, inj_lost;
 	long long inj_fielded;  /* runs whose log has the matched= fields */
 	unsigned long long inj_matched_max, inj_sites_max, inj_full_runs, inj_full_visits;
@@ -128,38 +137,64 @@ struct job {
 	int nwarnings;
 };
 
-/* Process-wide settings and state. */
-struct stress {
-	char *name;           /* campaign or job name */
-	char *results;        /* --results */
-	char *rundir;         /* absolute results run dir */
-	char *tmpdir;         /* per-worker scratch dirs live here */
-	char *launcher;       /* the inject launcher next to this binary */
-	char *self_dir;
-	char *cwd;
-	uint64_t seed_base;
-	bool seed_given;
-	double status_every;
-	bool tty;
-	bool quiet;
+/* What the runs of every job share: set up before the first run (main.c;
+ * replay.c for --replay) and read-only after.  engine.c runs jobs in it,
+ * keep.c and record.c write what it says where. */
+struct runenv {
+	const char *cwd;      /* the runs' working directory (meta.json, replay.sh) */
+	uint64_t seed_base;   /* run i gets seed seed_base + i, modulo 2^64 */
+	size_t max_output;    /* bytes of a run's output kept (head + tail) */
+	double status_every;  /* seconds between status lines; 0: none */
+	bool tty;             /* stdout is a terminal: a status line rewrites itself */
+	bool quiet;           /* no status lines, no report on stdout (--replay) */
+	const char *rundir;   /* the absolute results run dir; NULL: keep nothing */
+	const char *tmpdir;   /* the scratch dir: per-worker dirs and injection logs */
 	int record_fd;        /* --record, O_APPEND; -1 when none */
-	char started[32], finished[32];
-	bool interrupted;
-	const char *harness_error;
-	char *write_error;    /* the reports could not be written, and why */
-	size_t max_output;    /* bytes of output kept per run (head + tail) */
-	int sfd;              /* signalfd: SIGCHLD, SIGINT, SIGTERM */
-	double scale;         /* --scale: campaign counts and times times this (0: 1) */
-	int tmp_lock;         /* held (flock) while we own tmpdir */
 };
 
-extern struct stress S;
+/* One stress invocation as its reports describe it (main.c fills it in,
+ * report.c writes it out). */
+struct session {
+	const char *name;     /* campaign or job name: the results folder's prefix */
+	double scale;         /* --scale: campaign counts (or times) times this; 0: none */
+	char started[32], finished[32]; /* UTC, ISO 8601 */
+	bool interrupted;     /* Ctrl-C, SIGTERM or SIGHUP cut a job short */
+	const char *harness_error; /* the first job's harness error, or NULL */
+	char *write_error;    /* the reports could not be written, and why */
+	struct runenv env;    /* what its runs shared */
+};
+
+/* campaign.c */
+int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
+                  int *njobs);
+
+/* replay.c */
+int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
+                int procs, double timeout_s);
+
+/* job.c */
+void job_defaults(struct job *j);
+int job_prepare(struct job *j, char *err, size_t errsz);
+int job_check_inject(struct job *j, char *line, size_t n);
+char **job_argv(const struct job *j, const char *seed, const char *logpath);
 
 /* engine.c */
 int engine_init(void);
-void engine_run(struct job *j);
+void engine_run(const struct runenv *env, struct job *j);
 
-/* classify.c */
+/* spawn.c */
+int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
+int sentinel_start(void);
+int sentinel_main(void);
+void sentinel_stop(void);
+void sentinel_add(pid_t pgid);
+void sentinel_del(pid_t pgid);
+bool sentinel_is(pid_t pid);
+int tmp_claim(const char *tmpdir);
+int clean_abandoned(const char *results);
+int check_inject(const struct job *j, char *line, size_t n);
+
+/* classify.c: a finished run, as engine.c describes it, and its outcome. */
 enum outcome { OUT_PASS, OUT_FAIL, OUT_HARNESS };
 struct runinfo {
 	long long run;
@@ -175,6 +210,9 @@ struct runinfo {
 	unsigned long long total_bytes, dropped_bytes;
 	const char *logpath;  /* the run's injection log, or NULL */
 };
+enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
+bool sig_reproduces(const struct job *j, const char *sig);
+const char *signame(int sig);
 
 /* evidence.c: what a run's injection log says.  Several process blocks
  * (forks) are summed. */
@@ -187,47 +225,30 @@ enum reach { REACH_REACHED, REACH_UNTOUCHED, REACH_LOST };
 void read_evidence(const char *path, struct evidence *e);
 enum reach reach_of(const struct evidence *e);
 const char *reach_name(enum reach r);
-enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
-bool sig_reproduces(const struct job *j, const char *sig);
-const char *signame(int sig);
+
+/* tally.c */
+const char *tally_injection(struct job *j, const char *logpath);
+struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, double t);
+void tally_kept(struct job *j, struct sig *g, char *dir);
+struct sig **sigs_by_count(const struct job *j);
 
 /* keep.c */
-char *keep_failure(struct job *j, const struct runinfo *r, const char *sig,
-                   const struct sig *s);
-int record_run(const struct job *j, const struct runinfo *r, bool failed, const char *sig,
-               const char *reach);
+char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
+                   const char *sig, const struct sig *s);
+
+/* record.c */
 int record_open(const char *path);
-char **build_argv(const struct job *j, const char *seed, const char *logpath);
+int record_run(int fd, const struct job *j, const struct runinfo *r, const char *sig,
+               const char *reach, const char *logpath);
+
+/* verdict.c */
+void judge(struct job *jobs, int njobs);
+bool job_ok(const struct job *j);
 
 /* report.c */
-void status_line(const struct job *j, double elapsed, bool final);
-void judge(struct job *jobs, int njobs);
-int write_reports(struct job *jobs, int njobs);
-void print_report(struct job *jobs, int njobs);
-
-/* spawn.c */
-int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
-int sentinel_start(void);
-int sentinel_main(void);
-void sentinel_stop(void);
-void sentinel_add(pid_t pgid);
-void sentinel_del(pid_t pgid);
-bool sentinel_is(pid_t pid);
-int tmp_claim(const char *tmpdir);
-int clean_abandoned(const char *results);
-int check_inject(const struct job *j, char *line, size_t n);
-
-/* campaign.c */
-int campaign_load(const char *file, struct job **jobs, int *njobs);
-
-/* replay.c */
-int replay_main(const char *dir, long long count, int procs, double timeout_s);
-
-/* main.c */
-void job_defaults(struct job *j);
-int job_prepare(struct job *j, char *err, size_t errsz);
-int setup_rundir(void);
-int finish(struct job *jobs, int njobs);
+void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
+int write_reports(struct session *s, struct job *jobs, int njobs);
+void print_report(const struct session *s, struct job *jobs, int njobs);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);

@@ -303,7 +303,7 @@ GOSCHED_ARGS = ["--workload", "timer-syscall", "--iterations", "20"]
 def test_hunt_names_startm_with_the_fix_off_within_3_minutes(tmp_path):
     gosched_required()
     t0 = time.monotonic()
-    r = run([HUNT, "-p", "2", "--time-limit", "170", "--results", tmp_path, "--", GOSCHED,
+    r = run([HUNT, "-p", "2", "--time-limit", "170s", "--results", tmp_path, "--", GOSCHED,
              *GOSCHED_ARGS, "--fix", "off"], timeout=240)
     wall = time.monotonic() - t0
     r.expect(0)
@@ -317,7 +317,7 @@ def test_hunt_names_startm_with_the_fix_off_within_3_minutes(tmp_path):
 @pytest.mark.slow
 def test_hunt_names_nothing_with_the_fix_on(tmp_path):
     gosched_required()
-    r = run([HUNT, "-p", "2", "--max-runs", "200", "--time-limit", "150", "--results",
+    r = run([HUNT, "-p", "2", "--max-runs", "200", "--time-limit", "150s", "--results",
              tmp_path, "--", GOSCHED, *GOSCHED_ARGS, "--fix", "on"], timeout=240)
     r.expect(1)
     _, j = hunt_json(r)

@@ -56,6 +56,8 @@ def test_bad_inject_flags_are_a_usage_error_before_any_run(tmp_path, args, says)
 @pytest.mark.parametrize("args,says", [
     (["--timeout", "0"], "--timeout"), (["--timeout", "bogus"], "--timeout"),
     (["--timeout", "1e999s"], "--timeout"), (["--timeout", "5 parsecs"], "--timeout"),
+    (["--timeout", "20"], "--timeout"), (["--time-limit", "170"], "--time-limit"),
+    (["--time-limit", "0.5s"], "--time-limit"), (["--time-limit", "010s"], "--time-limit"),
     (["--name", "../x"], "--name"), (["--name", ""], "--name"), (["--name", "a/b"], "--name"),
     (["--results", ""], "--results"), (["--seed", "-1"], "--seed"),
     (["--seed", "18446744073709551616"], "--seed"), (["--seed", " 7"], "--seed"),
@@ -64,10 +66,25 @@ def test_bad_inject_flags_are_a_usage_error_before_any_run(tmp_path, args, says)
 def test_bad_option_values_are_a_usage_error_before_any_folder(tmp_path, args, says):
     # --timeout errors came as 125 from stress after the folder was made; --name ../x wrote
     # outside --results; --name '' and --results '' were taken; --top 9 silently meant 6.
+    # A bare number is no duration in the common grammar (issue 12): --time-limit took
+    # bare seconds only, the one hunt flag outside the grammar every other binary reads.
     res = tmp_path / "res"
     r = run([HUNT, "-q", *args, "--results", res, "--", RACY], timeout=30).expect(64)
     assert says in one_line(r), r
     assert not res.exists() and sorted(p.name for p in tmp_path.iterdir()) == [], r
+
+
+def test_time_limit_is_a_duration_in_seconds(fake_stress, tmp_path):
+    # --time-limit read bare seconds ("1s" was a usage error).  Read as a duration, 1s gives
+    # screening 0.6 s (its share): it stops on time after a batch or more, long before the
+    # 400-run budget that a minute would allow, and not before its first batch as 1 ms would.
+    r = run([HUNT, "-q", "-p", "2", "--seed", "1", "--stress", fake_stress, "--time-limit",
+             "1s", "--results", tmp_path / "res", "--", "/bin/true"],
+            env=clean_env(FAKE_CULPRIT="startm+0x5c"), timeout=120)
+    assert r.rc in (0, 1), r
+    _, j = hunt_json(r)
+    assert j["screening"]["stopped"] == "time", j["screening"]
+    assert 2 <= j["screening"]["runs"] < 400, j["screening"]
 
 
 def test_seed_is_unsigned_64_bit(tmp_path):
@@ -183,7 +200,7 @@ def drain(q, lines):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig,args,marker,where", [
-    (signal.SIGTERM, ["--confirm", "2000", "--time-limit", "100000"], "confirm: delay only",
+    (signal.SIGTERM, ["--confirm", "2000", "--time-limit", "100000s"], "confirm: delay only",
      "confirm-01-only"),
     (signal.SIGINT, ["--min-runs", "5000", "--max-runs", "5000"], "screening:", "blind-"),
     (signal.SIGHUP, ["--baseline", "2000"], "baseline: 2000 runs", "baseline"),
@@ -224,7 +241,7 @@ def test_sigkill_of_hunt_stops_its_stress_and_runs(tmp_path):
     # A SIGKILLed hunt cannot pass anything on: its stress must learn of it from the kernel
     # (PR_SET_PDEATHSIG), stop, and end its runs.  On 12e92a1 the 2000-run confirmation
     # went on under init.
-    p, q, lines = start_hunt_until(tmp_path, ["--confirm", "2000", "--time-limit", "100000"],
+    p, q, lines = start_hunt_until(tmp_path, ["--confirm", "2000", "--time-limit", "100000s"],
                                    "confirm: delay only")
     assert descendants_of(str(tmp_path)), "the test cannot see hunt's children"
     p.kill()
@@ -292,10 +309,13 @@ def test_plan_sh_runs_from_any_directory(fake_stress, tmp_path):
     d, j = hunt_json(r)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    # The fake's culprit is no site of hunt_racy: the plan delays nothing, and the program
-    # passes (it fails 0 of 10 times without delays, see test_hunt.py).
+    # The fake's culprit is no site of hunt_racy: the plan delays nothing, so the program
+    # runs and passes, or fails of its own race (the shim's bookkeeping at each unlock
+    # widens it: 16 and 37 of 100 such runs failed at load 10 on the 2 cores).  Either way
+    # the plan ran it; from the wrong folder the shell said "not found" (127).
     p = run(["sh", d / "plan.sh"], cwd=elsewhere, timeout=60)
-    assert p.rc == 0 and "not found" not in p.err, p
+    assert "not found" not in p.err, p
+    assert p.rc == 0 or (p.rc == 2 and "claim_slot: slot claimed twice" in p.err), p
 
 
 # --- issue 11 item 5: sufficiency against a fresh control alone ------------------------

@@ -256,6 +256,13 @@ BAD = [
     ("DELAY", "--delay", "uniform:1us:0x1p10ns"), ("DELAY", "--delay", "exp:1e400us"),
     ("PROB", "--prob", "0x0.8"), ("PROB", "--prob", "0x1p-1"), ("PROB", "--prob", "00.5"),
     ("PROB", "--prob", "nan"), ("PROB", "--prob", "+0.5"),
+    # The one duration grammar (docs/interfaces.md, "Durations"), then INJECT_DELAY's range:
+    # no bare number, no blanks, units it lists; from 0 to 1 h.
+    ("DELAY", "--delay", "fixed:1h1ns"), ("DELAY", "--delay", "uniform:1us:61m"),
+    ("DELAY", "--delay", "fixed:-1us"), ("DELAY", "--delay", "uniform:-5us:1us"),
+    ("DELAY", "--delay", "fixed:1 ms"), ("DELAY", "--delay", "fixed:1d"),
+    ("DELAY", "--delay", "fixed:1sec"), ("DELAY", "--delay", "exp:0"),
+    ("DELAY", "--delay", "fixed:99999999999999999999h"),
 ]
 
 
@@ -266,6 +273,29 @@ BAD = [
 ])
 def test_decimal_values_accepted(flag, value):
     run([INJECT, flag, value, "--", BASIC, 1]).expect(0)
+
+
+@pytest.mark.parametrize("value", [
+    "fixed:1h", "fixed:3600s", "fixed:59m59.5s", "uniform:1us:1h0m0s", "exp:1m30s",
+    "loguniform:1µs:1ms", "loguniform:1μs:1ms", "fixed:0", "fixed:+5us", "fixed:5.us",
+    "uniform:0:1.5e-3s",
+])
+def test_delays_take_the_one_duration_grammar(value):
+    # Go's durations (units up to h, several terms, a sign, µs), checked without running the
+    # program: some of these delays are long.
+    r = run([INJECT, "--check", "--delay", value]).expect(0)
+    assert r.err == "", r
+
+
+def test_a_delay_is_exact_nanoseconds(tmp_path):
+    # Each term in whole nanoseconds, a fraction of one dropped as Go drops it (the old reader
+    # rounded through a double: 1.9ns was 2); 1us2ns is two terms.
+    for spec, want in [("fixed:1.9ns", 1), ("fixed:1us2ns", 1002), ("fixed:2.5e-6s", 2500)]:
+        _, (b,) = injected(tmp_path, [BASIC, 20], name=spec.replace(":", "_"), seed=1, prob=1,
+                           delay=spec, action="spin")
+        delays = {e[5] for e in b["events"]}
+        assert delays == {want}, (spec, delays)
+        assert b["header"]["delay"] == spec, b["header"]
 
 
 @pytest.mark.parametrize("var,flag,value", BAD)
@@ -341,6 +371,18 @@ def test_launcher_refuses_a_static_program(extra):
     # The same program runs without the launcher, and a dynamic one found on PATH runs with it.
     assert run([STATIC]).expect(0).out == "static hello\n"
     assert run([INJECT, "--", "true"]).expect(0).err == ""
+
+
+def test_launcher_checks_the_program_execvp_runs(tmp_path):
+    # The program is looked up on PATH as execvp looks it up (common/path.c): a directory of
+    # the same name earlier on PATH is passed over, so the static program behind it is the one
+    # checked, and refused.  (The launcher's own lookup stopped at the directory and let the
+    # program run uninjected.)
+    (tmp_path / "first" / "static_hello").mkdir(parents=True)
+    env = clean_env(PATH=f"{tmp_path / 'first'}:{STATIC.parent}:/usr/bin:/bin")
+    r = run([INJECT, "--", "static_hello"], env=env).expect(125)
+    assert r.err == f"inject: cannot inject into {STATIC}: it is statically linked, so no " \
+                    "dynamic loader reads LD_PRELOAD\n", r
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another owner")
