@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 13's corpus (tests/corpus/): for each bug class, how often the bug
+# Issue 13's corpus (tests/progs/corpus/): for each bug class, how often the bug
 # shows in plain runs and under each injection plan, and how soon, measured
 # through build/stress as a user runs it; bench/corpus_report.py prints the
 # tables (bench/README.md keeps the last full run).
@@ -8,22 +8,24 @@
 #                                      or $BENCH_OUT/corpus under bench/run.sh)
 #   BENCH_QUICK=1 bench/corpus.sh     smoke run: 200 runs a cell
 #   CORPUS_ONLY="counter lazy_init"   only these programs
+#   CORPUS_POINTS=1                   a plan per wait/thread point (reach)
 #   CORPUS_PLANS_EXTRA='name<TAB>inject flags' lines: more plans, after ours
 #
 # Each program runs plain (build/tests/corpus/NAME) and, when it was built
 # (libinject.so exports the __tsan_* entry points), instrumented
 # (NAME-tsan); each build under every plan of PLANS below.  "none" runs the
 # program with no launcher, RUNS times, all of them (the plain failure count
-# is the claim).  Every injection plan runs RUNS times or until MAXF failures,
-# whichever comes first (--max-failures), with a per-run timeout of 2 s (a
+# is the claim).  Every injection plan runs RUNS times, until MAXF failures
+# (--max-failures) or for CAP (--time; the table shows the runs made),
+# whichever comes first, with a per-run timeout of 2 s (a
 # hang is the failure of the deadlock and lost-wakeup classes).  A hit is a
-# failure whose signature is the program's own (tests/corpus/classes.tsv);
+# failure whose signature is the program's own (tests/progs/corpus/classes.tsv);
 # anything else is counted apart.
 set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 B=build
-CLASSES=tests/corpus/classes.tsv
+CLASSES=tests/progs/corpus/classes.tsv
 [ -x $B/stress ] && [ -x $B/inject ] && [ -f $B/libinject.so ] || {
 	echo "corpus.sh: run make first" >&2
 	exit 125
@@ -34,20 +36,28 @@ elif [ -n "${BENCH_OUT:-}" ]; then OUT=$BENCH_OUT/corpus
 else OUT=results/bench/$(date -u +%Y%m%dT%H%M%SZ)/corpus; fi
 mkdir -p "$OUT/runs"
 
-if [ "${BENCH_QUICK:-0}" = 1 ]; then MODE=quick RUNS=200 MAXF=3
-else MODE=full RUNS=1000 MAXF=5; fi
+if [ "${BENCH_QUICK:-0}" = 1 ]; then MODE=quick RUNS=200 MAXF=3 CAP=30s
+else MODE=full RUNS=1000 MAXF=5 CAP=120s; fi
 P=$(nproc)
 TAB=$(printf '\t')
 
 # The plans of today's shim (issue 13): the documented blind plan, the same
 # with every point or with thread starts only, and a short delay at every
 # lock release.  The portfolio (issue 13 part 3) gets its row when it exists.
+# CORPUS_POINTS=1 adds a plan per point of issue 13 part 2 (the blind plan at
+# that point alone), to measure what each point reaches that the others do not.
 BLIND="--prob 0.2 --delay loguniform:20us:4ms"
 PLANS="none$TAB
 blind$TAB$BLIND
 all$TAB$BLIND --points all
 thread_start$TAB$BLIND --points thread_start
 short$TAB--prob 1 --delay fixed:20us"
+if [ "${CORPUS_POINTS:-0}" = 1 ]; then
+	for pt in thread_created join cond_wait sem_wait yield; do
+		PLANS="$PLANS
+$pt$TAB$BLIND --points $pt"
+	done
+fi
 [ -n "${CORPUS_PLANS_EXTRA:-}" ] && PLANS="$PLANS
 $CORPUS_PLANS_EXTRA"
 
@@ -78,7 +88,8 @@ job() {
 	set -- --results "$OUT/runs" --name "$prog-$build-$plan" --status 0 --keep 1 -p "$P" \
 		--seed $seed --count "$RUNS" --timeout 2s --grace 1s --signature "$sig"
 	if [ -n "$inj" ]; then
-		$B/stress "$@" --max-failures "$MAXF" --inject "$inj" -- "$bin" >"$log" 2>&1 || true
+		$B/stress "$@" --max-failures "$MAXF" --time "$CAP" --inject "$inj" -- "$bin" \
+			>"$log" 2>&1 || true
 	else
 		$B/stress "$@" -- "$bin" >"$log" 2>&1 || true
 	fi
@@ -93,7 +104,7 @@ job() {
 		"$res/summary.json" "$load" >>"$IDX"
 }
 
-grep -v '^#' "$CLASSES" | while IFS="$TAB" read -r cls prog sig what; do
+grep -v "^#" "$CLASSES" | while IFS="$TAB" read -r cls prog sig plain what; do
 	if [ -n "${CORPUS_ONLY:-}" ]; then
 		case " $CORPUS_ONLY " in *" $prog "*) ;; *) continue ;; esac
 	fi
