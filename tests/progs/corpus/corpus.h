@@ -1,4 +1,4 @@
-/* corpus.h: the few helpers the bug-class programs of tests/corpus/ share.
+/* corpus.h: the few helpers the bug-class programs of tests/progs/corpus/ share.
  *
  * Each program of the corpus carries one concurrency bug that plain runs do
  * not show; when the bug does show, the program says what went wrong in one

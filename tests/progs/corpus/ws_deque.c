@@ -21,7 +21,8 @@
  * owner's: ~7 us and up.  No pthread call is near: only an access-level
  * point (a -fsanitize=thread build linked to the shim) can hold it there.
  *
- * Plain runs: MEASURE.  Exit 0, or 14 with "ws_deque: BUG: ..." when a task
+ * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
+ * Exit 0, or 14 with "ws_deque: BUG: ..." when a task
  * ran twice (or never). */
 #include <sched.h>
 #include <stdatomic.h>
