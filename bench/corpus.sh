@@ -8,7 +8,6 @@
 #                                      or $BENCH_OUT/corpus under bench/run.sh)
 #   BENCH_QUICK=1 bench/corpus.sh     smoke run: 200 runs a cell
 #   CORPUS_ONLY="counter lazy_init"   only these programs
-#   CORPUS_POINTS=1                   a plan per wait/thread point (reach)
 #   CORPUS_PLANS_EXTRA='name<TAB>inject flags' lines: more plans, after ours
 #
 # Each program runs plain (build/tests/corpus/NAME) and, when it was built
@@ -44,20 +43,12 @@ TAB=$(printf '\t')
 # The plans of today's shim (issue 13): the documented blind plan, the same
 # with every point or with thread starts only, and a short delay at every
 # lock release.  The portfolio (issue 13 part 3) gets its row when it exists.
-# CORPUS_POINTS=1 adds a plan per point of issue 13 part 2 (the blind plan at
-# that point alone), to measure what each point reaches that the others do not.
 BLIND="--prob 0.2 --delay loguniform:20us:4ms"
 PLANS="none$TAB
 blind$TAB$BLIND
 all$TAB$BLIND --points all
 thread_start$TAB$BLIND --points thread_start
 short$TAB--prob 1 --delay fixed:20us"
-if [ "${CORPUS_POINTS:-0}" = 1 ]; then
-	for pt in thread_created join cond_wait sem_wait yield; do
-		PLANS="$PLANS
-$pt$TAB$BLIND --points $pt"
-	done
-fi
 [ -n "${CORPUS_PLANS_EXTRA:-}" ] && PLANS="$PLANS
 $CORPUS_PLANS_EXTRA"
 

@@ -16,7 +16,6 @@
 const char *const inject_point_names[PT_COUNT] = {
 	"mutex_unlock", "mutex_lock", "rwlock_unlock", "spin_unlock",
 	"sem_post", "cond_signal", "cond_broadcast", "thread_start",
-	"thread_created", "join", "cond_wait", "sem_wait", "yield",
 };
 
 const char *const inject_vars[] = {
@@ -36,8 +35,7 @@ static const char *expected(const char *name)
 		return "a comma list of function names or globs, !NAME to exclude";
 	if (!strcmp(name, "INJECT_POINTS"))
 		return "a comma list of mutex_unlock, mutex_lock, rwlock_unlock, spin_unlock, "
-		       "sem_post, cond_signal, cond_broadcast, thread_start, thread_created, join, "
-		       "cond_wait, sem_wait, yield or all";
+		       "sem_post, cond_signal, cond_broadcast, thread_start or all";
 	if (!strcmp(name, "INJECT_ACTION"))
 		return "sleep, yield or spin";
 	if (!strcmp(name, "INJECT_MAX"))

@@ -16,15 +16,10 @@ enum { INJ_MAXPAT = 32, INJ_PATBUF = 1024, INJ_PATH = 4096 };
 enum inject_dist { DIST_FIXED, DIST_UNIFORM, DIST_EXP, DIST_LOGUNIFORM };
 enum inject_action { ACT_SLEEP, ACT_YIELD, ACT_SPIN };
 
-/* The interposed calls that can be injection points (INJECT_POINTS).  The
- * second row (issue 13) are the points a thread ordering bug hinges on in a
- * program with few locks: the parent just after pthread_create returns,
- * before pthread_join, a waiter just after pthread_cond_wait/timedwait or
- * sem_wait returns, sched_yield. */
+/* The interposed calls that can be injection points (INJECT_POINTS). */
 enum inject_point {
 	PT_MUTEX_UNLOCK, PT_MUTEX_LOCK, PT_RWLOCK_UNLOCK, PT_SPIN_UNLOCK,
 	PT_SEM_POST, PT_COND_SIGNAL, PT_COND_BROADCAST, PT_THREAD_START,
-	PT_THREAD_CREATED, PT_JOIN, PT_COND_WAIT, PT_SEM_WAIT, PT_YIELD,
 	PT_COUNT
 };
 extern const char *const inject_point_names[PT_COUNT];

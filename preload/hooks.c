@@ -139,50 +139,6 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	return real_pthread_mutex_lock(m);
 }
 
-/* ---------------------------------------------------------------- wait and thread points */
-
-/* The points of issue 13 that need no lock near them.  A waiter just woken
- * (pthread_cond_wait/timedwait, with the mutex held again, and sem_wait) is
- * held back after the real call, so that the thread that woke it, and any
- * other, runs on first; so is a thread after sched_yield returns.  A joiner
- * is held before the join, while the thread it joins may still be running. */
-#define WAKE_HOOK(pt, call)                                                              \
-	struct tstate *t = &inj_t;                                                         \
-	if (__builtin_expect(!ENABLED(t, pt), 1))                                          \
-		return call;                                                               \
-	int r = call;                                                                      \
-	maybe_delay(t, pt, (uintptr_t)__builtin_return_address(0));                        \
-	return r;
-
-EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
-{
-	WAKE_HOOK(PT_COND_WAIT, real_pthread_cond_wait(c, m))
-}
-
-EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
-				  const struct timespec *ts)
-{
-	WAKE_HOOK(PT_COND_WAIT, real_pthread_cond_timedwait(c, m, ts))
-}
-
-EXPORT int sem_wait(sem_t *s)
-{
-	WAKE_HOOK(PT_SEM_WAIT, real_sem_wait(s))
-}
-
-EXPORT int sched_yield(void)
-{
-	WAKE_HOOK(PT_YIELD, real_sched_yield())
-}
-
-EXPORT int pthread_join(pthread_t th, void **ret)
-{
-	struct tstate *t = &inj_t;
-	if (__builtin_expect(ENABLED(t, PT_JOIN), 0))
-		maybe_delay(t, PT_JOIN, (uintptr_t)__builtin_return_address(0));
-	return real_pthread_join(th, ret);
-}
-
 /* ---------------------------------------------------------------- threads */
 
 struct tramp {
@@ -256,10 +212,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	}
 	if (!tr) {
 		t->guard = 0;
-		int r = real_pthread_create(th, attr, fn, arg);
-		if (!r && ENABLED(t, PT_THREAD_CREATED))
-			maybe_delay(t, PT_THREAD_CREATED, (uintptr_t)__builtin_return_address(0));
-		return r;
+		return real_pthread_create(th, attr, fn, arg);
 	}
 	if (!t->lineage[0])
 		set_unknown_lineage(t);
@@ -281,9 +234,6 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	int r = real_pthread_create(th, attr, trampoline, tr);
 	if (r)
 		STORE_REL(&tr->busy, 0);
-	else if (ENABLED(t, PT_THREAD_CREATED))
-		/* The parent, with its child created: the child runs ahead. */
-		maybe_delay(t, PT_THREAD_CREATED, (uintptr_t)__builtin_return_address(0));
 	return r;
 }
 

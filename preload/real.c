@@ -76,29 +76,6 @@ static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 sighandler_t (*real_signal)(int, sighandler_t);
 int (*real_dlclose)(void *);
 
-/* The wait and thread points' pointers, each starting at its lazy stub; the
- * safe path while resolving is glibc's __sched_yield for sched_yield, and
- * for a wait or a join a line on stderr and EAGAIN (no hook is known to
- * re-enter them from inside dlsym). */
-extern int __sched_yield(void);
-#define LAZY_REAL(fn, params, args, safe)                                                \
-	static int lazy_##fn params;                                                       \
-	int (*real_##fn) params = lazy_##fn;                                               \
-	static int lazy_##fn params                                                        \
-	{                                                                                  \
-		if (inj_t.resolving)                                                       \
-			return safe;                                                       \
-		inj_resolve_all();                                                         \
-		return real_##fn == lazy_##fn ? (safe) : real_##fn args;                   \
-	}
-LAZY_REAL(pthread_join, (pthread_t th, void **ret), (th, ret), unresolved("pthread_join"))
-LAZY_REAL(pthread_cond_wait, (pthread_cond_t *c, pthread_mutex_t *m), (c, m),
-	  unresolved("pthread_cond_wait"))
-LAZY_REAL(pthread_cond_timedwait, (pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts),
-	  (c, m, ts), unresolved("pthread_cond_timedwait"))
-LAZY_REAL(sem_wait, (sem_t *s), (s), unresolved("sem_wait"))
-LAZY_REAL(sched_yield, (void), (), __sched_yield())
-
 /* Every real function: where its pointer is, and the name (and glibc
  * version) to look up. */
 #define REAL_SYMBOL(pt, fn, T, ver, safe) { (void **)&real_##fn, #fn, ver },
@@ -115,11 +92,6 @@ static const struct real_symbol {
 	{ (void **)&real_sigaction, "sigaction", NULL },
 	{ (void **)&real_signal, "signal", NULL },
 	{ (void **)&real_dlclose, "dlclose", NULL },
-	{ (void **)&real_pthread_join, "pthread_join", NULL },
-	{ (void **)&real_pthread_cond_wait, "pthread_cond_wait", "GLIBC_2.3.2" },
-	{ (void **)&real_pthread_cond_timedwait, "pthread_cond_timedwait", "GLIBC_2.3.2" },
-	{ (void **)&real_sem_wait, "sem_wait", NULL },
-	{ (void **)&real_sched_yield, "sched_yield", NULL },
 };
 
 void inj_resolve_all(void)

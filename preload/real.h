@@ -39,15 +39,6 @@ extern void (*real__Exit)(int) HIDDEN;
 extern sighandler_t (*real_signal)(int, sighandler_t) HIDDEN;
 extern int (*real_dlclose)(void *) HIDDEN;
 
-/* The wait and thread points of issue 13 (hooks.c): each points at a lazy
- * stub until resolved, as the release points' do. */
-extern int (*real_pthread_join)(pthread_t, void **) HIDDEN;
-extern int (*real_pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *) HIDDEN;
-extern int (*real_pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
-					  const struct timespec *) HIDDEN;
-extern int (*real_sem_wait)(sem_t *) HIDDEN;
-extern int (*real_sched_yield)(void) HIDDEN;
-
 /* Look every real function up (the constructor; a lazy stub). */
 void inj_resolve_all(void) HIDDEN;
 
