@@ -36,7 +36,7 @@ else OUT=results/bench/$(date -u +%Y%m%dT%H%M%SZ)/corpus; fi
 mkdir -p "$OUT/runs"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then MODE=quick RUNS=200 MAXF=3 CAP=30s
-else MODE=full RUNS=1000 MAXF=5 CAP=120s; fi
+else MODE=full RUNS=1000 MAXF=5 CAP=60s; fi
 P=$(nproc)
 TAB=$(printf '\t')
 

@@ -92,7 +92,7 @@ def main(out):
     print(f"# load average at start {meta['load_start']}, at end {meta.get('load_end', '?')}; "
           f"{meta.get('seconds', '?')} s in all (the machine is shared: compare within a run)")
     print("# build/stress -p " + meta["cpus"] + ", per-run timeout 2 s; 'none' runs every run, "
-          "a plan stops at its first few failures (--max-failures)")
+          "a plan stops at its first few failures (--max-failures) or its time cap (--time)")
     print()
     print("## Hits / runs, per class and plan")
     rows = []
