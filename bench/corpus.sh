@@ -6,7 +6,7 @@
 #
 #   bench/corpus.sh [OUTDIR]          (default results/bench/<UTC stamp>/corpus,
 #                                      or $BENCH_OUT/corpus under bench/run.sh)
-#   BENCH_QUICK=1 bench/corpus.sh     smoke run: 200 runs a cell
+#   BENCH_QUICK=1 bench/corpus.sh     smoke run: 100 runs or 8 s a cell (~5 min)
 #   CORPUS_ONLY="counter lazy_init"   only these programs
 #   CORPUS_PLANS_EXTRA='name<TAB>inject flags' lines: more plans, after ours
 #
@@ -35,7 +35,7 @@ elif [ -n "${BENCH_OUT:-}" ]; then OUT=$BENCH_OUT/corpus
 else OUT=results/bench/$(date -u +%Y%m%dT%H%M%SZ)/corpus; fi
 mkdir -p "$OUT/runs"
 
-if [ "${BENCH_QUICK:-0}" = 1 ]; then MODE=quick RUNS=200 MAXF=3 CAP=30s
+if [ "${BENCH_QUICK:-0}" = 1 ]; then MODE=quick RUNS=100 MAXF=2 CAP=8s
 else MODE=full RUNS=1000 MAXF=5 CAP=60s; fi
 P=$(nproc)
 TAB=$(printf '\t')
@@ -51,6 +51,11 @@ thread_start$TAB$BLIND --points thread_start
 short$TAB--prob 1 --delay fixed:20us"
 [ -n "${CORPUS_PLANS_EXTRA:-}" ] && PLANS="$PLANS
 $CORPUS_PLANS_EXTRA"
+# The instrumented builds have one more: every access and atomic a point
+# (--sample 1: each one a visit), at a lower probability since they are many.
+ACCESS="--prob 0.05 --delay loguniform:20us:4ms --points all,access,atomic --sample 1"
+TSAN_PLANS="$PLANS
+access$TAB$ACCESS"
 
 # Measure a private copy: build/ may be rebuilt while this runs.  The layout
 # keeps the -tsan binaries' rpath ($ORIGIN/../..) pointing at the copied shim.
@@ -104,7 +109,9 @@ grep -v "^#" "$CLASSES" | while IFS="$TAB" read -r cls prog sig plain what; do
 			printf '%s\t%s\ttsan\t-\t-\t-\t-\n' "$cls" "$prog" >>"$IDX"
 			continue
 		fi
-		echo "$PLANS" | while IFS="$TAB" read -r plan inj; do
+		plans=$PLANS
+		[ $build = tsan ] && plans=$TSAN_PLANS
+		echo "$plans" | while IFS="$TAB" read -r plan inj; do
 			job "$cls" "$prog" $build "$sig" "$plan" "$inj"
 		done
 	done
