@@ -8,6 +8,7 @@
 #                                      or $BENCH_OUT/corpus under bench/run.sh)
 #   BENCH_QUICK=1 bench/corpus.sh     smoke run: 100 runs or 8 s a cell (~5 min)
 #   CORPUS_ONLY="counter lazy_init"   only these programs
+#   CORPUS_BUILDS=tsan                only these builds (default "plain tsan")
 #   CORPUS_PLANS_EXTRA='name<TAB>inject flags' lines: more plans, after ours
 #
 # Each program runs plain (build/tests/corpus/NAME) and, when it was built
@@ -104,7 +105,7 @@ grep -v "^#" "$CLASSES" | while IFS="$TAB" read -r cls prog sig plain what; do
 	if [ -n "${CORPUS_ONLY:-}" ]; then
 		case " $CORPUS_ONLY " in *" $prog "*) ;; *) continue ;; esac
 	fi
-	for build in plain tsan; do
+	for build in ${CORPUS_BUILDS:-plain tsan}; do
 		if [ $build = tsan ] && [ ! -x "$B/tests/corpus/$prog-tsan" ]; then
 			printf '%s\t%s\ttsan\t-\t-\t-\t-\n' "$cls" "$prog" >>"$IDX"
 			continue
