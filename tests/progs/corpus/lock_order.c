@@ -15,8 +15,12 @@
  * What widens it: holding a teller after it took its first lock and before
  * it takes the second (at that second pthread_mutex_lock, --points
  * mutex_lock or all) while the other teller starts and takes its own first
- * lock: ~100 us and up.  A delay after an unlock cannot do it: no teller
- * unlocks anything while it holds one lock and waits for the other.
+ * lock: ~100 us and up.  A delay after an unlock cannot hold a teller there
+ * (no teller unlocks anything while it holds one lock and waits for the
+ * other), yet the blind plan exposed it (6 of 37 runs, bench/README.md, on a
+ * machine at load 15 to 20): delays between transfers stretch the tellers
+ * over milliseconds, so that they overlap and the machine's own preemption
+ * lands in the window.  Under a quiet machine expect less.
  *
  * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
  * Exit 0; the deadlock is a hang (no output), which
