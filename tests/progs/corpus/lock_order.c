@@ -20,7 +20,7 @@
  * other), yet the blind plan exposed it (6 of 37 runs, bench/README.md, on a
  * machine at load 15 to 20): delays between transfers stretch the tellers
  * over milliseconds, so that they overlap and the machine's own preemption
- * lands in the window.  Under a quiet machine expect less.
+ * lands in the window; so that rate moves with the load.
  *
  * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
  * Exit 0; the deadlock is a hang (no output), which
