@@ -15,7 +15,10 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -fno-omit-frame-pointer -pthread -MMD -MP
 LDFLAGS ?=
-BASE_LDFLAGS := -pthread
+# GNU build ids (Debian's gcc adds them already; said here so that no toolchain drops
+# them): a shard's summary names its binaries by them and stress merge refuses shards
+# whose binaries differ.
+BASE_LDFLAGS := -pthread -Wl,--build-id
 
 ifeq ($(V),1)
 Q :=
@@ -32,7 +35,7 @@ endif
 # under systemd munge.service starts, harmlessly, and slurmctld/slurmd stay down
 # (their units need /etc/slurm/slurm.conf, which we never write).
 DEB_PACKAGES := gcc g++ binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
-                libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib \
+                libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib python3-yaml \
                 xz-utils pigz coreutils procps \
                 munge slurmctld slurmd slurm-client
 
@@ -86,9 +89,18 @@ run: deps-check  ## build, then run the default campaign and print where the res
 	@$(BUILD)/stress --campaign stress/campaigns/default.ini --results results
 
 .PHONY: nightly
-nightly: deps-check  ## the long campaign and the nightly-marked tests
+nightly: deps-check  ## the long campaign and the nightly-marked tests; SHARDS=N: as N shards on Slurm
 	@$(MAKE) --no-print-directory all
+ifeq ($(SHARDS),)
 	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results
+else
+	@if command -v sbatch >/dev/null 2>&1; then \
+		stress/slurm/submit.sh -N '$(SHARDS)' --campaign stress/campaigns/nightly.ini --results results; \
+	else \
+		echo "make nightly SHARDS=$(SHARDS): no sbatch here (not a Slurm submit host), so nothing was submitted; make nightly without SHARDS runs the campaign on this machine" >&2; \
+		exit 125; \
+	fi
+endif
 	$(PYTHON) -m pytest --nightly -m nightly
 
 .PHONY: test

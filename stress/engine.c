@@ -283,7 +283,8 @@ static bool can_start(const struct loop *l, double now)
 	const struct job *j = l->job;
 	if (l->stopping)
 		return false;
-	if (j->count && j->started >= j->count)
+	/* count bounds the run index: a shard stops at the unsharded job's end. */
+	if (j->count && (j->fixed_seed ? j->started : shard_run(l->env, j->started)) >= j->count)
 		return false;
 	if (j->time_s > 0 && now - l->t0 >= j->time_s)
 		return false;
@@ -296,8 +297,9 @@ static void start_run(struct loop *l, struct slot *s, int w)
 {
 	struct job *j = l->job;
 	bool inj = j->inject_argv != NULL;
-	s->run = j->fixed_seed ? j->fixed_run : j->started;
-	s->seed = l->env->seed_base + (j->fixed_seed ? 0 : (uint64_t)j->started);
+	/* Run index and seed as unsharded: a shard makes every Nth (shard.c). */
+	s->run = j->fixed_seed ? j->fixed_run : shard_run(l->env, j->started);
+	s->seed = l->env->seed_base + (j->fixed_seed ? 0 : (uint64_t)s->run);
 	j->started++;
 	snprintf(s->seedbuf, sizeof s->seedbuf, "%llu", (unsigned long long)s->seed);
 	snprintf(s->envrun, sizeof s->envrun, "STRESS_RUN=%lld", s->run);

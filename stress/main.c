@@ -26,6 +26,7 @@ static const char usage_text[] =
 	"usage: stress [options] -- COMMAND ARGS...\n"
 	"       stress --campaign FILE.ini [options]\n"
 	"       stress --replay DIR [--count K] [-p N]\n"
+	"       stress merge --out DIR SHARD_DIR...\n"
 	"\n"
 	"Runs COMMAND over and over on parallel workers; classifies each failure by its\n"
 	"signature (fatal error line, panic/assertion, signal, exit status, timeout), keeps\n"
@@ -63,6 +64,9 @@ static const char usage_text[] =
 	"                       a job with only a time: its time); time caps stay\n"
 	"  --only JOB[,JOB...]  campaign: run only these jobs\n"
 	"  --replay DIR         rerun a kept failure --count times (default 20)\n"
+	"  --shard K/N          run shard K of N of every job: run indices i with\n"
+	"                       i % N = K-1, seeds as unsharded (1 <= K <= N); merge\n"
+	"                       the N results folders with `stress merge`\n"
 	"\n"
 	"DURATION is Go's: a number and a unit (ns, us, ms, s, m, h), or several\n"
 	"(1h30m, 1.5s, 200ms); 0 alone needs no unit.  docs/interfaces.md, Durations.\n";
@@ -185,6 +189,7 @@ enum {
 	O_COUNT = 256, O_TIME, O_MAXFAIL, O_FAILFAST, O_TIMEOUT, O_GRACE, O_FAILURE, O_IGNORE,
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
 	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
+	O_SHARD,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -298,6 +303,7 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		{"unexpected", required_argument, 0, O_UNEXPECTED},
 		{"scale", required_argument, 0, O_SCALE},
 		{"only", required_argument, 0, O_ONLY},
+		{"shard", required_argument, 0, O_SHARD},
 		{"procs", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -440,6 +446,11 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		case O_REPLAY:
 			o->replay = optarg;
 			break;
+		case O_SHARD:
+			if (shard_parse(optarg, &ses->env.shard_k, &ses->env.shard_n) < 0)
+				usage("bad --shard \"%s\": want K/N, shard K of N, 1 <= K <= N <= 1000000",
+				      optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -456,6 +467,8 @@ int main(int argc, char **argv)
 	/* The sentinel (spawn.c): this binary again, with the pipe on fd 3. */
 	if (argc == 2 && !strcmp(argv[1], "--sentinel"))
 		return sentinel_main();
+	if (argc >= 2 && !strcmp(argv[1], "merge"))
+		return merge_main(argc - 1, argv + 1);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);
@@ -470,8 +483,8 @@ int main(int argc, char **argv)
 	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
 	if (opt.replay) {
-		if (campaign || ncmd)
-			usage("--replay takes a kept failure's directory and no command");
+		if (campaign || ncmd || env->shard_n)
+			usage("--replay takes a kept failure's directory and no command or --shard");
 		return replay_main(env, launcher, opt.replay,
 		                   opt.count_given ? (cli.count ? cli.count : 20) : 20,
 		                   opt.procs_given ? cli.procs : 1, opt.timeout_given ? cli.timeout_s : 0);
@@ -491,6 +504,7 @@ int main(int argc, char **argv)
 		/* Command-line settings are the defaults the campaign's keys override. */
 		if (campaign_load(campaign, &cli, ses.scale, &jobs, &njobs) < 0)
 			return EXIT_USAGE;
+		ses.campaign = realpath(campaign, NULL);
 		if (only)
 			select_jobs(only, jobs, &njobs);
 		if (!name) {
@@ -542,6 +556,9 @@ int main(int argc, char **argv)
 		return EXIT_HARNESS;
 	}
 
+	if (env->shard_n)
+		printf("stress: %s: shard %d/%d (run indices %d, %d, ...)\n", ses.name, env->shard_k,
+		       env->shard_n, env->shard_k - 1, env->shard_k - 1 + env->shard_n);
 	printf("stress: %s: seed base %llu (--seed %llu repeats it); results in %s\n", ses.name,
 	       (unsigned long long)env->seed_base, (unsigned long long)env->seed_base, env->rundir);
 	fflush(stdout);

@@ -5,5 +5,5 @@ ifneq ($(STRESS_SRCS),)
 BINS += $(BUILD)/stress
 $(BUILD)/stress: $(STRESS_OBJS) $(COMMON_LIB)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -linih -lm
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $^ -ljansson -linih -ldw -lelf -lm
 endif

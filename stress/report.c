@@ -74,6 +74,7 @@ static char *summary_json(const struct session *ses, struct job *jobs, int njobs
 	json_object_set_new(o, "ok", json_boolean(ok));
 	json_object_set_new(o, "seed_base", json_u64(ses->env.seed_base));
 	json_object_set_new(o, "scale", ses->scale > 0 ? json_real(ses->scale) : json_null());
+	shard_summary(o, ses, jobs, njobs);
 	json_t *ja = json_array();
 	for (int i = 0; i < njobs; i++) {
 		struct job *j = &jobs[i];
@@ -137,6 +138,7 @@ static char *summary_json(const struct session *ses, struct job *jobs, int njobs
 		json_object_set_new(e, "verdict", json_str(j->verdict));
 		json_object_set_new(e, "confidence", json_str(j->confidence));
 		json_object_set_new(e, "harness_error", json_str(j->harness_error));
+		shard_job_summary(e, j);
 		json_array_append_new(ja, e);
 	}
 	json_object_set_new(o, "jobs", ja);
@@ -291,6 +293,10 @@ static char *report_md(const struct session *ses, struct job *jobs, int njobs, b
 	if (ses->scale > 0)
 		buf_printf(&b, "; every job's count and time scaled by %g (--scale)", ses->scale);
 	buf_printf(&b, ".\n\n");
+	char *note = shard_note(ses);
+	if (note)
+		buf_printf(&b, "%s\n\n", note);
+	free(note);
 	buf_printf(&b, "| job | expect | runs | failures | reproductions | untouched | rate (95%% CI) | "
 	        "first failure | runs/s | result |\n");
 	buf_printf(&b, "|---|---|---:|---:|---:|---:|---|---|---:|---|\n");

@@ -10,6 +10,8 @@
  *               statuses
  *   campaign.c  --campaign FILE.ini: its sections as jobs
  *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
+ *   merge.c     stress merge: shards' results into one folder, judged by
+ *               verdict.c and written by report.c
  *   job.c       what a job is: its defaults, its preparation (the command
  *               found, the inject flags split and checked), a run's argv
  *   engine.c    the run loop: -p slots, one pipe per run, a signalfd for
@@ -28,6 +30,8 @@
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
+ *   shard.c     --shard K/N: a shard's run indices; what its summary carries
+ *               for merge (shard, exact seed, build ids, sizes, durations)
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
@@ -133,6 +137,8 @@ struct job {
 	int met;              /* expectation met: 1, 0, or -1 (none) */
 	char *confidence;
 	char *verdict;        /* one human line */
+	char *partial;        /* merged: which shards are missing (the verdict says so), or NULL */
+	struct json_t *merged; /* merged: what only a merge knows (merge.c, shard.c), or NULL */
 	char **warnings;      /* loud: the plan matched nothing, the site table was full */
 	int nwarnings;
 };
@@ -150,6 +156,7 @@ struct runenv {
 	const char *rundir;   /* the absolute results run dir; NULL: keep nothing */
 	const char *tmpdir;   /* the scratch dir: per-worker dirs and injection logs */
 	int record_fd;        /* --record, O_APPEND; -1 when none */
+	int shard_k, shard_n; /* --shard K/N: run indices K-1, K-1+N, ...; 0/0: all */
 };
 
 /* One stress invocation as its reports describe it (main.c fills it in,
@@ -162,6 +169,8 @@ struct session {
 	const char *harness_error; /* the first job's harness error, or NULL */
 	char *write_error;    /* the reports could not be written, and why */
 	struct runenv env;    /* what its runs shared */
+	const char *campaign; /* the campaign file, absolute, or NULL */
+	struct json_t *shards; /* merged: the shard coverage and binaries (merge.c), or NULL */
 };
 
 /* campaign.c */
@@ -249,6 +258,23 @@ bool job_ok(const struct job *j);
 void status_line(const struct runenv *env, const struct job *j, double elapsed, bool final);
 int write_reports(struct session *s, struct job *jobs, int njobs);
 void print_report(const struct session *s, struct job *jobs, int njobs);
+
+/* shard.c: --shard K/N, what a shard's summary says for merge.  Run
+ * durations are kept as a histogram: bucket b holds the runs that took
+ * [1 us * DUR_BASE^b, 1 us * DUR_BASE^(b+1)) (below 1 us: bucket 0); a
+ * median read from it is within half a bucket (0.5%) of the true one. */
+#define DUR_BASE 1.01
+#define DUR_BUCKETS 4096      /* 1.01^4096 us is far beyond a year */
+struct json_t *dur_hist_json(const long long *counts);
+int shard_parse(const char *s, int *k, int *n);
+long long shard_run(const struct runenv *env, long long nth);
+char *build_id(const char *path);
+void shard_summary(struct json_t *o, const struct session *ses, const struct job *jobs, int njobs);
+void shard_job_summary(struct json_t *e, const struct job *j);
+char *shard_note(const struct session *ses);
+
+/* merge.c: stress merge --out DIR SHARD_DIR... */
+int merge_main(int argc, char **argv);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);

@@ -273,6 +273,15 @@ static void verdict(struct job *j)
 		injection_note(j, &j->verdict);
 	for (int k = 0; k < j->nwarnings; k++)
 		appendf(&j->verdict, "; WARNING: %s", j->warnings[k]);
+	/* A merge missing shards: what the runs there show is said, but no
+	 * expectation holds on part of the runs (a missing shard may hold the
+	 * failure a pass forbids, or an unexpected one). */
+	if (j->partial) {
+		char *v = xasprintf("PARTIAL (%s): %s", j->partial, j->verdict);
+		free(j->verdict);
+		j->verdict = v;
+		j->met = 0;
+	}
 	free(w.match);
 	free(w.others);
 }

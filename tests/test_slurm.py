@@ -6,7 +6,9 @@ stress is replaced here by a stand-in (STRESS=...) that records its arguments,
 environment, folder and times, and writes a results folder with summary.json last,
 as stress does: these tests prove the Slurm side (array tasks, shard numbering,
 shared seed, the merge's dependency and inputs, where results land) independently
-of stress's own --shard and merge, which the sharding tests check."""
+of stress's own --shard and merge, which the sharding tests check (tests/test_shard.py).
+The last test runs the real build/stress: the default campaign and a deterministic one,
+each as 4 shards and merged on the cluster, against the same campaigns run unsharded."""
 
 import os
 import re
@@ -323,3 +325,123 @@ def test_a_daemon_that_dies_at_start_is_named_with_its_log(tmp_path, monkeypatch
     assert set(c.pids) == {"munged", "slurmctld", "slurmd"}
     assert all(_pid_gone(p) for p in c.pids.values()), c.stop_report
     assert not c.dir.exists()
+
+
+# The real thing: build/stress itself as the shards and the merge (issue 14).
+# det.ini's commands fail by their seed alone (STRESS_SEED modulo a prime), so its
+# counts and kept failures must be the unsharded run's exactly; the default
+# campaign's gosched runs are timing-dependent, so for it the run indices and seeds
+# must match and the merged counts must be those of the shards' runs.
+DET_INI = """
+[ctl]
+command = sh -c 'exit $(( STRESS_SEED % 3 == 0 ))'
+signature = ^exit 1$
+count = 24
+expect = fail
+
+[fix]
+command = /bin/true
+count = 40
+expect = pass
+control = ctl
+
+[multi]
+command = sh -c 'exit $(( STRESS_SEED % 7 == 3 ? 1 : STRESS_SEED % 11 == 5 ? 2 : 0 ))'
+count = 61
+keep = 2
+"""
+# default.ini at 2% of its counts: repro-40368 4 runs, fixed-40368 40, mixed-blind 10;
+# about 15 s of one CPU here (a run of each ~1 s, 0.2 s, 0.25 s), far inside each job's
+# time cap (15 s, 30 s, 15 s) even beside two busy loops, so counts decide the runs.
+DEFAULT_SCALE = "0.02"
+
+
+def _records(path):
+    import json
+    return [json.loads(l) for l in Path(path).read_text().splitlines()]
+
+
+def test_default_campaign_as_4_real_shards_merges_to_the_unsharded_run(slurm_cluster, tmp_path):
+    import json
+    from conftest import STRESS, run
+    c = slurm_cluster
+    det = tmp_path / "det.ini"
+    det.write_text(DET_INI)
+    default = ROOT / "stress" / "campaigns" / "default.ini"
+    seed = "4242"
+    env = dict(c.env)
+    env.pop("STRESS", None)
+    t0 = time.monotonic()
+    subs = {}
+    for name, camp, extra in (("default", default, ["--scale", DEFAULT_SCALE]), ("det", det, [])):
+        r = submit(env, "-N", 4, "--campaign", camp, "--results", tmp_path / f"res-{name}", "--",
+                   "--seed", seed, "--status", "0", "--record", tmp_path / f"{name}-shards.jsonl",
+                   *extra)
+        subs[name] = submitted(r)
+    # Meanwhile, the same campaigns unsharded, one worker as each shard has.
+    whole = {}
+    for name, camp, extra in (("default", default, ["--scale", DEFAULT_SCALE]), ("det", det, [])):
+        w = run([STRESS, "--campaign", camp, "--seed", seed, "-p", "1", "--status", "0",
+                 "--results", tmp_path / f"whole-{name}", "--record",
+                 tmp_path / f"{name}-whole.jsonl", *extra], timeout=300)
+        assert w.rc in (0, 1), w
+        whole[name] = Path(w.out.rstrip().splitlines()[-1][len("results: "):])
+    ids = [i for s in subs.values() for i in s[:2]]
+    recs = c.wait(ids, timeout=300)
+    print(f"\nslurm: default.ini (--scale {DEFAULT_SCALE}) and det.ini as 4 shards each, merged, "
+          f"{time.monotonic() - t0:.1f} s from the first submit (unsharded runs alongside)")
+
+    for name, (array, merge, merged, _) in subs.items():
+        rundir = merged.parent
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()}" for p in sorted((rundir / "logs").iterdir()))
+        tasks = by_task(recs, array)
+        assert sorted(tasks) == [0, 1, 2, 3], f"{recs}\n{logs}"
+        for i, t in tasks.items():   # a shard exits 0 or 1 (its own verdict), never 64/125
+            assert t["ExitCode"] in ("0:0", "1:0"), f"{name} task {i}: {t}\n{logs}"
+        assert (merged / "summary.json").exists(), logs
+        m = json.loads((merged / "summary.json").read_text())
+        w = json.loads((whole[name] / "summary.json").read_text())
+        mj = [x for x in recs if x["JobId"] == merge][0]
+        want = "0:0" if m["ok"] else "1:0"
+        assert mj["ExitCode"] == want, f"{mj}\n{logs}"
+        assert "merging 4 of 4 shards" in (rundir / "logs" / "merge.out").read_text()
+        assert m["shard"]["present"] == [1, 2, 3, 4] and m["shard"]["missing"] == []
+        assert m["seed_base"] == w["seed_base"] == int(seed)
+        # The same runs: run indices and seeds, job by job; each run on its shard.
+        shard_runs = _records(tmp_path / f"{name}-shards.jsonl")
+        whole_runs = _records(tmp_path / f"{name}-whole.jsonl")
+        key = lambda x: (x["job"], x["run"], x["seed"])
+        assert sorted(map(key, shard_runs)) == sorted(map(key, whole_runs)), name
+        assert all(x["seed"] == int(seed) + x["run"] for x in shard_runs)
+        for k in (1, 2, 3, 4):
+            s = json.loads((shard_folder(rundir, k) / "summary.json").read_text())
+            assert s["shard"]["index"] == k and s["shard"]["of"] == 4
+        for mjob, wjob in zip(m["jobs"], w["jobs"]):
+            assert (mjob["name"], mjob["runs"]) == (wjob["name"], wjob["runs"]), name
+            mine = [x for x in shard_runs if x["job"] == mjob["name"]]
+            fails = sorted((x for x in mine if x["status"] == "fail"), key=lambda x: x["run"])
+            assert mjob["failures"] == len(fails)
+            if fails:
+                assert mjob["first_failure"]["run"] == fails[0]["run"]
+            else:
+                assert mjob["first_failure"] is None
+            for sig, v in mjob["signatures"].items():
+                want_kept = [x["seed"] for x in fails if x["signature"] == sig][:mjob["keep"]]
+                assert [int(Path(p).name) for p in v["kept"]] == want_kept, (name, sig)
+                for p in v["kept"]:
+                    assert (merged / p / "replay.sh").exists()
+            if mjob["injection"]:
+                inj = mjob["injection"]
+                assert inj["reached"] + inj["untouched"] + inj["lost"] == mjob["runs"]
+            if name == "det":
+                for k in ("runs", "failures", "reproductions", "signatures", "rate_ci95",
+                          "expectation_met", "confidence"):
+                    assert mjob[k] == wjob[k], (k, mjob[k], wjob[k])
+                assert (mjob["first_failure"] or {}).get("run") == \
+                    (wjob["first_failure"] or {}).get("run")
+            print(f"slurm: {name} merged {mjob['name']}: {mjob['verdict']}"
+                  + (f"; confidence: {mjob['confidence']}" if mjob["confidence"] else ""))
+            print(f"slurm: {name} unsharded {wjob['name']}: {wjob['verdict']}"
+                  + (f"; confidence: {wjob['confidence']}" if wjob["confidence"] else ""))
+        if name == "det":
+            assert m["ok"] == w["ok"]
