@@ -92,7 +92,7 @@ run: deps-check  ## build, then run the default campaign and print where the res
 nightly: deps-check  ## the long campaign and the nightly-marked tests; SHARDS=N: as N shards on Slurm
 	@$(MAKE) --no-print-directory all
 ifeq ($(SHARDS),)
-	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results
+	@$(BUILD)/stress --campaign stress/campaigns/nightly.ini --results results --history results
 else
 	@if command -v sbatch >/dev/null 2>&1; then \
 		stress/slurm/submit.sh -N '$(SHARDS)' --campaign stress/campaigns/nightly.ini --results results; \

@@ -406,6 +406,13 @@ static void finish_run(struct loop *l, struct slot *s, int w)
 			}
 		}
 	}
+	char gopath[PATH_MAX];
+	if (g && j->out_prefix) {
+		if (go_output_write(j->out_prefix, &r, sig, gopath, sizeof gopath) < 0)
+			harness_errorf(l, "cannot write -o %s...: %s", j->out_prefix, strerror(errno));
+		else if (!l->env->quiet)
+			printf("%s: run %lld: %s\n", gopath, r.run, sig);
+	}
 	if (g && j->failfast)
 		stop(l, true);
 	if (l->env->record_fd >= 0 && record_run(l->env->record_fd, j, &r, g ? sig : NULL, reach,
@@ -433,6 +440,13 @@ static void reap(struct loop *l)
 			;
 		sentinel_del(s->pid);
 		s->exited = true;
+		if (s->timed_out && !s->killed && l->job->nokill) {
+			/* One hang less; the status line names one still alive. */
+			l->job->hung--;
+			for (int k = 0; k < l->nslots; k++)
+				if (l->slots[k].busy && !l->slots[k].exited && l->slots[k].timed_out)
+					l->job->hung_pid = (int)l->slots[k].pid;
+		}
 		s->end = now_mono();
 		s->drain_until = s->end + 1.0;
 		/* And what escaped the group (a daemon), now our child. */
@@ -576,7 +590,16 @@ static void check_slots(struct loop *l, double now)
 		struct slot *s = &l->slots[i];
 		if (!s->busy)
 			continue;
-		if (!s->exited && !s->timed_out && now >= s->deadline) {
+		if (!s->exited && !s->timed_out && now >= s->deadline && l->job->nokill) {
+			/* -kill=false (Go's stress): leave the hang for a debugger and
+			 * wait for it; it still ends as a timeout. */
+			s->timed_out = true;
+			l->job->hung++;
+			l->job->hung_pid = (int)s->pid;
+			printf("process %d timed out: run %lld left running (-kill=false); attach with "
+			       "gdb -p %d; stress waits until it ends\n", (int)s->pid, s->run, (int)s->pid);
+			fflush(stdout);
+		} else if (!s->exited && !s->timed_out && now >= s->deadline) {
 			s->timed_out = true;
 			kill(-s->pid, SIGQUIT);
 			s->kill_at = now + l->job->grace_s;

@@ -27,12 +27,16 @@ static const char usage_text[] =
 	"       stress --campaign FILE.ini [options]\n"
 	"       stress --replay DIR [--count K] [-p N]\n"
 	"       stress merge --out DIR SHARD_DIR...\n"
+	"       stress history [--json] [--window DURATION] RESULTS_DIR...\n"
 	"\n"
 	"Runs COMMAND over and over on parallel workers; classifies each failure by its\n"
 	"signature (fatal error line, panic/assertion, signal, exit status, timeout), keeps\n"
 	"the first traces of each, and writes summary.json, junit.xml and report.md.\n"
 	"\n"
 	"  -p N                 workers (default: the number of CPUs)\n"
+	"  --kill=false         a run that times out is left alive, its pid printed (for\n"
+	"                       gdb -p PID), and stress waits for it; it counts as a timeout\n"
+	"  -o PREFIX            each failure's output also to PREFIX + a unique suffix\n"
 	"  --count N            stop after N runs, N >= 1 (default: no limit)\n"
 	"  --time DURATION      stop starting runs after DURATION (e.g. 30s, 5m; above 0)\n"
 	"  --max-failures N     stop after N failures\n"
@@ -67,7 +71,11 @@ static const char usage_text[] =
 	"  --shard K/N          run shard K of N of every job: run indices i with\n"
 	"                       i % N = K-1, seeds as unsharded (1 <= K <= N); merge\n"
 	"                       the N results folders with `stress merge`\n"
+	"  --history DIR        afterwards, compare this run with the earlier runs of the\n"
+	"                       same name in DIR (stress history; exit 1 on a new signature)\n"
 	"\n"
+	"Go's stress spelling works too: -count=N (0: no limit), -failfast, -failure RE,\n"
+	"-ignore RE, -kill=false, -o PREFIX, -p=N, -timeout=D, '=' or a space (stress/README.md).\n"
 	"DURATION is Go's: a number and a unit (ns, us, ms, s, m, h), or several\n"
 	"(1h30m, 1.5s, 200ms); 0 alone needs no unit.  docs/interfaces.md, Durations.\n";
 
@@ -180,6 +188,8 @@ static int finish(struct session *ses, struct job *jobs, int njobs)
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", ses->write_error);
 		rc = EXIT_HARNESS;
 	}
+	if (ses->history)
+		rc = history_after_run(ses->history, ses->env.rundir, rc);
 	printf("results: %s\n", ses->env.rundir);
 	fflush(stdout);
 	return rc;
@@ -190,6 +200,7 @@ enum {
 	O_OKSTATUS, O_EXPECT, O_SEED, O_INJECT, O_KEEP, O_RESULTS, O_NAME, O_RECORD, O_STATUS,
 	O_MAXOUT, O_CAMPAIGN, O_REPLAY, O_SIGNATURE, O_UNEXPECTED, O_SCALE, O_ONLY,
 	O_SHARD,
+	O_HISTORY, O_KILL,
 };
 
 static regex_t *compile(const char *re, const char *flag)
@@ -274,9 +285,10 @@ struct options {
 
 /* Read the flags into o (the cli job's settings among them) and ses (the
  * run-wide ones); a bad one is a usage error, --help prints the usage and
- * exits.  optind is left at the command. */
-static void parse_options(int argc, char **argv, const char *launcher, struct options *o,
-                          struct session *ses)
+ * exits.  optind is left at the command in argv, rewritten in place from
+ * Go's spelling (goflags.c); returns its new argc. */
+static int parse_options(int argc, char **argv, const char *launcher, struct options *o,
+                         struct session *ses)
 {
 	static const struct option opts[] = {
 		{"count", required_argument, 0, O_COUNT},
@@ -304,6 +316,8 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 		{"scale", required_argument, 0, O_SCALE},
 		{"only", required_argument, 0, O_ONLY},
 		{"shard", required_argument, 0, O_SHARD},
+		{"history", required_argument, 0, O_HISTORY},
+		{"kill", optional_argument, 0, O_KILL},
 		{"procs", required_argument, 0, 'p'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -317,7 +331,11 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 	o->cli.launcher = launcher;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+p:h", opts, NULL)) != -1) {
+	char err[512];
+	bool b;
+	if ((argc = goflags_rewrite(argc, argv, opts, "p:o:h", err, sizeof err)) < 0)
+		usage("%s", err);
+	while ((c = getopt_long(argc, argv, "+p:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_ll(optarg, 1, &v) < 0 || v > 4096)
@@ -451,6 +469,19 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 				usage("bad --shard \"%s\": want K/N, shard K of N, 1 <= K <= N <= 1000000",
 				      optarg);
 			break;
+		case O_HISTORY:
+			ses->history = optarg;
+			break;
+		case O_KILL:
+			if (optarg && go_parse_bool(optarg, &b) < 0)
+				usage("bad --kill=%s: want true or false", optarg);
+			o->cli.nokill = optarg && !b;
+			break;
+		case 'o':
+			if (go_output_check(optarg, err, sizeof err) < 0)
+				usage("%s", err);
+			o->cli.out_prefix = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -460,6 +491,7 @@ static void parse_options(int argc, char **argv, const char *launcher, struct op
 			usage("unknown or incomplete flag %s", argv[optind - 1]);
 		}
 	}
+	return argc;
 }
 
 int main(int argc, char **argv)
@@ -469,22 +501,30 @@ int main(int argc, char **argv)
 		return sentinel_main();
 	if (argc >= 2 && !strcmp(argv[1], "merge"))
 		return merge_main(argc - 1, argv + 1);
+	/* stress history: earlier nights against the newest (history.c). */
+	if (argc >= 2 && !strcmp(argv[1], "history"))
+		return history_main(argc - 1, argv + 1);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);
 	struct options opt;
-	parse_options(argc, argv, launcher, &opt, &ses);
+	argc = parse_options(argc, argv, launcher, &opt, &ses);
 	struct job cli = opt.cli;
 	const char *campaign = opt.campaign, *only = opt.only;
 	char *name = opt.name;
 	char **cmd = argv + optind;
 	int ncmd = argc - optind;
 
+	/* --history DIR: a folder of earlier results, or the --results folder to be. */
+	if (ses.history && strcmp(ses.history, opt.results) && access(ses.history, R_OK | X_OK) < 0)
+		usage("bad --history \"%s\": want a folder of earlier results", ses.history);
 	if ((ses.scale > 0 || only) && !campaign)
 		usage("%s applies to the jobs of a --campaign FILE.ini", only ? "--only" : "--scale");
 	if (opt.replay) {
 		if (campaign || ncmd || env->shard_n)
 			usage("--replay takes a kept failure's directory and no command or --shard");
+		if (ses.history)
+			usage("--history applies to a run or a campaign, not to --replay");
 		return replay_main(env, launcher, opt.replay,
 		                   opt.count_given ? (cli.count ? cli.count : 20) : 20,
 		                   opt.procs_given ? cli.procs : 1, opt.timeout_given ? cli.timeout_s : 0);

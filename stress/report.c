@@ -35,8 +35,12 @@ void status_line(const struct runenv *env, const struct job *j, double elapsed, 
 	const char *pre = env->tty ? "\r" : "", *post = env->tty && !final ? "\033[K" : "\033[K\n";
 	if (!env->tty)
 		post = "\n";
-	printf("%s%s: %lld runs, %lld failures (%.2f%%)%s, %.0f runs/s%s", pre,
-	       fmt_elapsed(elapsed, el, sizeof el), j->runs, j->failures, pct, sigs, rps, post);
+	char hung[128] = "";
+	if (j->hung > 0)
+		snprintf(hung, sizeof hung, ", waiting for %lld timed-out run%s left alive (pid %d, "
+		         "-kill=false)", j->hung, j->hung == 1 ? "" : "s", j->hung_pid);
+	printf("%s%s: %lld runs, %lld failures (%.2f%%)%s, %.0f runs/s%s%s", pre,
+	       fmt_elapsed(elapsed, el, sizeof el), j->runs, j->failures, pct, sigs, rps, hung, post);
 	fflush(stdout);
 }
 

@@ -8,6 +8,8 @@
  * to the reports); none calls back into a file that calls it:
  *   main.c      the command line: flags, the modes, the results folder, exit
  *               statuses
+ *   goflags.c   Go's stress spelling (-count=5, -kill=false) rewritten into
+ *               ours before main.c reads it; the file -o writes per failure
  *   campaign.c  --campaign FILE.ini: its sections as jobs
  *   replay.c    --replay DIR: a kept failure's meta.json as a job, rerun
  *   merge.c     stress merge: shards' results into one folder, judged by
@@ -32,6 +34,8 @@
  *   report.c    status lines, summary.json, junit.xml, report.md
  *   shard.c     --shard K/N: a shard's run indices; what its summary carries
  *               for merge (shard, exact seed, build ids, sizes, durations)
+ *   history.c   stress history, --history: the newest summary.json against
+ *               the earlier nights' of the same campaign
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
@@ -97,6 +101,8 @@ struct job {
 	double grace_s;       /* SIGQUIT -> SIGKILL */
 	long long max_failures; /* 0 = no limit */
 	bool failfast;
+	bool nokill;          /* -kill=false: a run that times out is left alive (for gdb) */
+	const char *out_prefix; /* -o: each failure's output also to PREFIX + a unique suffix */
 	int procs;
 	int keep;
 	enum expect expect;
@@ -134,6 +140,8 @@ struct job {
 	char *first_trace;    /* output of the first failure (bounded) */
 	char *first_kept;     /* relative dir of the first kept failure */
 	bool interrupted;
+	long long hung;       /* -kill=false: timed-out runs left alive, not yet ended */
+	int hung_pid;         /* the latest of them */
 	int met;              /* expectation met: 1, 0, or -1 (none) */
 	char *confidence;
 	char *verdict;        /* one human line */
@@ -168,6 +176,7 @@ struct session {
 	bool interrupted;     /* Ctrl-C, SIGTERM or SIGHUP cut a job short */
 	const char *harness_error; /* the first job's harness error, or NULL */
 	char *write_error;    /* the reports could not be written, and why */
+	const char *history;  /* --history DIR: compare with its earlier runs, or NULL */
 	struct runenv env;    /* what its runs shared */
 	const char *campaign; /* the campaign file, absolute, or NULL */
 	struct json_t *shards; /* merged: the shard coverage and binaries (merge.c), or NULL */
@@ -176,6 +185,20 @@ struct session {
 /* campaign.c */
 int campaign_load(const char *file, const struct job *defaults, double scale, struct job **jobs,
                   int *njobs);
+
+/* history.c */
+int history_main(int argc, char **argv);
+int history_after_run(const char *dir, const char *rundir, int rc);
+
+/* goflags.c: Go's stress flags (-count=5, -kill=false, -o PREFIX ...) as ours. */
+struct option;
+int goflags_rewrite(int argc, char **argv, const struct option *longopts, const char *shortopts,
+                    char *err, size_t errsz);
+int go_parse_bool(const char *s, bool *v);
+int go_output_check(const char *prefix, char *err, size_t errsz);
+struct runinfo;
+int go_output_write(const char *prefix, const struct runinfo *r, const char *sig, char *path,
+                    size_t n);
 
 /* replay.c */
 int replay_main(const struct runenv *base, const char *launcher, const char *dir, long long count,
