@@ -34,10 +34,12 @@ endif
 # Installing them starts nothing without systemd (invoke-rc.d finds no runlevel);
 # under systemd munge.service starts, harmlessly, and slurmctld/slurmd stay down
 # (their units need /etc/slurm/slurm.conf, which we never write).
+# chromium is the real browser tests/test_report_html.py opens report.html in
+# (headless; as root with --no-sandbox).
 DEB_PACKAGES := gcc g++ binutils make pkg-config libc6-dev libunwind-dev libdw-dev libelf-dev \
                 libjansson-dev libinih-dev python3 python3-pytest python3-matplotlib python3-yaml \
                 xz-utils pigz coreutils procps \
-                munge slurmctld slurmd slurm-client
+                munge slurmctld slurmd slurm-client chromium
 
 BINS :=
 LIBS :=

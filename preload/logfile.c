@@ -95,6 +95,10 @@ void inj_logfile_write(int kind, int sig)
 	p = inj_fmt_str(p, c->points_str, LINE_END);
 	p = inj_fmt_str(p, " sites=", LINE_END);
 	p = inj_fmt_str(p, c->sites_str[0] ? c->sites_str : "*", LINE_END);
+	/* Where the E lines' times start, on CLOCK_MONOTONIC: with it a reader
+	 * puts our delays and the program's own timestamps on one clock. */
+	p = inj_fmt_str(p, " t0=", LINE_END);
+	p = inj_fmt_u64(p, inj_t0);
 	*p++ = '\n';
 	emit(line, (size_t)(p - line));
 
@@ -105,6 +109,13 @@ void inj_logfile_write(int kind, int sig)
 		const struct tslot *s = inj_ring_read(i, &from, &to, &lost);
 		if (!s)
 			continue;
+		/* T <lineage> <tid>: which kernel thread the slot's events are from. */
+		p = inj_fmt_str(line, "T ", LINE_END);
+		p = inj_fmt_str(p, s->lineage[0] ? s->lineage : "?", LINE_END);
+		*p++ = ' ';
+		p = inj_fmt_u64(p, (uint64_t)(s->tid > 0 ? s->tid : 0));
+		*p++ = '\n';
+		emit(line, (size_t)(p - line));
 		for (uint64_t j = from; j < to; j++) {
 			const struct event *e = &s->ev[j % RING];
 			uint32_t site = e->site_point >> 8, point = e->site_point & 0xff;

@@ -8,6 +8,7 @@
  * be writing: inj_ring_read leaves out the one event it may be overwriting. */
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../injector/policy.h"
 #include "ring.h"
@@ -61,6 +62,9 @@ static void on_thread_exit(void *arg)
 static struct tslot *take_slot(struct tstate *t, struct tslot *s)
 {
 	memcpy(s->lineage, t->lineage, LINEAGE_MAX);
+	/* The kernel's id too, so that a reader can put our events on the
+	 * same track as the program's own (a raw syscall: no lock, no malloc). */
+	s->tid = (int32_t)syscall(SYS_gettid);
 	if (key_in_hook && !t->exiting)
 		pthread_setspecific(slot_key, s);
 	return s;

@@ -26,6 +26,7 @@ struct tslot {
 	int state;                  /* atomic; FREE / LIVE / RETIRED (ring.c) */
 	uint64_t head;              /* atomic, release: events written so far */
 	uint64_t last_t;
+	int32_t tid;                /* the claiming thread's kernel id (the log's T line) */
 	char lineage[LINEAGE_MAX];
 	struct event ev[RING];
 };

@@ -197,7 +197,7 @@ int main(int argc, char **argv)
     if (goroutines < 0)
         goroutines = w->defgoroutines;
 
-    traceOn = verbose || trace;
+    traceInit(verbose || trace);
     initsig();
     wl.goroutines = (int32_t)goroutines;
     wl.seed = (uint64_t)seed;

@@ -57,6 +57,7 @@ void throw(const char *s)
             atomic_store(&mp->throwmsg, s);
         waitForExit();
     }
+    traceEnd();
     rprint("fatal error: %s\n\n", s);
     if (!live) {
         /* Not on an M of a running iteration: no scheduler state to show. */
@@ -77,7 +78,7 @@ void throw(const char *s)
         printOthers();
     }
     goroutineheaders();
-    traceDump();
+    traceDump(s);
     exit(2);
 }
 
@@ -87,6 +88,7 @@ void dumpAndExit(const char *header)
     bool live;
     if (!claim(&live))
         waitForExit();
+    traceEnd();
     if (!live) {
         /* The driver was between iterations.  It checks panicking before it
          * frees anything, so once it has built the next iteration (and set
@@ -109,6 +111,6 @@ void dumpAndExit(const char *header)
     symbolizeInit();
     printOthers();
     goroutineheaders();
-    traceDump();
+    traceDump(header);
     exit(2);
 }

@@ -311,13 +311,15 @@ void mexitIteration(void) __attribute__((noreturn));
 void joinAll(void);
 void schedfree(void);
 
-/* trace.c: the --trace event ring (ours). */
+/* trace.c: the --trace event ring (ours), and its copy in STRESS_EVENTS. */
 extern bool traceOn;
+void traceInit(bool print);
 void traceEvent(const char *what, int64_t arg);
 int64_t traceWhen(int64_t when);
 void traceFlush(int64_t t0);
 void traceReset(void);
-void traceDump(void);
+void traceEnd(void);
+void traceDump(const char *why);
 
 /* signal.c: signal set-up and SIGQUIT (Go's signal_unix.go). */
 #define STACKSIG SIGURG /* the signal that asks an M for its stack (traceback.c) */

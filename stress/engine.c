@@ -66,6 +66,7 @@ struct slot {
 	struct obuf ob;
 	char dir[PATH_MAX], log[PATH_MAX + 16];
 	char seedbuf[24], envrun[48], envseed[48], envinj[48];
+	char events[PATH_MAX + 16], envevents[PATH_MAX + 32];
 	char **argv, **envp;
 };
 
@@ -108,7 +109,7 @@ int engine_init(void)
 	base_env = xmalloc(sizeof *base_env * (n + 1));
 	for (char **e = environ; *e; e++)
 		if (strncmp(*e, "STRESS_RUN=", 11) && strncmp(*e, "STRESS_SEED=", 12) &&
-		    strncmp(*e, "INJECT_SEED=", 12))
+		    strncmp(*e, "INJECT_SEED=", 12) && strncmp(*e, "STRESS_EVENTS=", 14))
 			base_env[nbase_env++] = *e;
 	base_env[nbase_env] = NULL;
 	return 0;
@@ -307,6 +308,7 @@ static void start_run(struct loop *l, struct slot *s, int w)
 	snprintf(s->envinj, sizeof s->envinj, "INJECT_SEED=%s", s->seedbuf);
 	if (inj)
 		unlink(s->log);
+	unlink(s->events);
 
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -355,6 +357,9 @@ static char *run_info(const struct loop *l, const struct slot *s, int w, struct 
 	r->outlen = len;
 	r->total_bytes = s->ob.total;
 	r->logpath = l->job->inject_argv ? s->log : NULL;
+	r->eventspath = access(s->events, F_OK) == 0 ? s->events : NULL;
+	r->start_mono = s->start;
+	r->end_mono = s->end;
 	return text;
 }
 
@@ -420,6 +425,8 @@ static void finish_run(struct loop *l, struct slot *s, int w)
 		harness_errorf(l, "cannot write the --record file: %s", strerror(errno));
 	if (r.logpath)
 		unlink(r.logpath);
+	if (r.eventspath)
+		unlink(r.eventspath);
 	free(text);
 }
 
@@ -500,12 +507,17 @@ static void slots_init(struct loop *l, const char *jtmp)
 		mkdir(s->dir, 0700);
 		snprintf(s->log, sizeof s->log, "%s/inject.log", s->dir);
 		s->argv = job_argv(j, s->seedbuf, s->log);
-		s->envp = xmalloc(sizeof *s->envp * (nbase_env + 4));
+		/* A program that keeps its own events (gosched's ring) writes them
+		 * here when it fails; a kept failure takes them (keep.c). */
+		snprintf(s->events, sizeof s->events, "%s/events.txt", s->dir);
+		snprintf(s->envevents, sizeof s->envevents, "STRESS_EVENTS=%s", s->events);
+		s->envp = xmalloc(sizeof *s->envp * (nbase_env + 5));
 		memcpy(s->envp, base_env, sizeof *s->envp * nbase_env);
 		s->envp[nbase_env] = s->envrun;
 		s->envp[nbase_env + 1] = s->envseed;
-		s->envp[nbase_env + 2] = inj ? s->envinj : NULL;
-		s->envp[nbase_env + 3] = NULL;
+		s->envp[nbase_env + 2] = s->envevents;
+		s->envp[nbase_env + 3] = inj ? s->envinj : NULL;
+		s->envp[nbase_env + 4] = NULL;
 	}
 }
 

@@ -1,9 +1,10 @@
 /* Kept failures.
  *
  * A kept failure is a directory <rundir>/[<job>/]failures/<slug>/<seed>/ with
- * output.txt, inject.log (when injected), meta.json and replay.sh.  It is
- * built under a hidden temporary name and renamed into place, so a reader
- * never sees half of one.
+ * output.txt, inject.log (when injected), events.txt (when the program wrote
+ * its own events to STRESS_EVENTS), meta.json, replay.sh and trace.json (its
+ * timeline, trace.c).  It is built under a hidden temporary name and renamed
+ * into place, so a reader never sees half of one.
  */
 #include "stress.h"
 
@@ -71,6 +72,36 @@ static char *replay_script(const char *cwd, const struct job *j, const struct ru
 	}
 	ADD("\n");
 #undef ADD
+	/* With REPLAY_TRACE=DIR, the same run keeps its output, injection log
+	 * and own events in DIR and stress draws DIR/trace.json from them: the
+	 * exec line above, run in a child instead, and a tail that draws. */
+	char *ex = strstr(s, "\nexec ");
+	if (ex) {
+		char *line = xstrdup(ex + 6);
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		self[n > 0 ? n : 0] = 0;
+		char *qself = shquote(n > 0 ? self : "stress");
+		ex[1] = 0;
+		char *head = s;
+		s = xasprintf("%s"
+		              "if [ -n \"${REPLAY_TRACE:-}\" ]; then\n"
+		              "  mkdir -p \"$REPLAY_TRACE\" || exit 125\n"
+		              "  rm -f \"$REPLAY_TRACE/events.txt\" \"$REPLAY_TRACE/inject.log\"\n"
+		              "  export STRESS_EVENTS=\"$REPLAY_TRACE/events.txt\"\n"
+		              "  %.*s >\"$REPLAY_TRACE/output.txt\" 2>&1\n"
+		              "  rc=$?\n"
+		              "  cat \"$REPLAY_TRACE/output.txt\"\n"
+		              "  [ \"$log\" = \"$REPLAY_TRACE/inject.log\" ] || cp \"$log\" \"$REPLAY_TRACE/inject.log\" 2>/dev/null\n"
+		              "  %s --trace-json \"$REPLAY_TRACE\" >&2\n"
+		              "  exit $rc\n"
+		              "fi\n"
+		              "exec %s",
+		              head, (int)strlen(line) - 1, line, qself, line);
+		free(head);
+		free(line);
+		free(qself);
+	}
 	return s;
 }
 
@@ -107,6 +138,11 @@ char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo
 		if (rename(r->logpath, f) < 0 && atomic_write(f, "", 0, 0644) < 0 && !bad++)
 			err = errno;
 	}
+	if (r->eventspath) {
+		snprintf(f, sizeof f, "%s/events.txt", tmp);
+		if (rename(r->eventspath, f) < 0 && !bad++)
+			err = errno;
+	}
 
 	json_t *m = json_object();
 	json_object_set_new(m, "job", json_string(j->name));
@@ -137,6 +173,9 @@ char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo
 	json_object_set_new(m, "signal", r->exited ? json_null() : json_string(signame(r->code)));
 	json_object_set_new(m, "timed_out", json_boolean(r->timed_out));
 	json_object_set_new(m, "duration_ms", json_real(r->dur_ms));
+	/* On the clock of the shim's t0 and gosched's events: trace.c's origin. */
+	json_object_set_new(m, "monotonic_ns", json_pack("{s:f,s:f}", "start", r->start_mono * 1e9,
+	                                                 "end", r->end_mono * 1e9));
 	json_object_set_new(m, "worker", json_integer(r->worker));
 	json_object_set_new(m, "timeout_seconds", json_real(j->timeout_s));
 	json_object_set_new(m, "grace_seconds", json_real(j->grace_s));
@@ -155,6 +194,8 @@ char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo
 	if (atomic_write(f, sh, strlen(sh), 0755) < 0 && !bad++)
 		err = errno;
 	free(sh);
+	if (!bad && trace_write(tmp) < 0 && !bad++)
+		err = errno;
 	/* A kept failure without its files is no evidence: say so, do not list it. */
 	if (bad) {
 		rm_rf(tmp);

@@ -28,10 +28,12 @@ static const char usage_text[] =
 	"       stress --replay DIR [--count K] [-p N]\n"
 	"       stress merge --out DIR SHARD_DIR...\n"
 	"       stress history [--json] [--window DURATION] RESULTS_DIR...\n"
+	"       stress --trace-json DIR   (draw DIR/trace.json from a kept failure's files)\n"
 	"\n"
 	"Runs COMMAND over and over on parallel workers; classifies each failure by its\n"
 	"signature (fatal error line, panic/assertion, signal, exit status, timeout), keeps\n"
-	"the first traces of each, and writes summary.json, junit.xml and report.md.\n"
+	"the first traces of each, and writes summary.json, junit.xml, report.md and\n"
+	"report.html.\n"
 	"\n"
 	"  -p N                 workers (default: the number of CPUs)\n"
 	"  --kill=false         a run that times out is left alive, its pid printed (for\n"
@@ -504,6 +506,9 @@ int main(int argc, char **argv)
 	/* stress history: earlier nights against the newest (history.c). */
 	if (argc >= 2 && !strcmp(argv[1], "history"))
 		return history_main(argc - 1, argv + 1);
+	/* A kept failure's (or a replay.sh run's) timeline, trace.c. */
+	if (argc == 3 && !strcmp(argv[1], "--trace-json"))
+		return trace_main(argv[2]);
 	struct session ses = {0};
 	struct runenv *env = &ses.env;
 	char *launcher = setup_self(&ses);

@@ -1,11 +1,14 @@
 /* --replay DIR: rerun a kept failure K times with its exact command, seed,
  * run index and environment delta (from its meta.json), and say how often
- * the same signature comes back. */
+ * the same signature comes back.  The first rerun of each signature is kept
+ * as a failure is (keep.c: its output, logs and trace.json) in a folder
+ * under TMPDIR, named at the end. */
 #include "stress.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,7 +71,9 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 	                                                              : launcher;
 	j.count = count;
 	j.procs = procs;
-	j.keep = 0;
+	/* The first rerun of each signature is kept, with its trace.json, in
+	 * a scratch folder that outlives the replay (said at the end). */
+	j.keep = 1;
 	j.timeout_s = timeout_s;
 	if (!timeout_s && json_is_number(json_object_get(m, "timeout_seconds")))
 		j.timeout_s = json_number_value(json_object_get(m, "timeout_seconds"));
@@ -78,7 +83,7 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 	j.fixed_run = (long long)json_number_value(run);
 	env.seed_base = seedv;
 	env.quiet = true;
-	env.rundir = NULL;    /* nothing is kept */
+
 	env.record_fd = -1;
 	char err[512];
 	if (job_prepare(&j, err, sizeof err) < 0)
@@ -91,12 +96,17 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
 		return EXIT_HARNESS;
 	}
-	char tmpl[] = "/tmp/stress-replay.XXXXXX";
+	const char *tdir = getenv("TMPDIR");
+	char *tmpl = xasprintf("%s/stress-replay.XXXXXX", tdir && *tdir ? tdir : "/tmp");
 	if (!mkdtemp(tmpl)) {
 		fprintf(stderr, "stress: cannot make a scratch dir: %s\n", strerror(errno));
 		return EXIT_HARNESS;
 	}
-	env.tmpdir = tmpl;
+	char *scratch = xasprintf("%s/.tmp", tmpl);
+	mkdir(scratch, 0700);
+	env.rundir = tmpl;
+	env.tmpdir = scratch;
+	j.dir = tmpl;
 	if (engine_init() < 0) {
 		fprintf(stderr, "stress: cannot set up the run loop (signals, the sentinel): %s\n",
 		        strerror(errno));
@@ -107,7 +117,12 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 	fflush(stdout);
 	engine_run(&env, &j);
 	sentinel_stop();
-	rm_rf(tmpl);
+	rm_rf(scratch);
+	bool kept = false;
+	for (int i = 0; i < j.nsigs; i++)
+		kept = kept || j.sigs[i].nkept > 0;
+	if (!kept)
+		rm_rf(tmpl);
 	if (j.harness_error) {
 		printf("\n");
 		fprintf(stderr, "stress: HARNESS ERROR: %s\n", j.harness_error);
@@ -127,6 +142,10 @@ int replay_main(const struct runenv *base, const char *launcher, const char *dir
 		if (strcmp(j.sigs[i].text, sig))
 			printf("; \"%s\" x%lld", j.sigs[i].text, j.sigs[i].count);
 	printf("%s\n", j.interrupted ? " (interrupted)" : "");
+	for (int i = 0; i < j.nsigs; i++)
+		for (int k = 0; k < j.sigs[i].nkept; k++)
+			printf("replay: \"%s\" kept, with its trace.json: %s/%s\n", j.sigs[i].text, tmpl,
+			       j.sigs[i].kept[k]);
 	json_decref(m);
 	return same > 0 ? EXIT_OK : EXIT_UNMET;
 }

@@ -359,7 +359,7 @@ static bool all_ok(const struct session *ses, struct job *jobs, int njobs)
 	return ok;
 }
 
-/* Write summary.json, junit.xml and report.md (each atomically) into the
+/* Write summary.json, junit.xml, report.md and report.html (each atomically) into the
  * run dir, with the time they were finished; a file that cannot be written
  * is the session's write_error.  Returns the exit status the expectations
  * give (EXIT_OK or EXIT_UNMET). */
@@ -368,10 +368,11 @@ int write_reports(struct session *ses, struct job *jobs, int njobs)
 	bool ok = all_ok(ses, jobs, njobs);
 	utc_stamp(ses->finished, sizeof ses->finished, true);
 	char *sj = summary_json(ses, jobs, njobs, ok), *jx = junit_xml(ses, jobs, njobs),
-	     *md = report_md(ses, jobs, njobs, ok);
+	     *md = report_md(ses, jobs, njobs, ok), *ht = report_html(ses, jobs, njobs, ok);
 	char p[PATH_MAX + 32];
-	const char *names[] = {"summary.json", "junit.xml", "report.md"}, *texts[] = {sj, jx, md};
-	for (int i = 0; i < 3; i++) {
+	const char *names[] = {"summary.json", "junit.xml", "report.md", "report.html"},
+	           *texts[] = {sj, jx, md, ht};
+	for (int i = 0; i < 4; i++) {
 		snprintf(p, sizeof p, "%s/%s", ses->env.rundir, names[i]);
 		if (atomic_write(p, texts[i], strlen(texts[i]), 0644) < 0 && !ses->write_error)
 			ses->write_error = xasprintf("cannot write %s: %s", p, strerror(errno));
@@ -379,6 +380,7 @@ int write_reports(struct session *ses, struct job *jobs, int njobs)
 	free(sj);
 	free(jx);
 	free(md);
+	free(ht);
 	return ok ? EXIT_OK : EXIT_UNMET;
 }
 

@@ -28,7 +28,9 @@
  *   evidence.c  what a run's injection log says: did injection reach it?
  *   tally.c     what a finished run adds to its job: counts, signatures,
  *               first failures, injection reach
- *   keep.c      kept failures (output.txt, inject.log, meta.json, replay.sh)
+ *   keep.c      kept failures (output.txt, inject.log, events.txt, meta.json,
+ *               replay.sh, trace.json)
+ *   trace.c     a kept failure's trace.json (Chrome Trace Event format)
  *   record.c    --record lines
  *   verdict.c   a job's counts -> its verdict, expectation met, confidence
  *   report.c    status lines, summary.json, junit.xml, report.md
@@ -36,6 +38,9 @@
  *               for merge (shard, exact seed, build ids, sizes, durations)
  *   history.c   stress history, --history: the newest summary.json against
  *               the earlier nights' of the same campaign
+ *   html.c      report.html: the same, drawn (inline SVG), with each job's
+ *               first kept failure as a timeline (timeline.c)
+ *   timeline.c  a trace.json drawn as SVG lanes
  *   util.c      time stamps, slugs, rm -rf, numbers from flags, unsigned
  *               64-bit numbers in JSON
  * and, shared with hunt (and the shim, for durations), common/: the duration
@@ -81,6 +86,13 @@ struct sig {
 	bool repro;           /* it matches the job's --signature: a reproduction */
 	int nkept;
 	char **kept;          /* kept dirs, relative to the results run dir */
+};
+
+/* A failure as report.html plots it. */
+struct failpt {
+	long long run;        /* its run index */
+	double t;             /* seconds into the job */
+	bool repro;           /* it matches the job's signature */
 };
 
 /* A job: what to run and, once run, what happened. */
@@ -137,6 +149,8 @@ struct job {
 	double first_s;
 	double wall_s, cpu_s;
 	char *harness_error;
+	struct failpt *fails; /* every failure, in the order they finished (report.html) */
+	size_t nfails, capfails;
 	char *first_trace;    /* output of the first failure (bounded) */
 	char *first_kept;     /* relative dir of the first kept failure */
 	bool interrupted;
@@ -241,6 +255,8 @@ struct runinfo {
 	size_t outlen;
 	unsigned long long total_bytes, dropped_bytes;
 	const char *logpath;  /* the run's injection log, or NULL */
+	const char *eventspath; /* the program's own events (STRESS_EVENTS), or NULL */
+	double start_mono, end_mono; /* when the run was started and reaped (now_mono) */
 };
 enum outcome classify(const struct job *j, const struct runinfo *r, char *sig, size_t sigsz);
 bool sig_reproduces(const struct job *j, const char *sig);
@@ -267,6 +283,10 @@ struct sig **sigs_by_count(const struct job *j);
 /* keep.c */
 char *keep_failure(const struct runenv *env, struct job *j, const struct runinfo *r,
                    const char *sig, const struct sig *s);
+
+/* trace.c */
+int trace_write(const char *dir);
+int trace_main(const char *dir);
 
 /* record.c */
 int record_open(const char *path);
@@ -298,6 +318,12 @@ char *shard_note(const struct session *ses);
 
 /* merge.c: stress merge --out DIR SHARD_DIR... */
 int merge_main(int argc, char **argv);
+/* html.c */
+char *report_html(const struct session *s, struct job *jobs, int njobs, bool ok);
+
+/* timeline.c */
+void timeline_svg(FILE *f, const char *trace_path, const char *href);
+void html_esc(FILE *f, const char *s);
 
 /* util.c */
 char *fmt_elapsed(double s, char *buf, size_t n);

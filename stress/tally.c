@@ -71,6 +71,11 @@ struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, d
 	j->failures++;
 	struct sig *g = find_sig(j, sig);
 	g->count++;
+	if (j->nfails == j->capfails) {
+		j->capfails = j->capfails ? j->capfails * 2 : 256;
+		j->fails = xrealloc(j->fails, sizeof *j->fails * j->capfails);
+	}
+	j->fails[j->nfails++] = (struct failpt){r->run, t, g->repro};
 	if (j->first_run < 0) {
 		j->first_run = r->run;
 		j->first_s = t;
