@@ -34,6 +34,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def private_tmpdir(tmp_path_factory):
+    """Give every program the suite starts a TMPDIR of the session's own, so that
+    what they leave there (stress --replay keeps its reruns under TMPDIR) goes
+    with pytest's temporary folders instead of piling up in /tmp."""
+    old = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmpdir"))
+    yield
+    if old is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
 def build():
     """Build everything once per session; a failed build fails every test."""
     r = subprocess.run(["make", "-s", "all"], cwd=ROOT, capture_output=True, text=True,

@@ -165,7 +165,7 @@ def test_merge_is_the_unsharded_result(camp, tmp_path):
     for v in multi["signatures"].values():
         for k in v["kept"]:
             assert {p.name for p in (tmp_path / "m" / k).iterdir()} == {
-                "output.txt", "meta.json", "replay.sh"}
+                "output.txt", "meta.json", "replay.sh", "trace.json"}
 
 
 def test_each_shard_says_what_merge_needs(camp):
