@@ -56,6 +56,7 @@ include preload/module.mk
 include injector/module.mk
 include stress/module.mk
 include tests/progs/module.mk
+include tests/progs/corpus/module.mk
 -include bench/module.mk
 -include hunt/module.mk
 
