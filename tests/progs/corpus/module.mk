@@ -15,15 +15,13 @@ CORPUS_TSAN := $(CORPUS_NAMES:%=$(BUILD)/tests/corpus/%-tsan)
 CORPUS_TSAN_OBJS := $(CORPUS_NAMES:%=$(BUILD)/tsan/tests/progs/corpus/%.o)
 TEST_PROGS += $(CORPUS_PLAIN) corpus-tsan
 
-# The instrumented compile: KCSAN's flags (scripts/Makefile.kcsan) but with
-# function entry/exit kept, since the shim may use them to name sites;
-# -Wno-tsan silences gcc's "atomic_thread_fence is not supported" (a libtsan
-# limitation, not the shim's).  The link: no -fsanitize=thread (it would put
+# The instrumented compile: the recipe's TSAN_CFLAGS (preload/module.mk,
+# KCSAN's flags with function entry/exit kept) and no sibling calls, so that
+# a site's caller stays on the stack.  The link: no -fsanitize=thread (it would put
 # libtsan first, and libtsan would win every binding), the shim by -l with an
 # rpath relative to the binary, and -z now, so that an entry point the shim
 # lacks stops the program at load with one line naming it.
-CORPUS_TSAN_CFLAGS := -fsanitize=thread -fno-optimize-sibling-calls \
-                      --param tsan-distinguish-volatile=1 -Wno-tsan
+CORPUS_TSAN_CFLAGS := $(TSAN_CFLAGS) -fno-optimize-sibling-calls
 CORPUS_TSAN_LDFLAGS := -L$(BUILD) -linject -Wl,-rpath,'$$ORIGIN/../..' -Wl,-z,now
 
 # Both builds bind every symbol at load (-z now): with lazy binding the first
