@@ -43,13 +43,15 @@ TAB=$(printf '\t')
 
 # The plans of today's shim (issue 13): the documented blind plan, the same
 # with every point or with thread starts only, and a short delay at every
-# lock release.  The portfolio (issue 13 part 3) gets its row when it exists.
+# lock release; and the default blind portfolio (--plan portfolio: each run's
+# family drawn from its seed; access-noise among them for the -tsan builds).
 BLIND="--prob 0.2 --delay loguniform:20us:4ms"
 PLANS="none$TAB
 blind$TAB$BLIND
 all$TAB$BLIND --points all
 thread_start$TAB$BLIND --points thread_start
-short$TAB--prob 1 --delay fixed:20us"
+short$TAB--prob 1 --delay fixed:20us
+portfolio$TAB--plan portfolio"
 [ -n "${CORPUS_PLANS_EXTRA:-}" ] && PLANS="$PLANS
 $CORPUS_PLANS_EXTRA"
 # The instrumented builds have one more: every access and atomic a point
