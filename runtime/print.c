@@ -10,27 +10,45 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* rprint: Go's print: format into a stack buffer, one write(2). */
-void rprint(const char *fmt, ...)
+/* vfdprint: format into a stack buffer and write it to fd with one write(2)
+ * (more only if the kernel takes less), retrying on EINTR. */
+static void vfdprint(int fd, const char *fmt, va_list ap)
 {
     char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof buf)
         n = sizeof buf - 1;
     const char *s = buf;
     while (n > 0) {
-        ssize_t w = write(2, s, (size_t)n);
+        ssize_t w = write(fd, s, (size_t)n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return;
         }
+        if (w == 0)
+            return;
         s += w;
         n -= (int)w;
     }
+}
+
+/* rprint: Go's print, to fd 2. */
+void rprint(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfdprint(2, fmt, ap);
+    va_end(ap);
+}
+
+/* fdprint: the same to another fd (trace.c's events file). */
+void fdprint(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfdprint(fd, fmt, ap);
+    va_end(ap);
 }

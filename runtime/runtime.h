@@ -343,6 +343,7 @@ void goroutineheaders(void);
 
 /* print.c: the runtime's print (Go's print.go). */
 void rprint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fdprint(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* stubs.c: clock, sleep, random (Go's time_nofake.go, stubs.go). */
 int64_t nanotime(void);

@@ -86,28 +86,6 @@ void traceFlush(int64_t t0) { traceWrite(t0); }
 /* traceReset: forget them before the next iteration. */
 void traceReset(void) { atomic_store(&ntraceevs, 0); }
 
-/* fdprint: rprint to fd (the events file), one write of a formatted line. */
-static void fdprint(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fdprint(int fd, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof buf)
-        n = sizeof buf - 1;
-    for (const char *s = buf; n > 0;) {
-        ssize_t w = write(fd, s, (size_t)n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (int)w;
-    }
-}
-
 /* traceSave: the iteration's events into STRESS_EVENTS (format:
  * docs/interfaces.md): the Ms with their threads and roles, the events with
  * absolute nanotime (CLOCK_MONOTONIC), and the throw or dump WHY. */
