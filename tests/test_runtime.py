@@ -121,6 +121,16 @@ def throws(r):
     return False
 
 
+# The deadline D of the timer-syscall workload, for the tests below that need the race to
+# happen on a busy machine.  The default 3ms is shorter than a new M takes to start under CPU
+# hogs: with two `yes` loops beside them, M2 ran only 6ms after main started, after G2's timer
+# was due, so it never blocked in netpoll and the scenario's step 4 never came (measured with
+# `inject --sites startm --delay fixed:200us ... --fix off --iterations 20`, two busy loops:
+# 1/40 processes threw at the default, 17/30 at --period 5ms, 29/30 at 7ms, 30/30 at 10ms;
+# 39/40 at the default on an idle machine).
+BUSY_PERIOD = ["--period", "10ms"]
+
+
 def first_throw(argv, tries=40):
     """Run argv until a process throws #40368's error; that Result, or None after tries.
     Bound for every use below: the measured rate per process is 0.6-0.8 with the window
@@ -136,13 +146,13 @@ def first_throw(argv, tries=40):
 
 def test_fix_off_with_delay_reproduces():
     # Measured (2 cores, load 20 from other jobs plus two busy loops): 123/200 processes.
-    r = first_throw([*held_open("1ms"), "--fix", "off", "--iterations", "20"])
+    r = first_throw([*held_open("1ms"), "--fix", "off", "--iterations", "20", *BUSY_PERIOD])
     assert r is not None, "no process threw in 40"
 
 
 def test_fix_off_delay_after_a_short_unlock_delay_reproduces():
     # 200us, the shortest delay the campaigns use.  Measured (same load): 144/200.
-    r = first_throw([*held_open("200us"), "--fix", "off", "--iterations", "20"])
+    r = first_throw([*held_open("200us"), "--fix", "off", "--iterations", "20", *BUSY_PERIOD])
     assert r is not None, "no process threw in 40"
 
 
@@ -193,7 +203,7 @@ def trace():
     """The first fatal #40368 output, with --trace, out of fix-off runs under the targeted
     plan of the mission tests (measured 0.60-0.86 per process; bound as in first_throw)."""
     r = first_throw([INJECT, "--sites", "startm", "--delay", "uniform:200us:2ms", "--",
-                     GOSCHED, "--trace", "--fix", "off", "--iterations", "20"])
+                     GOSCHED, "--trace", "--fix", "off", "--iterations", "20", *BUSY_PERIOD])
     if r is None:
         pytest.fail("no fix-off run threw in 40 processes")
     return r
