@@ -5,15 +5,12 @@
 #                                 without libtsan, against build/libinject.so,
 #                                 whose __tsan_* entry points make every access
 #                                 and atomic an injection point (issue 13)
-# The -tsan binaries link only once libinject.so exports __tsan_init; until
-# then `make` says that it skips them (and removes stale ones), and the
-# instrumented objects are still compiled, so the flags stay checked.
 CORPUS_SRCS := $(wildcard tests/progs/corpus/*.c)
 CORPUS_NAMES := $(CORPUS_SRCS:tests/progs/corpus/%.c=%)
 CORPUS_PLAIN := $(CORPUS_NAMES:%=$(BUILD)/tests/corpus/%)
 CORPUS_TSAN := $(CORPUS_NAMES:%=$(BUILD)/tests/corpus/%-tsan)
 CORPUS_TSAN_OBJS := $(CORPUS_NAMES:%=$(BUILD)/tsan/tests/progs/corpus/%.o)
-TEST_PROGS += $(CORPUS_PLAIN) corpus-tsan
+TEST_PROGS += $(CORPUS_PLAIN) $(CORPUS_TSAN)
 
 # The instrumented compile: the recipe's TSAN_CFLAGS (preload/module.mk,
 # KCSAN's flags with function entry/exit kept) and no sibling calls, so that
@@ -39,16 +36,7 @@ $(BUILD)/tsan/tests/progs/corpus/%.o: tests/progs/corpus/%.c $(BUILD)/.flags
 	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(CORPUS_TSAN_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/corpus/%-tsan: $(BUILD)/tsan/tests/progs/corpus/%.o $(BUILD)/libinject.so
+	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD tsan $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< $(CORPUS_TSAN_LDFLAGS)
 
-# Link the -tsan binaries only when the shim has the entry points (a sub-make,
-# since the decision needs the freshly built libinject.so).
-.PHONY: corpus-tsan
-corpus-tsan: $(BUILD)/libinject.so $(CORPUS_TSAN_OBJS)
-	$(Q)if nm -D --defined-only $(BUILD)/libinject.so | grep -qw __tsan_init; then \
-		$(MAKE) --no-print-directory $(CORPUS_TSAN); \
-	else \
-		rm -f $(CORPUS_TSAN); \
-		echo "  SKIP    build/tests/corpus/*-tsan: build/libinject.so does not export __tsan_init yet"; \
-	fi
