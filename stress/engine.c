@@ -699,3 +699,56 @@ void engine_run(const struct runenv *env, struct job *j)
 	free(jtmp);
 	status_line(env, j, j->wall_s, true);
 }
+
+/* --shim-control N: the control's job, run through the engine after the
+ * job's own runs: the same command and settings, the shim at probability 0,
+ * N runs, nothing kept, no expectation (family.c says how the reports use
+ * it). */
+void shim_control_run(const struct runenv *env, struct job *j)
+{
+	if (!j->shim_control || !j->inject_argv || j->harness_error || j->interrupted)
+		return;
+	struct job *c = xmalloc(sizeof *c);
+	*c = *j;
+	/* Results start empty; configuration as the job's but for these. */
+	c->name = xasprintf("%s.shim-only", j->name);
+	c->inject = xstrdup("--prob 0");
+	static char *words[] = { "--prob", "0", NULL };
+	c->inject_argv = words;
+	c->inject_argc = 2;
+	c->count = j->shim_control;
+	c->time_s = 0;
+	c->max_failures = 0;
+	c->failfast = false;
+	c->keep = 0;
+	c->expect = EXPECT_NONE;
+	c->control = NULL;
+	c->shim_control = 0;
+	c->ran = false;
+	c->started = c->runs = c->failures = c->repros = 0;
+	c->inj_reached = c->inj_untouched = c->inj_lost = c->inj_fielded = 0;
+	c->inj_matched_max = c->inj_sites_max = c->inj_full_runs = c->inj_full_visits = 0;
+	c->sigs = NULL;
+	c->nsigs = 0;
+	c->dur_ms = NULL;
+	c->ndur = c->capdur = 0;
+	c->wall_s = c->cpu_s = 0;
+	c->harness_error = NULL;
+	c->first_trace = c->first_kept = NULL;
+	c->interrupted = false;
+	c->confidence = c->verdict = NULL;
+	c->warnings = NULL;
+	c->nwarnings = 0;
+	c->fams = NULL;
+	c->nfams = 0;
+	c->ctl = NULL;
+	printf("stress: %s: %lld runs with the shim loaded and no delay (--shim-control)\n",
+	       j->name, c->count);
+	fflush(stdout);
+	engine_run(env, c);
+	j->ctl = c;
+	if (c->harness_error && !j->harness_error)
+		j->harness_error = xasprintf("the shim-only control: %s", c->harness_error);
+	if (c->interrupted)
+		j->interrupted = true;
+}

@@ -10,9 +10,10 @@
  *
  * The shim-only control (--shim-control N, campaign key shim_control): after
  * an injected job's runs, N more runs of the same command under the shim at
- * probability 0 (loaded, no delay), so that the reports give the rate
- * without delays beside the rate with them: loading the shim alone changes
- * a program's timing, and failures it causes are no credit to the delays. */
+ * probability 0 (loaded, no delay; engine.c's shim_control_run makes them),
+ * so that the reports give the rate without delays beside the rate with
+ * them: loading the shim alone changes a program's timing, and failures it
+ * causes are no credit to the delays.  Here: how the reports say it. */
 #include "stress.h"
 
 #include <jansson.h>
@@ -156,57 +157,6 @@ char *families_md(struct job *j)
 		s = t;
 	}
 	return s;
-}
-
-/* The control's job: the same command and settings, the shim at
- * probability 0, N runs, nothing kept, no expectation. */
-void shim_control_run(const struct runenv *env, struct job *j)
-{
-	if (!j->shim_control || !j->inject_argv || j->harness_error || j->interrupted)
-		return;
-	struct job *c = xmalloc(sizeof *c);
-	*c = *j;
-	/* Results start empty; configuration as the job's but for these. */
-	c->name = xasprintf("%s.shim-only", j->name);
-	c->inject = xstrdup("--prob 0");
-	static char *words[] = { "--prob", "0", NULL };
-	c->inject_argv = words;
-	c->inject_argc = 2;
-	c->count = j->shim_control;
-	c->time_s = 0;
-	c->max_failures = 0;
-	c->failfast = false;
-	c->keep = 0;
-	c->expect = EXPECT_NONE;
-	c->control = NULL;
-	c->shim_control = 0;
-	c->ran = false;
-	c->started = c->runs = c->failures = c->repros = 0;
-	c->inj_reached = c->inj_untouched = c->inj_lost = c->inj_fielded = 0;
-	c->inj_matched_max = c->inj_sites_max = c->inj_full_runs = c->inj_full_visits = 0;
-	c->sigs = NULL;
-	c->nsigs = 0;
-	c->dur_ms = NULL;
-	c->ndur = c->capdur = 0;
-	c->wall_s = c->cpu_s = 0;
-	c->harness_error = NULL;
-	c->first_trace = c->first_kept = NULL;
-	c->interrupted = false;
-	c->confidence = c->verdict = NULL;
-	c->warnings = NULL;
-	c->nwarnings = 0;
-	c->fams = NULL;
-	c->nfams = 0;
-	c->ctl = NULL;
-	printf("stress: %s: %lld runs with the shim loaded and no delay (--shim-control)\n",
-	       j->name, c->count);
-	fflush(stdout);
-	engine_run(env, c);
-	j->ctl = c;
-	if (c->harness_error && !j->harness_error)
-		j->harness_error = xasprintf("the shim-only control: %s", c->harness_error);
-	if (c->interrupted)
-		j->interrupted = true;
 }
 
 char *shim_only_warning(const struct job *j)

@@ -241,6 +241,7 @@ char **job_argv(const struct job *j, const char *seed, const char *logpath);
 /* engine.c */
 int engine_init(void);
 void engine_run(const struct runenv *env, struct job *j);
+void shim_control_run(const struct runenv *env, struct job *j);
 
 /* spawn.c */
 int spawn_run(const char *path, char *const argv[], char *const envp[], int outfd, pid_t *pid);
@@ -294,12 +295,11 @@ struct sig *tally_run(struct job *j, const struct runinfo *r, const char *sig, d
 void tally_kept(struct job *j, struct sig *g, char *dir);
 struct sig **sigs_by_count(const struct job *j);
 
-/* family.c: per-family tallies and the shim-only control */
+/* family.c: per-family tallies, and how the reports say the shim-only control */
 void family_tally(struct job *j, const char *logpath, const struct sig *g);
 struct json_t *families_json(struct job *j);
 struct json_t *shim_only_json(const struct job *j);
 char *families_md(struct job *j);
-void shim_control_run(const struct runenv *env, struct job *j);
 char *shim_only_warning(const struct job *j);
 
 /* keep.c */
