@@ -38,11 +38,8 @@ void finish_early(struct hunt *h, int rc)
 		if (!h->blind_s)
 			h->blind_s = elapsed(h);
 		struct row *funcs, *sites;
-		int mf, ms;
-		int nf = rank_rows(&h->runs, PH_BLIND, 1, &funcs, &mf);
-		int ns = rank_rows(&h->runs, PH_BLIND, 0, &sites, &ms);
-		h->tested_funcs = mf;
-		h->tested_sites = ms;
+		int nf, ns;
+		rank_screening(h, &funcs, &nf, &sites, &ns);
 		report(h, funcs, nf, sites, ns, rc);
 		werr = report_write_error();
 		rank_free(funcs, nf);

@@ -86,11 +86,8 @@ int main(int argc, char **argv)
 	}
 	h->blind_s = elapsed(h);
 	struct row *funcs, *sites;
-	int mf, ms;
-	int nf = rank_rows(&h->runs, PH_BLIND, 1, &funcs, &mf);
-	int ns = rank_rows(&h->runs, PH_BLIND, 0, &sites, &ms);
-	h->tested_funcs = mf;
-	h->tested_sites = ms;
+	int nf, ns;
+	rank_screening(h, &funcs, &nf, &sites, &ns);
 	if (!h->nanalyze)
 		confirmation(h, funcs, nf, sites, ns);
 	h->where = "the report";

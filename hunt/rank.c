@@ -1,6 +1,8 @@
 /* rank: per-unit 2x2 tables, Wilson intervals and Fisher p-values. */
 #include "rank.h"
 
+#include "hunt.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +135,10 @@ void rank_free(struct row *rows, int n)
 	for (int k = 0; k < n; k++)
 		free(rows[k].unit);
 	free(rows);
+}
+
+void rank_screening(struct hunt *h, struct row **funcs, int *nf, struct row **sites, int *ns)
+{
+	*nf = rank_rows(&h->runs, PH_BLIND, 1, funcs, &h->tested_funcs);
+	*ns = rank_rows(&h->runs, PH_BLIND, 0, sites, &h->tested_sites);
 }

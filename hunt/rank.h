@@ -34,4 +34,9 @@ void rank_free(struct row *rows, int n);
 /* Count FAIL, PASS and EXCLUDED runs of PHASE. */
 void rank_outcomes(const struct runs *r, int phase, long *fail, long *pass, long *excl);
 
+struct hunt;
+/* The screening's ranked rows, by function and by site (rank_free each),
+ * and how many of each were tested, kept in h for the report. */
+void rank_screening(struct hunt *h, struct row **funcs, int *nf, struct row **sites, int *ns);
+
 #endif
