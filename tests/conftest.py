@@ -18,6 +18,21 @@ STRESS = BUILD / "stress"
 LIBINJECT = BUILD / "libinject.so"
 PROGS = BUILD / "tests"
 
+# golang/go#40368 as the tests reproduce it.  The targeted plan delays every release of
+# sched.lock in startm, which is where Go 1.14.8 drops the lock between taking the last idle P
+# and giving the new M an id.  The commands run the scenario at `--period 10ms`: it needs the M
+# that handoffp starts to be parked in netpoll before the timers fall due, and on a machine
+# whose CPUs are taken by busy loops that M starts ~6 ms late, so at the default 3 ms deadline
+# the targeted plan threw in 1 process of 40 (runtime/README.md, "The same lateness").  10
+# iterations instead of 20 keep a fix-on process as cheap as before (10 x 10 ms against 20 x 3
+# ms plus thread starts: 29 s and 33 s for 200 processes beside two busy loops).  The repro
+# and fixed commands differ in --fix alone, so a fixed job's control is the repro job.
+TARGETED_40368 = "--sites startm --delay uniform:200us:2ms"
+REPRO_40368 = [GOSCHED, "--workload", "timer-syscall", "--fix", "off", "--iterations", "10",
+               "--period", "10ms"]
+FIXED_40368 = [GOSCHED, "--workload", "timer-syscall", "--fix", "on", "--iterations", "10",
+               "--period", "10ms"]
+
 
 def pytest_addoption(parser):
     parser.addoption("--nightly", action="store_true", default=False,

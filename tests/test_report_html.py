@@ -19,17 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOSCHED, PROGS, ROOT, STRESS, run
+from conftest import FIXED_40368, PROGS, REPRO_40368, ROOT, STRESS, TARGETED_40368, run
 
 KEEP = ROOT / "results" / "report-html"
-TARGETED = "--sites startm --delay uniform:200us:2ms"
+TARGETED = TARGETED_40368
 
-# Bound for the repro job: test_mission.py measured 0.855 per run (0.603 with two busy loops)
-# and takes p >= 0.3 as the floor; 40 runs with no failure, hence no timeline to draw, have
-# probability 0.7**40 = 6.4e-7.
+# Bound for the repro job: test_mission.py measured 0.98 per run for this command (0.87 with
+# two busy loops) and takes p >= 0.3 as the floor; 40 runs with no failure, hence no timeline
+# to draw, have probability 0.7**40 = 6.4e-7.
 CAMPAIGN = f"""
 [repro-40368]
-command = {GOSCHED} --workload timer-syscall --fix off --iterations 20
+command = {" ".join(map(str, REPRO_40368))}
 inject  = {TARGETED}
 count   = 40
 timeout = 20s
@@ -38,7 +38,7 @@ signature = ^checkdead: runnable g$
 keep    = 2
 
 [fixed-40368]
-command = {GOSCHED} --workload timer-syscall --fix on --iterations 20
+command = {" ".join(map(str, FIXED_40368))}
 inject  = {TARGETED}
 count   = 20
 timeout = 20s
