@@ -58,9 +58,10 @@ struct obj {
 	int nodeflib;
 	int loader;                /* the object whose DT_NEEDED mapped it; -1 */
 	int visit;                 /* 0: the shim (followed only) */
-	int follow;                /* 0: the loader itself, not read */
 	dev_t dev;
 	ino_t ino;
+	Elf *e;                    /* open from its mapping to its turn */
+	int fd;
 };
 
 struct walk {
@@ -178,7 +179,7 @@ static Elf *open_verify(const struct walk *w, const char *path, int *fd, int lib
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
 		return NULL;
-	Elf *e = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	Elf *e = elf_begin(*fd, ELF_C_READ, NULL);
 	GElf_Ehdr eh;
 	if (e && elf_kind(e) == ELF_K_ELF && gelf_getehdr(e, &eh) &&
 	    (!lib || (gelf_getclass(e) == w->elfclass && eh.e_machine == w->machine &&
@@ -188,6 +189,36 @@ static Elf *open_verify(const struct walk *w, const char *path, int *fd, int lib
 		elf_end(e);
 	close(*fd);
 	return NULL;
+}
+
+/* Whether directory d exists, each asked once per walk (as the loader
+ * marks its search directories): most capability subdirectories do not,
+ * and one stat spares an open per library name. */
+static struct {
+	char *path[512];
+	char exists[512];
+	int n;
+} dirs;
+
+static int dir_exists(const char *d)
+{
+	for (int i = 0; i < dirs.n; i++)
+		if (!strcmp(dirs.path[i], d))
+			return dirs.exists[i];
+	struct stat st;
+	int ex = stat(*d ? d : ".", &st) == 0 && S_ISDIR(st.st_mode);
+	if (dirs.n < 512) {
+		dirs.path[dirs.n] = xstrdup(d);
+		dirs.exists[dirs.n++] = (char)ex;
+	}
+	return ex;
+}
+
+static void dirs_forget(void)
+{
+	for (int i = 0; i < dirs.n; i++)
+		free(dirs.path[i]);
+	dirs.n = 0;
 }
 
 /* Try name in each directory of list (sep: its separators; an empty entry
@@ -209,8 +240,10 @@ static Elf *search(const struct walk *w, int i, const char *list, const char *se
 		for (int last = 0; !e && !last;) {
 			size_t sl = strcspn(sub, ":");
 			last = !*sub;
-			if (snprintf(out, len, "%s%s%.*s%s%s", d, dl && d[dl - 1] != '/' ? "/" : "",
-				     (int)sl, sub, sl ? "/" : "", name) < (int)len)
+			int pl = snprintf(out, len, "%s%s%.*s%s", d, dl && d[dl - 1] != '/' ? "/" : "",
+					  (int)sl, sub, sl ? "/" : "");
+			if (pl < (int)len && dir_exists(out) &&
+			    snprintf(out + pl, len - (size_t)pl, "%s", name) < (int)(len - (size_t)pl))
 				e = open_verify(w, out, fd, 1);
 			sub += sl + (sub[sl] == ':');
 		}
@@ -438,21 +471,22 @@ static void map_object(struct walk *w, int by, const char *name)
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		st.st_dev = 0, st.st_ino = 0;
-	elf_end(e);
-	close(fd);
 	for (int k = 0; k < w->n; k++)
 		if (w->o[k].dev == st.st_dev && w->o[k].ino == st.st_ino) {
 			add_name(&w->o[k], name);
+			elf_end(e);
+			close(fd);
 			return;
 		}
 	struct obj *o = &w->o[w->n++];
 	memset(o, 0, sizeof *o);
+	o->e = e;
+	o->fd = fd;
 	o->path = xstrdup(by < 0 ? name : path);
 	if (by >= 0)
 		add_name(o, name);
 	o->loader = by;
 	o->visit = by < 0 || !is_shim(w, o->path, &st);
-	o->follow = 1;
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
 }
@@ -508,6 +542,7 @@ int needed_each(const char *prog, const char *preload, const char *skip,
 			free(o->name[k]);
 	}
 	w.n = 0;
+	dirs_forget();
 	if (elf_version(EV_CURRENT) == EV_NONE || !(e = open_verify(&w, prog, &fd, 0)))
 		return 0;
 	w.elfclass = gelf_getclass(e);
@@ -525,13 +560,15 @@ int needed_each(const char *prog, const char *preload, const char *skip,
 	char *slash = strrchr(w.origin0, '/');
 	if (slash)
 		slash[slash == w.origin0] = 0;
-	map_object(&w, -1, prog);
-	map_interp(&w, e);
-	/* Its DT_RPATH/RUNPATH now: a preload's name is searched with them. */
-	size_t n;
-	free(read_dynamic(e, &w.o[0], &n));
 	elf_end(e);
 	close(fd);
+	map_object(&w, -1, prog);
+	if (w.n != 1)
+		return 0;
+	map_interp(&w, w.o[0].e);
+	/* Its DT_RPATH/RUNPATH now: a preload's name is searched with them. */
+	size_t n;
+	free(read_dynamic(w.o[0].e, &w.o[0], &n));
 	if (preload)
 		each_preload(&w, preload, " :");
 	FILE *f = fopen("/etc/ld.so.preload", "re");
@@ -544,16 +581,24 @@ int needed_each(const char *prog, const char *preload, const char *skip,
 	 * needed names mapped when its turn comes. */
 	for (int i = 0; i < w.n && !r; i++) {
 		struct obj *o = &w.o[i];
-		if (!o->follow || !(e = open_verify(&w, o->path, &fd, i > 0)))
+		if (!o->e)
 			continue;
-		const char **need = read_dynamic(e, o, &n);
+		const char **need = read_dynamic(o->e, o, &n);
 		if (o->visit)
-			r = visit(o->path, e, arg);
+			r = visit(o->path, o->e, arg);
 		for (size_t k = 0; !r && need && k < n; k++)
 			map_object(&w, i, need[k]);
 		free(need);
-		elf_end(e);
-		close(fd);
+		elf_end(o->e);
+		close(o->fd);
+		o->e = NULL;
 	}
+	/* Stopped early: the objects not reached are still open. */
+	for (int i = 0; i < w.n; i++)
+		if (w.o[i].e) {
+			elf_end(w.o[i].e);
+			close(w.o[i].fd);
+			w.o[i].e = NULL;
+		}
 	return r;
 }

@@ -19,7 +19,11 @@
  * that needs libtsan (linked with -fsanitize=thread: libtsan's interceptors
  * would run, and its race reports), one that defines __tsan_* itself (clang's
  * static runtime: our preloaded definitions would never be called), and one
- * that calls a __tsan_* function the shim does not export. */
+ * that calls a __tsan_* function the shim does not export.  The same holds
+ * for each library it loads (a library built with -fsanitize=thread and
+ * linked against libtsan runs libtsan's interceptors beside our entry
+ * points): every object the loader will map is checked (inject_needed.c
+ * finds them as ld.so does) and the line names the first refused. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -62,7 +66,10 @@ static int each_tsan(Elf *e, int (*fn)(const char *, int, void *), void *arg)
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
-		if (!gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+		/* Only these two are read: elf_getdata of any other would read
+		 * (or convert) the whole section, .text included. */
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_DYNAMIC) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
 			continue;
 		size_t n = sh.sh_size / sh.sh_entsize;
 		for (size_t i = 0; i < n && sh.sh_type == SHT_DYNSYM; i++) {
