@@ -19,7 +19,11 @@
  * that needs libtsan (linked with -fsanitize=thread: libtsan's interceptors
  * would run, and its race reports), one that defines __tsan_* itself (clang's
  * static runtime: our preloaded definitions would never be called), and one
- * that calls a __tsan_* function the shim does not export. */
+ * that calls a __tsan_* function the shim does not export.  The same holds
+ * for each library it loads (a library built with -fsanitize=thread and
+ * linked against libtsan runs libtsan's interceptors beside our entry
+ * points): every object the loader will map is checked (inject_needed.c
+ * finds them as ld.so does) and the line names the first refused. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -31,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "inject_needed.h"
 #include "inject_target.h"
 
 #include "../common/path.h"
@@ -61,7 +66,10 @@ static int each_tsan(Elf *e, int (*fn)(const char *, int, void *), void *arg)
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *d;
-		if (!gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+		/* Only these two are read: elf_getdata of any other would read
+		 * (or convert) the whole section, .text included. */
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_DYNAMIC) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
 			continue;
 		size_t n = sh.sh_size / sh.sh_entsize;
 		for (size_t i = 0; i < n && sh.sh_type == SHT_DYNSYM; i++) {
@@ -105,11 +113,16 @@ static int add_export(const char *name, int defined, void *arg)
 
 struct tsan_check {
 	const struct names *shim;
+	const char *prog;       /* the program's path */
+	char obj[PATH_MAX];     /* the object refused */
 	char found[256];        /* the offending name */
 	int why;                /* 1 needs libtsan, 2 defines, 3 the shim lacks it */
 	int calls;              /* some __tsan_* is called */
 };
 
+/* One name of an object: the worst reason found in it so far (needing
+ * libtsan before defining __tsan_* before calling one the shim lacks, so
+ * that a program linked with -fsanitize=thread is named for libtsan). */
 static int check_one(const char *name, int defined, void *arg)
 {
 	struct tsan_check *c = arg;
@@ -124,24 +137,33 @@ static int check_one(const char *name, int defined, void *arg)
 		for (size_t i = 0; i < c->shim->n && why; i++)
 			why = strcmp(c->shim->name[i], name) ? 3 : 0;
 	}
-	if (why) {
+	if (why && (!c->why || why < c->why)) {
 		c->why = why;
 		snprintf(c->found, sizeof c->found, "%s", name);
 	}
-	return why;
+	return 0;
+}
+
+/* One object the program maps (inject_needed.c): refused when it has a
+ * reason; the first such object in the loader's order is named. */
+static int check_object(const char *path, Elf *e, void *arg)
+{
+	struct tsan_check *c = arg;
+	each_tsan(e, check_one, c);
+	if (c->why)
+		snprintf(c->obj, sizeof c->obj, "%s", path);
+	return c->why;
 }
 
 const char *inject_tsan_unserved(const char *prog, const char *shim, int *instrumented,
 				 char *why, size_t len)
 {
+	const char *preload = getenv("LD_PRELOAD");
 	char path[PATH_MAX];
 	*instrumented = 0;
 	if (path_lookup(prog, path, sizeof path) != 0)
 		return NULL;
-	int fd, sfd;
-	Elf *e = open_elf(path, &fd);
-	if (!e)
-		return NULL;
+	int sfd;
 	static struct names exports;
 	const char *res = NULL;
 	Elf *se = open_elf(shim, &sfd);
@@ -153,24 +175,35 @@ const char *inject_tsan_unserved(const char *prog, const char *shim, int *instru
 		elf_end(se);
 		close(sfd);
 	}
-	struct tsan_check c = { .shim = &exports };
-	if (each_tsan(e, check_one, &c)) {
+	/* The shim first, as the launcher will preload it. */
+	size_t plen = strlen(shim) + (preload ? strlen(preload) : 0) + 2;
+	char *pre = malloc(plen);
+	if (!pre)
+		return NULL;
+	snprintf(pre, plen, "%s:%s", shim, preload ? preload : "");
+	struct tsan_check c = { .shim = &exports, .prog = path };
+	if (needed_each(path, pre, shim, check_object, &c)) {
+		char lib[PATH_MAX + 64] = "it";
+		if (strcmp(c.obj, path))
+			snprintf(lib, sizeof lib, "it loads %s, which", c.obj);
+		const char *what = strcmp(c.obj, path) ? "that library" : "it";
 		if (c.why == 1)
-			snprintf(why, len, "inject: cannot inject into %s: it needs %s (it was linked "
-				 "with -fsanitize=thread); link it without that flag, against "
-				 "libinject.so (preload/README.md)", path, c.found);
+			snprintf(why, len, "inject: cannot inject into %s: %s needs %s (linked with "
+				 "-fsanitize=thread, so libtsan's interceptors and reports would run); "
+				 "link %s without that flag, against libinject.so (preload/README.md)",
+				 path, lib, c.found, what);
 		else if (c.why == 2)
-			snprintf(why, len, "inject: cannot inject into %s: it defines %s itself (a "
-				 "ThreadSanitizer runtime linked in), so the shim's is never called; "
-				 "link it without -fsanitize=thread (preload/README.md)", path, c.found);
+			snprintf(why, len, "inject: cannot inject into %s: %s defines %s itself (a "
+				 "ThreadSanitizer runtime linked in), so the shim's is not the one "
+				 "called; link %s without -fsanitize=thread (preload/README.md)",
+				 path, lib, c.found, what);
 		else
-			snprintf(why, len, "inject: cannot inject into %s: it calls %s, which the "
-				 "shim %s does not define", path, c.found, shim);
+			snprintf(why, len, "inject: cannot inject into %s: %s calls %s, which the "
+				 "shim %s does not define", path, lib, c.found, shim);
 		res = why;
 	}
+	free(pre);
 	*instrumented = c.calls;
-	elf_end(e);
-	close(fd);
 	return res;
 }
 

@@ -192,6 +192,96 @@ def test_own_runtime_program_refused():
     assert re.search(r"defines __tsan_\w+ itself", one_line(r))
 
 
+# An instrumented library under a plain program (tests/progs/tsan/extra/lib.c,
+# uses_lib.c): the launcher looks at every object the program loads, found as
+# the loader finds it, and names the library it refuses.
+LIBS = PROGS / "tsan-lib"
+
+
+def lib_refused(kind):
+    lib = LIBS / kind / "libtlib.so"
+    r = run([INJECT, "--", LIBS / kind / "uses_lib"]).expect(125)
+    line = one_line(r)
+    assert f"it loads {lib}, which " in line and r.out == "", r
+    return line
+
+
+def test_library_needing_libtsan_refused():
+    """Linked with -fsanitize=thread, the library needs libtsan.so: run, the
+    shim's __tsan_* would take its calls beside libtsan's interceptors (the
+    old launcher ran it, status 0)."""
+    assert re.search(r"which needs libtsan\.so\.\d+ \(linked with -fsanitize=thread",
+                     lib_refused("libtsan"))
+
+
+def test_library_calling_missing_entry_point_refused():
+    """The library calls __tsan_future_entry, which build/libinject.so lacks:
+    without the check the loader stops it, in its own words."""
+    line = lib_refused("future")
+    assert f"which calls __tsan_future_entry, which the shim {LIBINJECT} does not" in line
+    r = run([LIBS / "future" / "uses_lib"], env=clean_env(LD_PRELOAD=LIBINJECT, INJECT_SEED=1))
+    r.expect(127)
+    assert "undefined symbol: __tsan_future_entry" in r.err, r
+
+
+def test_library_with_own_runtime_refused():
+    """own_rt.c defines __tsan_init, __tsan_func_entry and __tsan_func_exit in
+    the library: the preloaded shim's would be bound instead (the old launcher
+    ran it, status 0)."""
+    assert re.search(r"which defines __tsan_func_(entry|exit) itself", lib_refused("ownrt"))
+
+
+def test_library_refused_through_ld_library_path(tmp_path):
+    """Found where the loader finds it: a copy of the libtsan library in a
+    directory on LD_LIBRARY_PATH is taken before the program's own RUNPATH."""
+    d = tmp_path / "dir"
+    d.mkdir()
+    (d / "libtlib.so").write_bytes((LIBS / "libtsan" / "libtlib.so").read_bytes())
+    r = run([INJECT, "--", LIBS / "ok" / "uses_lib"],
+            env=clean_env(LD_LIBRARY_PATH=f"/nonexistent:{d}")).expect(125)
+    assert f"it loads {d}/libtlib.so, which needs libtsan" in one_line(r)
+    r = run([INJECT, "--", LIBS / "ok" / "uses_lib"], env=clean_env(LD_LIBRARY_PATH="/nonexistent"))
+    assert r.expect(0).out == "lib_work=2000\n"
+
+
+def test_instrumented_library_runs(tmp_path):
+    """The library linked against the shim, as the corpus -tsan programs are:
+    it runs, its accesses are points, and the launcher counts the program as
+    instrumented (access-noise among its portfolio's families, seeds 1-40 as
+    in test_portfolio.py; the old launcher never drew it: only the program's
+    own symbols were read)."""
+    prog = LIBS / "ok" / "uses_lib"
+    r, (b,) = inject(tmp_path, [prog], "--seed", 1, "--points", "access,atomic", "--sample", 1,
+                     "--prob", 0.5, "--delay", "fixed:1us")
+    assert r.out == "lib_work=2000\n", r
+    assert {fn(s) for s in b["sites"]} >= {"lib_worker"}, b["sites"]
+    plans = set()
+    for seed in range(1, 41):
+        _, (b,) = inject(tmp_path, [prog], "--seed", seed, name=f"p{seed}")
+        plans.add(b["header"]["plan"])
+    assert "access-noise" in plans, plans
+
+
+def test_plain_stripped_and_missing_libraries(tmp_path):
+    """A program with no __tsan_* anywhere runs as before; a stripped library
+    is read from what strip keeps (.dynamic, .dynsym); a library the loader
+    will not find is left to the loader, which says so (status 127)."""
+    assert run([INJECT, "--", "/bin/true"]).expect(0).err == ""
+    for kind, rc in [("ok", 0), ("libtsan", 125)]:
+        d = tmp_path / kind
+        d.mkdir()
+        subprocess.run(["strip", "-o", d / "libtlib.so", LIBS / kind / "libtlib.so"], check=True)
+        r = run([INJECT, "--", LIBS / "ok" / "uses_lib"], env=clean_env(LD_LIBRARY_PATH=str(d)))
+        r.expect(rc)
+        assert rc == 0 or f"it loads {d}/libtlib.so, which needs libtsan" in one_line(r)
+    prog = tmp_path / "uses_missing"
+    prog.write_bytes((LIBS / "libtsan" / "uses_lib").read_bytes().replace(b"libtlib.so",
+                                                                         b"libtlix.so"))
+    prog.chmod(0o755)
+    r = run([INJECT, "--", prog]).expect(127)
+    assert "libtlix.so: cannot open shared object file" in r.err and "inject" not in r.err, r
+
+
 def test_entry_points_before_the_constructor(tmp_path):
     """libearly.so's constructor makes 1000 plain accesses, fetch_adds and
     CASes; under the launcher it runs before the preloaded shim's constructor

@@ -92,3 +92,37 @@ $(BUILD)/tests/tsan/uses_early: $(BUILD)/obj-tsan/tests/progs/tsan/extra/uses_ea
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan -learly -Wl,-rpath,$(abspath $(BUILD))/tests/tsan $(TSAN_LDFLAGS)
+
+# An instrumented library (tsan/extra/lib.c) under a plain program (uses_lib.c),
+# linked four ways (tests/test_tsan.py, libraries): build/tests/tsan-lib/KIND/
+# holds libtlib.so and uses_lib, KIND being ok (the library linked against the
+# shim, as the corpus -tsan programs are: it runs), libtsan (linked with
+# -fsanitize=thread), future (calling an entry point the shim lacks, linked
+# against the copy of the shim that has it, -z now) and ownrt (carrying a
+# ThreadSanitizer runtime of its own, own_rt.c, the other entry points left to
+# whatever defines them): inject refuses the last three.  Their programs are
+# linked allowing the library's undefined __tsan_* (the shim they will meet
+# lacks some).
+TSAN_LIB_KINDS := ok libtsan future ownrt
+TSAN_LIB_UNDEF := -Wl,--allow-shlib-undefined
+TEST_PROGS += $(TSAN_LIB_KINDS:%=$(BUILD)/tests/tsan-lib/%/uses_lib)
+$(BUILD)/tests/tsan-lib/%/lib.o: tests/progs/tsan/extra/lib.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC tsan $< ($*)"
+	$(Q)$(CC) $(CFLAGS) $(BASE_CFLAGS) $(TSAN_CFLAGS) -fPIC $(if $(filter future,$*),-DLIB_FUTURE) -c -o $@ $<
+$(BUILD)/tests/tsan-lib/ok/libtlib.so: $(BUILD)/tests/tsan-lib/ok/lib.o $(BUILD)/libinject.so
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -o $@ $< $(TSAN_LDFLAGS)
+$(BUILD)/tests/tsan-lib/libtsan/libtlib.so: $(BUILD)/tests/tsan-lib/libtsan/lib.o
+	@[ "$(V)" = 1 ] || echo "  LD      $@ (libtsan)"
+	$(Q)$(CC) -shared -fsanitize=thread $(BASE_LDFLAGS) -o $@ $<
+$(BUILD)/tests/tsan-lib/future/libtlib.so: $(BUILD)/tests/tsan-lib/future/lib.o $(BUILD)/tests/tsan-newer/libinject.so $(BUILD)/libinject.so
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan-newer -linject -Wl,-rpath,$(abspath $(BUILD)) -Wl,-z,now -latomic
+$(BUILD)/tests/tsan-lib/ownrt/libtlib.so: $(BUILD)/tests/tsan-lib/ownrt/lib.o $(BUILD)/pic/tests/progs/tsan/extra/own_rt.o
+	@[ "$(V)" = 1 ] || echo "  LD      $@ (own runtime)"
+	$(Q)$(CC) -shared $(BASE_LDFLAGS) -o $@ $^
+$(BUILD)/tests/tsan-lib/%/uses_lib: $(BUILD)/obj/tests/progs/tsan/extra/uses_lib.o $(BUILD)/tests/tsan-lib/%/libtlib.so
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(BASE_LDFLAGS) $(LDFLAGS) -o $@ $< -L$(abspath $(BUILD))/tests/tsan-lib/$* -ltlib -Wl,-rpath,$(abspath $(BUILD))/tests/tsan-lib/$* \
+		$(if $(filter future ownrt,$*),$(TSAN_LIB_UNDEF))
