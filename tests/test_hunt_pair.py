@@ -84,3 +84,29 @@ def test_hunt_plan_gives_the_delays(fake_stress, tmp_path):
         assert "--plan portfolio" in j["plan"] and "--delay" not in j["plan"], j["plan"]
     r = run([HUNT, "--plan", "fastest", "--", RACY], timeout=30).expect(64)
     assert 'INJECT_PLAN: bad value "fastest"' in r.err and r.err.count("\n") == 1, r
+
+
+def test_site_subsets_fit_the_shim_on_a_program_with_many_sites(tmp_path):
+    """hunt_pair has 76 sites at the lock-level points that --plan lists (36 unlocks).
+    A screening subset draws each with chance 0.5, about 38 names, and the shim takes at
+    most 32 patterns in INJECT_SITES (1023 bytes): the launcher refused the second batch
+    and hunt stopped with a usage error (64) after 6 runs, on this program and on gosched.
+    A longer draw now keeps a random part of it that fits."""
+    r = run([HUNT, "-q", "-p", "2", "--seed", "1", "--plan", "portfolio", "--max-runs", "8",
+             "--min-runs", "8", "--top", "1", "--confirm", "4", "--results", tmp_path, "--",
+             PAIR, "30", "32"], timeout=120)
+    assert r.rc in (0, 1), r
+    d, j = hunt_json(r)
+    assert j["screening"]["runs"] == 8 and j["screening"]["stopped"] != "usage error", j
+    assert len({s["site"] for s in j["sites"]}) > 64, "too few sites for the bound to matter"
+    lists = []
+    for line in (d / "stress.log").read_text().splitlines():
+        if line.startswith("### blind-"):
+            words = shlex.split(line.split(": ", 1)[1])
+            inj = shlex.split(words[words.index("--inject") + 1])
+            lists.append(inj[inj.index("--sites") + 1])
+    assert len(lists) == 4, lists
+    # With 76 sites a draw of 32 or fewer is rare (P(Binomial(76, 0.5) <= 32) = 0.11), so
+    # most batches were cut to the bound; the old hunt passed them on whole.
+    for s in lists:
+        assert len(s.split(",")) <= 32 and len(s) <= 1023, s
