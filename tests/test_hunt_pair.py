@@ -110,3 +110,20 @@ def test_site_subsets_fit_the_shim_on_a_program_with_many_sites(tmp_path):
     # most batches were cut to the bound; the old hunt passed them on whole.
     for s in lists:
         assert len(s.split(",")) <= 32 and len(s) <= 1023, s
+
+
+def test_default_plan_is_hunts_own_not_the_portfolio(fake_stress, tmp_path):
+    """Without --delay or --plan every campaign carries hunt's own plan, one delay
+    distribution at the unlocks; the portfolio is --plan portfolio (README, "The default
+    plan", has the measurements behind the choice)."""
+    log = tmp_path / "argv.jsonl"
+    r = run([HUNT, "-q", "-p", "2", "--seed", "3", "--stress", fake_stress,
+             "--results", tmp_path / "res", "--", RACY],
+            env=clean_env(FAKE_CULPRIT="startm+0x5c", FAKE_ARGV_LOG=str(log)), timeout=180)
+    r.expect(0)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    words = [shlex.split(a[a.index("--inject") + 1]) for a in calls]
+    assert words and all(w[2:4] == ["--delay", "loguniform:100us:10ms"] and "--plan" not in w
+                         for w in words), words
+    _, j = hunt_json(r)
+    assert j["family"] is None and j["delay"] == "loguniform:100us:10ms", j
