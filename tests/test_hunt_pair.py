@@ -87,7 +87,7 @@ def test_hunt_plan_gives_the_delays(fake_stress, tmp_path):
 
 
 def test_site_subsets_fit_the_shim_on_a_program_with_many_sites(tmp_path):
-    """hunt_pair has 76 sites at the lock-level points that --plan lists (36 unlocks).
+    """hunt_pair has 76 sites at the lock-level points that --plan lists (37 unlocks).
     A screening subset draws each with chance 0.5, about 38 names, and the shim takes at
     most 32 patterns in INJECT_SITES (1023 bytes): the launcher refused the second batch
     and hunt stopped with a usage error (64) after 6 runs, on this program and on gosched.
