@@ -106,7 +106,7 @@ def test_site_subsets_fit_the_shim_on_a_program_with_many_sites(tmp_path):
             inj = shlex.split(words[words.index("--inject") + 1])
             lists.append(inj[inj.index("--sites") + 1])
     assert len(lists) == 4, lists
-    # With 76 sites a draw of 32 or fewer is rare (P(Binomial(76, 0.5) <= 32) = 0.11), so
+    # With 76 sites a draw of 32 or fewer is rare (P(Binomial(76, 0.5) <= 32) = 0.10), so
     # most batches were cut to the bound; the old hunt passed them on whole.
     for s in lists:
         assert len(s.split(",")) <= 32 and len(s) <= 1023, s
