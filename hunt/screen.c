@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../injector/spec.h"
 #include "campaign.h"
 #include "hunt.h"
 #include "pairs.h"
@@ -19,6 +20,7 @@ static void add(char *buf, size_t n, const char *s)
 
 int subset_list(struct hunt *h, char *const *set, int nset, int exact, char *buf, size_t n)
 {
+	static int drawn[INJ_MAXPAT * 64];
 	buf[0] = 0;
 	int k = 0, first = -1, seen = 0;
 	for (int s = 0; s < h->runs.nsites; s++) {
@@ -33,16 +35,40 @@ int subset_list(struct hunt *h, char *const *set, int nset, int exact, char *buf
 		/* Reservoir pick of one site, the fallback for an empty draw. */
 		if (urand(h) < 1.0 / ++seen)
 			first = s;
-		if (urand(h) < h->fraction) {
-			add(buf, n, st->name);
-			k++;
+		if (urand(h) < h->fraction && k < (int)(sizeof drawn / sizeof *drawn))
+			drawn[k++] = s;
+	}
+	if (k == 0 && first >= 0)
+		drawn[k++] = first;
+	/* The shim takes at most INJ_MAXPAT patterns in INJECT_SITES, in
+	 * INJ_PATBUF - 1 bytes, and refuses more (the launcher's one-line
+	 * usage error, which stopped a hunt whose program has more than about
+	 * twice as many sites).  A draw past either bound keeps a random part
+	 * of it: each site is still in or out by chance, independently of the
+	 * runs' outcomes, so a site's delayed and undelayed runs stay
+	 * comparable.  A draw within both is written as it was drawn. */
+	size_t len = 0;
+	for (int i = 0; i < k; i++)
+		len += strlen(h->runs.sites[drawn[i]].name) + (i > 0);
+	int keep = k;
+	if (k > INJ_MAXPAT || len >= INJ_PATBUF) {
+		for (int i = 0; i < k - 1; i++) {	/* Fisher-Yates */
+			int j = i + (int)(rng(h) % (uint64_t)(k - i));
+			int t = drawn[i];
+			drawn[i] = drawn[j];
+			drawn[j] = t;
+		}
+		len = 0;
+		for (keep = 0; keep < k && keep < INJ_MAXPAT; keep++) {
+			size_t l = strlen(h->runs.sites[drawn[keep]].name) + (keep > 0);
+			if (len + l >= INJ_PATBUF)
+				break;
+			len += l;
 		}
 	}
-	if (k == 0 && first >= 0) {
-		add(buf, n, h->runs.sites[first].name);
-		k = 1;
-	}
-	return k;
+	for (int i = 0; i < keep; i++)
+		add(buf, n, h->runs.sites[drawn[i]].name);
+	return keep;
 }
 
 /* Step 1. */

@@ -20,8 +20,9 @@ void blind(struct hunt *h);
 void load_analyze(struct hunt *h);
 /* A screening-like subset into BUF as a --sites list: each targetable site,
  * except those in SET (by function, or with EXACT by exact name), in with
- * chance --fraction, and one at random should none be drawn.  Returns the
- * number of sites listed, 0 when no site is left. */
+ * chance --fraction, and one at random should none be drawn; a draw longer
+ * than the shim's INJECT_SITES takes (injector/spec.h) keeps a random part
+ * that fits.  Returns the number of sites listed, 0 when no site is left. */
 int subset_list(struct hunt *h, char *const *set, int nset, int exact, char *buf, size_t n);
 /* The screening's stop rule for a row: Bonferroni p below --alpha, at
  * least 3 failures among its delayed runs, which fail more than the

@@ -84,3 +84,46 @@ def test_hunt_plan_gives_the_delays(fake_stress, tmp_path):
         assert "--plan portfolio" in j["plan"] and "--delay" not in j["plan"], j["plan"]
     r = run([HUNT, "--plan", "fastest", "--", RACY], timeout=30).expect(64)
     assert 'INJECT_PLAN: bad value "fastest"' in r.err and r.err.count("\n") == 1, r
+
+
+def test_site_subsets_fit_the_shim_on_a_program_with_many_sites(tmp_path):
+    """hunt_pair has 76 sites at the lock-level points that --plan lists (37 unlocks).
+    A screening subset draws each with chance 0.5, about 38 names, and the shim takes at
+    most 32 patterns in INJECT_SITES (1023 bytes): the launcher refused the second batch
+    and hunt stopped with a usage error (64) after 6 runs, on this program and on gosched.
+    A longer draw now keeps a random part of it that fits."""
+    r = run([HUNT, "-q", "-p", "2", "--seed", "1", "--plan", "portfolio", "--max-runs", "8",
+             "--min-runs", "8", "--top", "1", "--confirm", "4", "--results", tmp_path, "--",
+             PAIR, "30", "32"], timeout=120)
+    assert r.rc in (0, 1), r
+    d, j = hunt_json(r)
+    assert j["screening"]["runs"] == 8 and j["screening"]["stopped"] != "usage error", j
+    assert len({s["site"] for s in j["sites"]}) > 64, "too few sites for the bound to matter"
+    lists = []
+    for line in (d / "stress.log").read_text().splitlines():
+        if line.startswith("### blind-"):
+            words = shlex.split(line.split(": ", 1)[1])
+            inj = shlex.split(words[words.index("--inject") + 1])
+            lists.append(inj[inj.index("--sites") + 1])
+    assert len(lists) == 4, lists
+    # With 76 sites a draw of 32 or fewer is rare (P(Binomial(76, 0.5) <= 32) = 0.10), so
+    # most batches were cut to the bound; the old hunt passed them on whole.
+    for s in lists:
+        assert len(s.split(",")) <= 32 and len(s) <= 1023, s
+
+
+def test_default_plan_is_hunts_own_not_the_portfolio(fake_stress, tmp_path):
+    """Without --delay or --plan every campaign carries hunt's own plan, one delay
+    distribution at the unlocks; the portfolio is --plan portfolio (README, "The default
+    plan", has the measurements behind the choice)."""
+    log = tmp_path / "argv.jsonl"
+    r = run([HUNT, "-q", "-p", "2", "--seed", "3", "--stress", fake_stress,
+             "--results", tmp_path / "res", "--", RACY],
+            env=clean_env(FAKE_CULPRIT="startm+0x5c", FAKE_ARGV_LOG=str(log)), timeout=180)
+    r.expect(0)
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    words = [shlex.split(a[a.index("--inject") + 1]) for a in calls]
+    assert words and all(w[2:4] == ["--delay", "loguniform:100us:10ms"] and "--plan" not in w
+                         for w in words), words
+    _, j = hunt_json(r)
+    assert j["family"] is None and j["delay"] == "loguniform:100us:10ms", j
