@@ -6,7 +6,7 @@
 #
 #   bench/corpus.sh [OUTDIR]          (default results/bench/<UTC stamp>/corpus,
 #                                      or $BENCH_OUT/corpus under bench/run.sh)
-#   BENCH_QUICK=1 bench/corpus.sh     smoke run: 100 runs or 8 s a cell (~5 min)
+#   BENCH_QUICK=1 bench/corpus.sh     smoke run: 100 runs or 8 s a cell, the portfolio 1,000 or 30 s
 #   CORPUS_ONLY="counter lazy_init"   only these programs
 #   CORPUS_BUILDS=tsan                only these builds (default "plain tsan")
 #   CORPUS_PLANS="portfolio access"  only these plans (default: all of them)
@@ -22,9 +22,9 @@
 # hang is the failure of the deadlock and lost-wakeup classes).  The default
 # portfolio is the plan issue 13 judges: every class exposed within 10,000
 # runs; its cell runs up to P_RUNS = 10,000 runs, stopping at P_MAXF = 3 hits
-# or after P_CAP = 300 s (10,000 runs of these programs take 250 to 500 s
-# at the 20 to 40 runs/s measured here, so a class the portfolio misses is
-# shown with the runs made in 300 s, not claimed past them).  A hit is a
+# or after P_CAP = 300 s (these programs make 18 to 30 runs/s here, so the
+# cap stops a cell only after 5,000 or more runs without a hit; the table
+# shows the runs made, and nothing is claimed past them).  A hit is a
 # failure whose signature is the program's own (tests/progs/corpus/classes.tsv);
 # anything else is counted apart.
 set -eu
