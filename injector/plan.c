@@ -9,7 +9,12 @@
  * thread held back at a point hands the CPU to the others instead of the
  * others running beside it.  access-noise delays at the plain memory
  * accesses and atomics of a program built with -fsanitize=thread; it is
- * drawn only by a build whose shim has those points. */
+ * drawn only by a build whose shim has those points.  Its values were
+ * measured on the corpus's plain-store classes (bench/README.md): reach
+ * follows the density of delays, and small programs (tens of accesses a
+ * run) want every access a visit, so the sample is drawn per run, 1 to
+ * 1024, and half the visits are delayed; the bound of 200 delays keeps a
+ * program with millions of accesses from sleeping for hours at sample 1. */
 #include "plan.h"
 
 #include "policy.h"
