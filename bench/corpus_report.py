@@ -55,6 +55,18 @@ class Cell:
             return "-"
         return f"{j['injection']['reached']}/{j['runs']}"
 
+    def families(self):
+        """Each family that hit: name hits/runs (stress's per-family tally)."""
+        fams = (self.job or {}).get("families") or {}
+        hit = [f"{n} {f['reproductions']}/{f['runs']}" for n, f in
+               sorted(fams.items(), key=lambda kv: -kv[1]["reproductions"])
+               if f["reproductions"]]
+        return ", ".join(hit) or "-"
+
+    def seconds(self):
+        j = self.job
+        return "-" if j is None else f"{j['wall_seconds']:.0f} s"
+
     def hit(self):
         return bool(self.job and self.job["reproductions"] > 0)
 
@@ -114,12 +126,20 @@ def main(out):
     rows = [[k[0], k[1], k[2]] + [by[k][p].reached() if p in by[k] else "" for p in iplans]
             for k in made]
     print(table(["class", "program", "build"] + iplans, rows))
+    if "portfolio" in plans:
+        print()
+        print(f"## The default portfolio ({meta.get('portfolio', '?')}): the families that hit "
+              "(hits/runs of that family)")
+        rows = [[k[0], k[1], k[2], by[k]["portfolio"].hits(), by[k]["portfolio"].first(),
+                 by[k]["portfolio"].seconds(), by[k]["portfolio"].families()]
+                for k in made if "portfolio" in by[k]]
+        print(table(["class", "program", "build", "hits/runs", "first hit (run / s)",
+                     "cell time", "families that hit"], rows))
     print()
     print("plans:")
     for p in plans:
-        print(f"  {p:<13} {inj[p] or '(no launcher, no shim)'}")
-    print("  portfolio     (issue 13 part 3, not built yet: its column comes when blind "
-          "stress runs rotate plan families)")
+        print(f"  {p:<13} {inj[p] or '(no launcher, no shim)'}"
+              + ("  (each run's family drawn from its seed)" if p == "portfolio" else ""))
     if missing:
         names = " ".join(k[1] for k in missing)
         print(f"instrumented builds not made (libinject.so exports no __tsan_init yet): {names}")

@@ -21,6 +21,12 @@ struct inject_family {
 	const char *points, *prob, *delay, *action;  /* INJECT_* values */
 	int pin;                /* all threads on one CPU, drawn from the seed */
 	const char *what;       /* for --help: lines of at most 40 columns */
+	/* Access-level families: 0 keeps the shim's sampling; else each run's
+	 * INJECT_SAMPLE is 2^k with k drawn uniformly from 0..log2(sample_max)
+	 * from the seed (inject_family_sample), so that runs visit programs
+	 * with few accesses densely and programs with many sparsely. */
+	unsigned sample_max;
+	const char *max;        /* INJECT_MAX (a bound on delays), or NULL */
 };
 
 /* The families in draw order; the table ends with a NULL name.  A family
@@ -30,6 +36,9 @@ extern const struct inject_family inject_families[];
 
 /* The portfolio's pick among N available families for SEED (an index). */
 unsigned inject_family_pick(uint64_t seed, unsigned n);
+
+/* The INJECT_SAMPLE of family F for SEED (0: F keeps the shim's). */
+uint64_t inject_family_sample(uint64_t seed, const struct inject_family *f);
 
 /* The CPU a pinned family uses for SEED: an index among N allowed CPUs. */
 unsigned inject_family_cpu(uint64_t seed, unsigned n);

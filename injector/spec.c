@@ -352,6 +352,9 @@ static void apply_family(struct inject_config *c, const struct inject_family *f,
 		if (!(set & (1u << k)))
 			parse_var(c, vars[i], vals[i], err, sizeof err);   /* valid: our table */
 	}
+	const char *max = getenv("INJECT_MAX");
+	if (f->max && !(max && *max))   /* the family's bound, unless one is given */
+		parse_var(c, "INJECT_MAX", f->max, err, sizeof err);
 	c->family = f;
 	c->pin = f->pin;
 	snprintf(c->plan_str, sizeof c->plan_str, "%s", f->name);
@@ -380,7 +383,9 @@ int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 								 : inject_family_draw(c->seed), set);
 	else if (c->any && !set)
 		apply_family(c, inject_family_draw(c->seed), set);
-	if (!sample_set)        /* aimed at named sites: every access there is a visit */
+	if (!sample_set && c->family && inject_family_sample(c->seed, c->family))
+		c->sample = inject_family_sample(c->seed, c->family);   /* drawn per run */
+	else if (!sample_set)   /* aimed at named sites: every access there is a visit */
 		c->sample = strtoull(c->sites.nincl ? "1" : INJECT_DEFAULT_SAMPLE, NULL, 10);
 	if (!(set & 1) && !c->family) {     /* plan_vars[0]: INJECT_PROB */
 		/* Aimed at named sites: delay every visit; else a light sprinkle. */

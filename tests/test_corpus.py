@@ -11,7 +11,7 @@ machine, shared and loaded; the numbers are in RATES and bench/README.md):
   unexposed in n runs with probability (1-p)^n, and n is the least with (1-p)^n < 1e-6.  stress
   stops at the first hit (--max-failures 1), so a healthy run takes a few runs, not n.
 The classes that only an instrumented build reaches (order_stores, counter, lockfree_stack,
-ws_deque) are checked in their -tsan builds under the access plan; those tests are skipped while
+ws_deque) are checked in their -tsan builds under the portfolio's access-noise family; those tests are skipped while
 libinject.so has no __tsan_* entry points, and fail if it has them but a -tsan build is missing.
 Their plain runs are checked like every class's.
 """
@@ -58,15 +58,18 @@ RATES = {
 
 
 # The same for the classes no call-level point reaches, in their instrumented builds
-# (NAME-tsan: every access and atomic a point, each one a visit): measured in 100 runs each
-# against libinject.so of the h13-tsan branch (commit 9c30539), 2026-12-02, load average 19;
-# each floor is under half the rate's 95% Wilson lower bound (0.093, 0.055, 0.048, 0.185).
-ACCESS = "--prob 0.05 --delay loguniform:20us:4ms --points all,access,atomic --sample 1"
+# (NAME-tsan), under the default portfolio's access-level family alone (--plan access-noise:
+# each run visits one access in 2^k, k from the seed, and delays half the visits 20us-4ms, at
+# most 200 times; injector/plan.c): measured in 400 runs each with no early stop (commit
+# b9d5210, 2026-12-02, load average 8 on the 2 CPUs; bench/README.md); each floor is half the
+# rate's 95% Wilson lower bound (0.139, 0.072, 0.094, 0.096), so runs_for() gives 191 to 339
+# runs, and a healthy class stops at its first hit, a few runs in.
+NOISE = "--plan access-noise"
 TSAN_RATES = {
-    "order_stores": (ACCESS, "15/100", 0.03),
-    "counter": (ACCESS, "10/100", 0.02),
-    "lockfree_stack": (ACCESS, "9/100", 0.02),
-    "ws_deque": (ACCESS, "26/100", 0.05),
+    "order_stores": (NOISE, "69/400", 0.07),
+    "counter": (NOISE, "39/400", 0.04),
+    "lockfree_stack": (NOISE, "49/400", 0.05),
+    "ws_deque": (NOISE, "50/400", 0.05),
 }
 
 
@@ -135,7 +138,7 @@ def test_plan_exposes_class(tmp_path, prog):
 
 
 @pytest.mark.parametrize("prog", sorted(TSAN_RATES))
-def test_access_plan_exposes_class_instrumented(tmp_path, prog):
+def test_access_noise_exposes_class_instrumented(tmp_path, prog):
     if not shim_has_tsan():
         pytest.skip("build/libinject.so has no __tsan_* entry points yet: no -tsan builds")
     assert (BIN / f"{prog}-tsan").exists(), \

@@ -182,3 +182,46 @@ def test_access_noise_is_drawn_for_instrumented_programs_only(tmp_path):
     assert "access-noise" in got, got
     got_plain = {plan(PROGS / "tsan-plain" / "order", seed) for seed in range(1, 41)}
     assert "access-noise" not in got_plain and len(got_plain) >= 6, got_plain
+
+
+def test_access_noise_draws_its_sample_per_run_and_bounds_its_delays(tmp_path):
+    # access-noise visits one access in 2^k, k drawn from the seed (0..10),
+    # so that programs with few accesses (the corpus: 18 to 738 a run) and
+    # with many are both reached; same seed, same sample (replay).  The hash
+    # is fixed, so seeds 1-40 giving at least 6 of the 11 values is exact.
+    order = PROGS / "tsan" / "order"
+
+    def hdr(name, *flags):
+        log = tmp_path / name
+        r = run([INJECT, *flags, "--log", log, "--", order])
+        assert r.rc in (0, 1), r
+        (b,) = parse_log(log)
+        return b["header"]
+    samples = {}
+    for seed in range(1, 41):
+        h = hdr(f"n{seed}", "--plan", "access-noise", "--seed", str(seed))
+        assert h["plan"] == "access-noise" and h["prob"] == "0.5", h
+        samples[seed] = int(h["sample"])
+    assert set(samples.values()) <= {2 ** k for k in range(11)}, samples
+    assert len(set(samples.values())) >= 6 and 1 in samples.values(), samples
+    for seed in (1, 2):
+        assert int(hdr(f"again{seed}", "--plan", "access-noise", "--seed",
+                       str(seed))["sample"]) == samples[seed]
+    # The portfolio gives the same sample as the named family (seed 1-40 reach it).
+    for seed in range(1, 41):
+        h = hdr(f"p{seed}", "--seed", str(seed))
+        if h["plan"] == "access-noise":
+            assert int(h["sample"]) == samples[seed], (seed, h)
+    # A --sample given keeps its value over the draw.
+    assert hdr("fixed", "--plan", "access-noise", "--seed", "1", "--sample", "7")["sample"] == "7"
+    # At most 200 delays a process: 10^6 iterations of two accesses at
+    # sample 1 would otherwise make 10^6 delays (about 750 s of sleep).
+    loop = PROGS.parent / "bench" / "tsan_overhead"
+    seed = next(s for s, n in samples.items() if n == 1)
+    for flags, bound in (((), 200), (("--max", "5"), 5)):
+        log = tmp_path / f"loop{bound}"
+        run([INJECT, "--plan", "access-noise", "--seed", str(seed), *flags, "--log", log, "--",
+             loop, "access", "1000000", "1"], timeout=120).expect(0)
+        (b,) = parse_log(log)
+        assert b["header"]["sample"] == "1" and len(b["events"]) == bound, \
+            (b["header"], len(b["events"]))
