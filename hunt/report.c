@@ -542,14 +542,15 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 				 "site", json_str(culprit_site),
 				 "sufficient", h->culprit->sufficient,
 				 "needed", h->culprit->needed);
-	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f}",
+	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f, s:f}",
 				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
 				 "interrupted", h->stop_sig != 0,
 				 "command", json_strv(h->cmd, h->ncmd),
 				 "binary", json_str(h->binary),
 				 "seed", 0, "prob", json_str(h->prob),
 				 "delay", json_str(h->plan ? NULL : h->delay),
-				 "fraction", h->fraction, "alpha", h->alpha);
+				 "fraction", h->fraction, "alpha", h->alpha,
+				 "time_limit_seconds", h->time_limit);
 	if (root && json_object_set_new(root, "family", json_str(h->plan)) < 0)
 		bad++;
 	const char *keys[] = {"screening", "functions", "sites", "pairs", "confirmations",

@@ -75,16 +75,19 @@ def test_bad_option_values_are_a_usage_error_before_any_folder(tmp_path, args, s
 
 
 def test_time_limit_is_a_duration_in_seconds(fake_stress, tmp_path):
-    # --time-limit read bare seconds ("1s" was a usage error).  Read as a duration, 1s gives
-    # screening 0.6 s (its share): it stops on time after a batch or more, long before the
-    # 400-run budget that a minute would allow, and not before its first batch as 1 ms would.
+    # --time-limit read bare seconds ("1s" was a usage error).  Read as a duration, 1s is
+    # one second in hunt.json, and screening (0.6 s, its share) stops on time long before the
+    # 400-run budget that a minute would allow.  How many runs fit in the 0.6 s is the
+    # machine's business: beside two busy loops and a loaded suite the 4 baseline runs once
+    # took all of it, so the count is not asserted from below.
     r = run([HUNT, "-q", "-p", "2", "--seed", "1", "--stress", fake_stress, "--time-limit",
              "1s", "--results", tmp_path / "res", "--", "/bin/true"],
             env=clean_env(FAKE_CULPRIT="startm+0x5c"), timeout=120)
     assert r.rc in (0, 1), r
     _, j = hunt_json(r)
+    assert j["time_limit_seconds"] == 1.0, j
     assert j["screening"]["stopped"] == "time", j["screening"]
-    assert 2 <= j["screening"]["runs"] < 400, j["screening"]
+    assert j["screening"]["runs"] < 400, j["screening"]
 
 
 def test_seed_is_unsigned_64_bit(tmp_path):
