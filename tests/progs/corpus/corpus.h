@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 enum {
 	CORPUS_EXIT_ORDER = 11,         /* order violation between two plain stores */
@@ -51,6 +52,20 @@ static inline void corpus_start(pthread_t *th, void *(*fn)(void *), void *arg, c
 		fprintf(stderr, "%s: cannot create a thread\n", prog);
 		exit(1);
 	}
+}
+
+/* A server's worker threads: n threads running fn, each given its index,
+ * started 200 us apart as connections arrive, then joined. */
+static inline void corpus_serve(int n, void *(*fn)(void *), const char *prog)
+{
+	pthread_t th[n];
+	for (int i = 0; i < n; i++) {
+		struct timespec accept = {0, 200000};   /* the next connection */
+		nanosleep(&accept, NULL);
+		corpus_start(&th[i], fn, (void *)(uintptr_t)i, prog);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
 }
 
 /* N iterations of a multiply-add (~1.5 ns each here): work that touches

@@ -21,7 +21,6 @@
  * Plain runs: no failure in 1,000 (classes.tsv keeps the count).
  * Exit 0, or 12 with "counter: BUG: ..." when
  * requests went uncounted. */
-#include <time.h>
 
 #include "corpus.h"
 
@@ -45,14 +44,7 @@ static void *worker(void *arg)
 
 int main(void)
 {
-	pthread_t th[WORKERS];
-	for (int i = 0; i < WORKERS; i++) {
-		struct timespec accept = {0, 200000};   /* the next connection */
-		nanosleep(&accept, NULL);
-		corpus_start(&th[i], worker, (void *)(uintptr_t)i, PROG);
-	}
-	for (int i = 0; i < WORKERS; i++)
-		pthread_join(th[i], NULL);
+	corpus_serve(WORKERS, worker, PROG);
 	if (served != WORKERS * REQUESTS)
 		corpus_bug(CORPUS_EXIT_COUNTER, PROG, "served = %ld, expected %d: %ld uncounted",
 			   served, WORKERS * REQUESTS, WORKERS * REQUESTS - served);

@@ -22,7 +22,6 @@
  * Exit 0, or 18 with "lazy_init: BUG: ..." when a
  * worker found the table empty. */
 #include <stdatomic.h>
-#include <time.h>
 
 #include "corpus.h"
 
@@ -79,13 +78,6 @@ static void *worker(void *arg)
 
 int main(void)
 {
-	pthread_t th[WORKERS];
-	for (int i = 0; i < WORKERS; i++) {
-		struct timespec accept = {0, 200000};   /* the next connection */
-		nanosleep(&accept, NULL);
-		corpus_start(&th[i], worker, (void *)(uintptr_t)i, PROG);
-	}
-	for (int i = 0; i < WORKERS; i++)
-		pthread_join(th[i], NULL);
+	corpus_serve(WORKERS, worker, PROG);
 	return 0;
 }
