@@ -6,9 +6,10 @@ struct hunt;
 
 #include "rank.h"
 
-/* Step 4 on the ranked screening rows: singles in rank order, then a
- * growing union, then the narrowing of a function culprit to one site;
- * the results go into h->conf, h->culprit and h->exact_site. */
+/* Step 4 on the ranked screening rows: singles in rank order (a weak one
+ * then looks for a partner), the pair stage, a growing union, then the
+ * narrowing of a function culprit to one site; the results go into h->conf,
+ * h->culprit, h->superseded and h->exact_site. */
 void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sites, int nsites);
 
 #endif

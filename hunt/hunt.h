@@ -39,7 +39,11 @@
  *      their own visits, where both-delayed runs are tested against
  *      one-delayed runs for each pair (pairs.c); significant pairs are
  *      confirmed as sets.  A set of two or more is delayed at the
- *      probability aimed at its own visits.
+ *      probability aimed at its own visits.  A single confirmed in fewer
+ *      than half its own runs may be half of a pair (each half alone fails a
+ *      few runs): an anchored pair stage (the single in every run) looks for
+ *      a partner that adds to it, and a pair confirmed with a higher only-set
+ *      rate than the single's replaces it as the culprit.
  *      The culprit is the first set both needed and sufficient, else the
  *      first sufficient one (flagged not needed).  A function culprit is
  *      then narrowed to its top exact site when that alone is sufficient
@@ -65,6 +69,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "pairs.h"
 #include "rank.h"
 #include "runs.h"
 
@@ -85,6 +90,7 @@ struct confirm {
 	int only_phase, except_phase, ctrl_phase;
 	const struct confirm *ctrl_of;	/* control borrowed from (narrowing) */
 	int tested, done;	/* sufficiency tested; every campaign of it ran */
+	int replaced;		/* both, but a pair containing it failed more */
 };
 
 #define MAX_CONF 16
@@ -118,6 +124,14 @@ struct hunt {
 	int nconf, conf_tests, ncand, tested_funcs, tested_sites;
 	int npairs;		/* significant pairs of the pair stage, confirmed as sets */
 	int pair_phase;		/* the pair stage's phase tag; 0: it did not run */
+	struct row pair_units[PAIR_STAGE_TOP];	/* the functions the pair stage delayed */
+	int npair_units;
+	const char *pair_anchor;	/* a confirmed single in every pair-stage run, or NULL */
+	/* A confirmed single that a pair containing it replaced as the
+	 * culprit: the pair's only-set runs failed more (p_more, one-sided
+	 * Fisher, Bonferroni over conf_tests). */
+	const struct confirm *superseded;
+	double p_more;
 	int confirm_phases;	/* phase tags given out by confirmation so far */
 	struct confirm *culprit;
 	const char *exact_site;

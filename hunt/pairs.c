@@ -95,6 +95,19 @@ int rank_pairs(const struct runs *r, int phase, const struct row *rows, int nrow
 	return n;
 }
 
+int stage_pairs(const struct runs *r, int phase, const struct row *units, int n,
+		const char *anchor, struct pair **out)
+{
+	int np = rank_pairs(r, phase, units, n, PAIR_STAGE_TOP, targetable, out);
+	if (!anchor)
+		return np;
+	int k = 0;
+	for (int i = 0; i < np; i++)
+		if (strcmp((*out)[i].a, anchor) == 0 || strcmp((*out)[i].b, anchor) == 0)
+			(*out)[k++] = (*out)[i];
+	return k;
+}
+
 int pair_significant(const struct pair *p, double alpha)
 {
 	return p->padj < alpha && p->f11 >= 3 && p->n11 > 0 && p->n1 > 0 &&

@@ -32,10 +32,18 @@ struct pair {
 
 /* Pairs of the TOP (at most PAIR_TOP) units of ROWS with the smallest p
  * (function rows of the screening; only tested units that OK accepts: those
- * a --sites list can name) over the runs of PHASE, most significant first.  Returns the number of pairs; *out is
- * malloc'd (free it), its names point into ROWS. */
+ * a --sites list can name) over the runs of PHASE, most significant first.
+ * Returns the number of pairs; *out is malloc'd (free it), its names point
+ * into ROWS. */
 int rank_pairs(const struct runs *r, int phase, const struct row *rows, int nrows, int top,
 	       int (*ok)(const char *unit), struct pair **out);
+
+/* The pair stage's rows (confirm.c): the pairs of its N units over the runs
+ * of PHASE, most significant first; when ANCHOR (a unit in every run of the
+ * stage) is given, only the anchor's pairs, their p still corrected for
+ * every pair of the units.  Returns the number; *out is malloc'd. */
+int stage_pairs(const struct runs *r, int phase, const struct row *units, int n,
+		const char *anchor, struct pair **out);
 
 /* The screening stop rule for a pair: Bonferroni p below ALPHA, at least 3
  * failures with both delayed, more often than with one. */

@@ -52,6 +52,8 @@ static const char *conf_word(const struct confirm *c)
 		return c->tested ? "incomplete (sufficiency only)" : "incomplete";
 	if (c->except_n == 0)
 		return c->sufficient ? "sufficient" : "not sufficient";
+	if (c->sufficient && c->needed && c->replaced)
+		return "needed+sufficient, but a pair with it fails more";
 	if (c->sufficient && c->needed)
 		return "CULPRIT (needed+sufficient)";
 	if (c->sufficient)
@@ -196,6 +198,8 @@ static json_t *jconf(const struct confirm *c)
 		json_object_set_new(o, "complete", json_boolean(c->done));
 	if (o)
 		json_object_set_new(o, "prob", json_str(c->prob));
+	if (o)
+		json_object_set_new(o, "replaced_by_pair", json_boolean(c->replaced));
 	if (o && c->except_n > 0) {
 		json_object_set_new(o, "except", json_pack("{s:I, s:I, s:f, s:[f,f]}",
 			"runs", (json_int_t)c->except_n, "failures", (json_int_t)c->except_f,
@@ -322,6 +326,13 @@ static const char *judge(const struct hunt *h, struct row *funcs, int nf, char *
 			 c->only_n, c->ctrl_f, c->ctrl_n, c->needed ?
 			 ", and delaying everything else does not" :
 			 "; other sites can also trigger it (not needed)");
+		const struct confirm *s = h->superseded;
+		if (s) {
+			size_t l = strlen(why);
+			snprintf(why + l, n - l, "; %s alone was confirmed too but fails less often "
+				 "(%ld/%ld, p=%.2g): the failure needs both", s->sites, s->only_f,
+				 s->only_n, h->p_more);
+		}
 		return "culprit";
 	}
 	if (f + p == 0) {
@@ -448,13 +459,20 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 	/* The pair stage's rows when it ran (its fresh runs test the pairs);
 	 * else the screening's. */
 	struct pair *pairs;
-	int npairs = h->pair_phase ? rank_pairs(&h->runs, h->pair_phase, funcs, nf,
-						PAIR_STAGE_TOP, targetable, &pairs)
+	int npairs = h->pair_phase ? stage_pairs(&h->runs, h->pair_phase, h->pair_units,
+						 h->npair_units, h->pair_anchor, &pairs)
 				   : rank_pairs(&h->runs, PH_BLIND, funcs, nf, PAIR_TOP, targetable,
 						&pairs);
-	if (npairs > 0) {
+	if (npairs > 0 && h->pair_anchor) {
+		int k = h->npair_units;
+		fprintf(o, "\npairs of functions, pair stage, with %s in every run (both delayed "
+			"against exactly one, Bonferroni over %d pairs):\n", h->pair_anchor,
+			k * (k - 1) / 2);
+	} else if (npairs > 0) {
 		fprintf(o, "\npairs of functions, %s (both delayed against exactly one, Bonferroni "
 			"over %d pairs):\n", h->pair_phase ? "pair stage" : "screening", npairs);
+	}
+	if (npairs > 0) {
 		for (int i = 0; i < npairs && i < 5; i++) {
 			const struct pair *q = &pairs[i];
 			char name[600];
@@ -537,11 +555,17 @@ int report(const struct hunt *h, struct row *funcs, int nf, struct row *sites, i
 	free(pairs);
 	json_t *culp = json_null();
 	if (h->culprit && !abort_rc)
-		culp = json_pack("{s:o, s:o, s:b, s:b}",
+		culp = json_pack("{s:o, s:o, s:b, s:b, s:o}",
 				 "functions", json_strv(h->culprit->set, h->culprit->nset),
 				 "site", json_str(culprit_site),
 				 "sufficient", h->culprit->sufficient,
-				 "needed", h->culprit->needed);
+				 "needed", h->culprit->needed,
+				 "replaces", h->superseded ?
+				 json_pack("{s:o, s:I, s:I, s:f}", "functions",
+					   json_strv(h->superseded->set, h->superseded->nset),
+					   "only_runs", (json_int_t)h->superseded->only_n,
+					   "only_failures", (json_int_t)h->superseded->only_f,
+					   "p", h->p_more) : json_null());
 	json_t *root = json_pack("{s:s, s:o, s:i, s:b, s:o, s:o, s:i, s:o, s:o, s:f, s:f, s:f}",
 				 "verdict", verdict, "reason", json_str(reason), "exit", rc,
 				 "interrupted", h->stop_sig != 0,

@@ -13,8 +13,10 @@ HUNT = BUILD / "hunt"
 RACY = PROGS / "hunt_racy"
 
 FAKE_STRESS = r'''#!/usr/bin/python3
-# Stands in for build/stress: runs are simulated.  A run fails (60%) when every site
-# of FAKE_CULPRIT got a delay; FAKE_NOISE adds failures that no site explains.
+# Stands in for build/stress: runs are simulated.  A run fails (60%, or FAKE_RATE) when
+# every site of FAKE_CULPRIT got a delay; else at FAKE_HALF=SITE:R's rate R when SITE got
+# one (half of a pair that fails a few runs alone); FAKE_NOISE adds failures that no site
+# explains.
 # Test knobs: FAKE_ARGV_LOG appends each call's arguments (a JSON list a line);
 # FAKE_FAIL_AT=PREFIX makes the campaign whose --name starts so print FAKE_FAIL_SAY and
 # exit FAKE_FAIL_CODE without a record; FAKE_SHORT_AT=PREFIX records one run too few;
@@ -53,7 +55,11 @@ with open(o["--record"], "a") as rec:
         for s, v in SITES.items():
             d = sum(1 for _ in range(v) if on(s) and rnd.random() < prob)
             sites[s] = {"visits": v, "delays": d, "delay_ns": d * 1e6}
-        fail = bool(culprits) and all(sites[c]["delays"] for c in culprits) and rnd.random() < .6
+        both = bool(culprits) and all(sites[c]["delays"] for c in culprits)
+        fail = both and rnd.random() < float(env("FAKE_RATE", ".6"))
+        half, _, rate = env("FAKE_HALF", "").partition(":")
+        if half and not both and sites[half]["delays"]:
+            fail = rnd.random() < float(rate)
         fail = fail or rnd.random() < float(env("FAKE_NOISE", "0"))
         if "control" in name and env("FAKE_CONTROL_FAIL"):
             fail = rnd.random() < float(env("FAKE_CONTROL_FAIL"))

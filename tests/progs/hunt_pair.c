@@ -1,4 +1,4 @@
-/* hunt_pair [ROUNDS [DECOYS]]: a failure that needs delays at two lock releases at
+/* hunt_pair [ROUNDS [DECOYS [NAP1]]]: a failure that needs delays at two lock releases at
  * once, for tests/test_hunt_pair.py (issue 13, item 4).
  *
  * Each round two workers open a window each: first_half() sets stage1 = 1
@@ -7,11 +7,13 @@
  * both have started, waits 300us more, and fails ("fatal error: hunt_pair:
  * both windows open", exit 2) when both stages still read 1: both workers
  * were held back after their unlock at the same time.  Without a delay each
- * window is a few instructions wide.  Now and then (1 round in 160 for the
- * first, 1 in 250 for the second, from a generator seeded by the clock, not
+ * window is a few instructions wide.  Now and then (1 round in NAP1, 160
+ * by default, for the first, 1 in 250 for the second, from a generator seeded by the clock, not
  * by the injection seed) a worker naps 2ms in its window by itself, so that
  * a delay at one site alone fails a few runs too: the failure is not
- * invisible to one site, only far likelier with both.
+ * invisible to one site, only far likelier with both.  A small NAP1 (40)
+ * makes second_half alone fail about a third of the runs, so that hunt
+ * confirms it as a single before it looks for its partner.
  *
  * The decoys (tick_a, tick_b, round_stats) release locks around
  * self-contained critical sections.  Helpers are noinline and not tail
@@ -34,6 +36,7 @@ static int stage1, stage2;	/* atomic: 0 not started, 1 in the window, 2 done */
 static long ticks[2], stats;
 static pthread_barrier_t start, done;
 static int rounds = 30;
+static unsigned nap1 = 160;	/* first_half naps 1 round in nap1 */
 static uint64_t rng_state;	/* atomic: the naps' generator */
 
 static uint64_t now_ns(void)
@@ -104,7 +107,7 @@ __attribute__((noinline)) static void first_half(void)
 	__atomic_store_n(&stage1, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&lock1);	/* SITE 1 */
 	NOTAIL();
-	if (one_in(160))
+	if (one_in(nap1))
 		usleep(2000);
 	__atomic_store_n(&stage1, 2, __ATOMIC_SEQ_CST);
 }
@@ -143,8 +146,11 @@ int main(int argc, char **argv)
 		rounds = atoi(argv[1]);
 	if (argc > 2)
 		ndecoys = atoi(argv[2]);
-	if (rounds < 1 || ndecoys < 0 || ndecoys > MAX_DECOYS) {
-		fprintf(stderr, "usage: hunt_pair [ROUNDS [DECOYS (0-%d)]]\n", (int)MAX_DECOYS);
+	if (argc > 3)
+		nap1 = (unsigned)atoi(argv[3]);
+	if (rounds < 1 || ndecoys < 0 || ndecoys > MAX_DECOYS || nap1 < 1) {
+		fprintf(stderr, "usage: hunt_pair [ROUNDS [DECOYS (0-%d) [NAP1 (>= 1)]]]\n",
+			(int)MAX_DECOYS);
 		return 64;
 	}
 	rng_state = now_ns() ^ ((uint64_t)getpid() << 32);
