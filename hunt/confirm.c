@@ -218,14 +218,17 @@ static int pairs_of_stage(struct hunt *h, struct pair **out)
  * alone.  Rows of these runs rank the pairs (pairs.h); the top-unit choice
  * came from other runs, so it does not favour them.
  *
- * Without ANCHOR it runs after no single candidate was confirmed.  With
- * ANCHOR (a confirmed single) the anchor is one of the units and in every
- * run's subset, so a pair (ANCHOR, X) compares runs that delayed X beside
- * the anchor with runs that delayed the anchor alone: does X add to it?
- * The other pairs' rows are kept (and counted in the Bonferroni), but only
- * the anchor's pairs are candidates (confirmation). */
-static void pair_stage(struct hunt *h, struct row *funcs, int nfuncs, const char *anchor)
+ * Without ANCHOR_OF it runs after no single candidate was confirmed.  With
+ * ANCHOR_OF (a confirmed single) the single is one of the units, in every
+ * run's subset, and the runs keep its confirmed probability; so a pair
+ * (single, X) compares runs that delayed X beside the single with runs that
+ * delayed the single alone: does X add to it?  The other pairs' rows are
+ * kept (and counted in the Bonferroni), but only the single's pairs are
+ * candidates (confirmation). */
+static void pair_stage(struct hunt *h, struct row *funcs, int nfuncs,
+		       const struct confirm *anchor_of)
 {
+	const char *anchor = anchor_of ? anchor_of->set[0] : NULL;
 	static char list[1 << 16];
 	char *top[PAIR_STAGE_TOP];
 	int k = 0;
@@ -260,8 +263,16 @@ static void pair_stage(struct hunt *h, struct row *funcs, int nfuncs, const char
 	h->npair_units = k;
 	if (k < 2)
 		return;
+	/* Anchored, the single's own confirmed probability: runs that delay no
+	 * partner repeat its confirmation, and a partner is delayed as the
+	 * single is (aimed at the six units' visits, the single's delays would
+	 * thin out: hunt_pair's halves then met in 25/38 runs' failures where
+	 * the pair alone fails 40/40, and no partner stood out). */
 	char prob[32];
-	set_prob(h, top, k, 0, prob, sizeof prob);
+	if (anchor_of)
+		snprintf(prob, sizeof prob, "%s", anchor_of->prob);
+	else
+		set_prob(h, top, k, 0, prob, sizeof prob);
 	h->pair_phase = new_phase(h);
 	h->pair_anchor = anchor;
 	if (anchor)
@@ -332,7 +343,7 @@ static struct confirm *partner(struct hunt *h, struct confirm *single, struct ro
 		h->conf_note = "the time limit left no time to look for a partner of the single";
 		return single;
 	}
-	pair_stage(h, funcs, nfuncs, single->set[0]);
+	pair_stage(h, funcs, nfuncs, single);
 	struct pair *pairs;
 	int np = pairs_of_stage(h, &pairs);
 	char *set[2] = {NULL, NULL};
