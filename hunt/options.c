@@ -37,8 +37,9 @@ static void help(void)
 "  --delays N         auto --prob aims at N delays per run (default 40)\n"
 "  --delay SPEC       delay distribution, one inject --delay value (default\n"
 "                     loguniform:100us:10ms)\n"
-"  --plan NAME        a plan family (inject --help lists them) or portfolio (a\n"
-"                     family drawn per run from its seed) gives the delays,\n"
+"  --plan NAME        a plan family (inject --help lists them), a comma list of\n"
+"                     families or portfolio (a family drawn per run from its\n"
+"                     seed, among the list's or among all) gives the delays,\n"
 "                     points, action and CPU instead of --delay; the baseline\n"
 "                     then lists the sites of every lock-level point (hunt's\n"
 "                     README, \"The default plan\", has why the default is\n"
@@ -231,7 +232,8 @@ void parse_options(struct hunt *h, int argc, char **argv)
 			break;
 		case O_PLAN:
 			if (!*optarg)
-				usage_exit("bad value for --plan: empty (want a family or portfolio)");
+				usage_exit("bad value for --plan: empty (want a family, a comma list of "
+				   "families, or portfolio)");
 			h->plan = optarg;
 			break;
 		case O_FRACTION: h->fraction = opt_real("--fraction", optarg, 0.01, 1); break;

@@ -28,7 +28,8 @@
 
 static const char usage_line[] =
 	"usage: inject [--seed N] [--prob P] [--delay SPEC] [--sites LIST] [--skip LIST] "
-	"[--points LIST] [--sample N] [--action A] [--max N] [--log FILE] [--plan NAME] [--list-sites] "
+	"[--points LIST] [--sample N] [--action A] [--max N] [--log FILE] [--plan NAME[,NAME...]] "
+	"[--list-sites] "
 	"[--verbose] "
 	"-- PROGRAM ARGS...";
 
@@ -86,8 +87,14 @@ static const char help_text[] =
 	"  --plan NAME    INJECT_PLAN    a plan family by name, or portfolio: each run\n"
 	"                                draws its family from its seed (default when\n"
 	"                                none of --prob, --delay, --sites, --points,\n"
-	"                                --action is given); a flag given keeps its\n"
-	"                                value over the family's. Families:\n"
+	"                                --action is given), or a comma list of\n"
+	"                                families (release-mid,one-cpu): each run\n"
+	"                                draws one of them from its seed, as the\n"
+	"                                portfolio does; access-noise is drawn only\n"
+	"                                for a program built with -fsanitize=thread,\n"
+	"                                and a plan of it alone is refused for\n"
+	"                                another; a flag given keeps its value over\n"
+	"                                the family's. Families:\n"
 	"%s"
 	"  --list-sites                  run PROGRAM once counting visits without\n"
 	"                                delaying, then print visits<TAB>site,\n"
@@ -425,6 +432,15 @@ int main(int argc, char **argv)
 	static struct inject_config cfg;
 	if (inject_config_from_env(&cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
+		return 125;
+	}
+	if (cfg.plan_unreached && !instrumented) {
+		/* Every family the plan names delays at accesses this program
+		 * does not have: each run would be undelayed, and a pass would
+		 * say nothing.  (--check cannot see this: it has no program.) */
+		fprintf(stderr, "inject: INJECT_PLAN: bad value \"%s\" for %s: its families delay "
+			"only at -fsanitize=thread accesses, and it has none (no run would be "
+			"delayed)\n", getenv("INJECT_PLAN"), argv[i]);
 		return 125;
 	}
 	if (cfg.log[0] && cfg.log[0] != '/') {

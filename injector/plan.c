@@ -43,6 +43,8 @@ const struct inject_family inject_families[] = {
 	  "at most 200 delays (-fsanitize=thread)", 1024, "200" },
 	{ NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL },
 };
+_Static_assert(sizeof inject_families / sizeof inject_families[0] <= INJ_MAXFAM + 1,
+	       "a set of families is a bit set of INJ_MAXFAM bits (plan.h)");
 
 unsigned inject_family_pick(uint64_t seed, unsigned n)
 {

@@ -7,7 +7,9 @@
  * seed, so a run's family is a pure function of its seed: a kept failure's
  * seed gives the same family again on replay.  Every family can be named
  * (INJECT_PLAN=NAME, `inject --plan NAME`), and so can the draw
- * (INJECT_PLAN=portfolio).  Explicit INJECT_* values override the family's.
+ * (INJECT_PLAN=portfolio), or a draw among some of the families only
+ * (INJECT_PLAN=NAME,NAME,...: the same draw over the named subset).
+ * Explicit INJECT_* values override the family's.
  *
  * Runs before the program does (launcher, shim constructor): no constraints
  * on the library calls made here. */
@@ -31,8 +33,10 @@ struct inject_family {
 
 /* The families in draw order; the table ends with a NULL name.  A family
  * whose points a build lacks (the access-level points of instrumented
- * programs) is never drawn and cannot be named. */
+ * programs) is never drawn and cannot be named.  A set of families is a bit
+ * set over the table's indexes, so the table holds at most INJ_MAXFAM. */
 extern const struct inject_family inject_families[];
+#define INJ_MAXFAM 32
 
 /* The portfolio's pick among N available families for SEED (an index). */
 unsigned inject_family_pick(uint64_t seed, unsigned n);
@@ -45,8 +49,9 @@ unsigned inject_family_cpu(uint64_t seed, unsigned n);
 
 /* Which families a build can use, the one a name or a seed gives, and
  * their list for messages, are in spec.c (they need its parser of
- * INJECT_POINTS): inject_family_available, inject_family_named,
- * inject_family_draw, inject_family_list (spec.h). */
+ * INJECT_POINTS): inject_family_available, inject_family_draw,
+ * inject_family_draw_among, inject_family_list (spec.h); INJECT_PLAN's
+ * parser, which reads a name or a list of them, is spec.c's parse_plan. */
 
 #define INJECT_PLAN_PORTFOLIO "portfolio"
 

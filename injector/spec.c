@@ -50,7 +50,8 @@ static const char *expected(const char *name)
 		static char buf[512];
 		char list[400];
 		inject_family_list(list, sizeof list);
-		snprintf(buf, sizeof buf, "portfolio or a plan family: %s", list);
+		snprintf(buf, sizeof buf, "portfolio or a plan family: %s; or a comma list of "
+			 "distinct families", list);
 		return buf;
 	}
 	return "a valid value";
@@ -210,6 +211,56 @@ static int parse_points(const char *s, unsigned *points, char *str, size_t strle
 	return 0;
 }
 
+/* The index of the available family named by the LEN bytes at NAME, or -1. */
+static int family_index(const char *name, size_t len)
+{
+	for (int i = 0; i < INJ_MAXFAM && inject_families[i].name; i++)
+		if (strlen(inject_families[i].name) == len &&
+		    !strncmp(inject_families[i].name, name, len))
+			return inject_family_available(&inject_families[i]) ? i : -1;
+	return -1;
+}
+
+/* INJECT_PLAN's value into SET (bits as plan_set): portfolio is every
+ * available family; else a comma list of distinct available families, read
+ * in place (no copy, so no buffer to bound but the value's length).  A set,
+ * not a sequence: the draw does not depend on the order of the names.  On a
+ * bad value, returns -1 with why it is bad in WHY. */
+static int parse_plan(const char *value, unsigned *set, char *why, size_t n)
+{
+	size_t len = strlen(value);
+	*set = 0;
+	if (len > INJECT_PLAN_MAXLEN) {
+		snprintf(why, n, "(%zu characters; at most %d)", len, INJECT_PLAN_MAXLEN);
+		return -1;
+	}
+	if (!strcmp(value, INJECT_PLAN_PORTFOLIO)) {
+		for (int i = 0; i < INJ_MAXFAM && inject_families[i].name; i++)
+			if (inject_family_available(&inject_families[i]))
+				*set |= 1u << i;
+		return 0;
+	}
+	for (const char *p = value;; p++) {
+		size_t l = strcspn(p, ",");
+		int i = family_index(p, l);
+		if (!l)
+			snprintf(why, n, "(an empty name in the list)");
+		else if (i < 0 && l == strlen(INJECT_PLAN_PORTFOLIO) &&
+			 !strncmp(p, INJECT_PLAN_PORTFOLIO, l))
+			snprintf(why, n, "(portfolio is every family: it is no name in a list)");
+		else if (i < 0)
+			snprintf(why, n, "(no family \"%.*s\" in this build)", (int)l, p);
+		else if (*set & (1u << i))
+			snprintf(why, n, "(\"%.*s\" twice)", (int)l, p);
+		if (!l || i < 0 || (*set & (1u << i)))
+			return -1;
+		*set |= 1u << i;
+		p += l;
+		if (!*p)
+			return 0;
+	}
+}
+
 /* Parse one variable into c.  value is non-NULL and non-empty. */
 static int parse_var(struct inject_config *c, const char *name, const char *value, char *err,
 		     size_t errlen)
@@ -257,8 +308,15 @@ static int parse_var(struct inject_config *c, const char *name, const char *valu
 		    c->sample > INJECT_SAMPLE_MAX)
 			return bad_value(name, value, NULL, err, errlen);
 	} else if (!strcmp(name, "INJECT_PLAN")) {
-		if (strcmp(value, INJECT_PLAN_PORTFOLIO) && !inject_family_named(value))
-			return bad_value(name, value, NULL, err, errlen);
+		char why[128];
+		if (parse_plan(value, &c->plan_set, why, sizeof why)) {
+			if (strlen(value) <= INJECT_PLAN_MAXLEN)
+				return bad_value(name, value, why, err, errlen);
+			/* Not the whole of a value this long on the one line. */
+			char head[64];
+			snprintf(head, sizeof head, "%.40s...", value);
+			return bad_value(name, head, why, err, errlen);
+		}
 	} else if (!strcmp(name, "INJECT_LOG")) {
 		if (strlen(value) >= sizeof c->log)
 			return bad_value(name, value, "(path too long)", err, errlen);
@@ -288,14 +346,6 @@ int inject_family_available(const struct inject_family *f)
 	return parse_points(f->points, &points, str, sizeof str) == 0;
 }
 
-const struct inject_family *inject_family_named(const char *name)
-{
-	for (const struct inject_family *f = inject_families; f->name; f++)
-		if (!strcmp(f->name, name))
-			return inject_family_available(f) ? f : NULL;
-	return NULL;
-}
-
 /* Does F delay at the access-level points of instrumented programs? */
 static int family_needs_instrumented(const struct inject_family *f)
 {
@@ -305,21 +355,38 @@ static int family_needs_instrumented(const struct inject_family *f)
 	       (points & ((1u << PT_ACCESS) | (1u << PT_ATOMIC)));
 }
 
-/* The portfolio draws among the families that can reach the program: the
- * access-level ones only when the launcher found the program instrumented
- * (INJECT_INSTRUMENTED=1, set by inject before the shim reads its
- * configuration; without the launcher they are never drawn).  A named
- * family is always given. */
-const struct inject_family *inject_family_draw(uint64_t seed)
+/* The family for SEED among the available families of SET, in table
+ * order (so the order a list names them in does not matter); with REACH,
+ * among those that can reach the program only.  NULL when there are none. */
+static const struct inject_family *draw(uint64_t seed, unsigned set, int reach)
 {
 	const char *ins = getenv("INJECT_INSTRUMENTED");
 	int instrumented = ins && !strcmp(ins, "1");
-	const struct inject_family *ok[32];
+	const struct inject_family *ok[INJ_MAXFAM];
 	unsigned n = 0;
-	for (const struct inject_family *f = inject_families; f->name && n < 32; f++)
-		if (inject_family_available(f) && (instrumented || !family_needs_instrumented(f)))
+	for (int i = 0; i < INJ_MAXFAM && inject_families[i].name; i++) {
+		const struct inject_family *f = &inject_families[i];
+		if ((set & (1u << i)) && inject_family_available(f) &&
+		    (!reach || instrumented || !family_needs_instrumented(f)))
 			ok[n++] = f;
-	return ok[inject_family_pick(seed, n)];
+	}
+	return n ? ok[inject_family_pick(seed, n)] : NULL;
+}
+
+/* The portfolio draws among the families that can reach the program: the
+ * access-level ones only when the launcher found the program instrumented
+ * (INJECT_INSTRUMENTED=1, set by inject before the shim reads its
+ * configuration; without the launcher they are never drawn).  A list
+ * draws among its families the same way, so a list of every family is the
+ * portfolio. */
+const struct inject_family *inject_family_draw_among(uint64_t seed, unsigned set)
+{
+	return draw(seed, set, 1);
+}
+
+const struct inject_family *inject_family_draw(uint64_t seed)
+{
+	return draw(seed, ~0u, 1);
 }
 
 void inject_family_list(char *buf, size_t n)
@@ -378,10 +445,17 @@ int inject_config_from_env(struct inject_config *c, char *err, size_t errlen)
 		sample_set |= !strcmp(inject_vars[i], "INJECT_SAMPLE");
 	}
 	const char *plan = getenv("INJECT_PLAN");
-	if (plan && *plan)
-		apply_family(c, strcmp(plan, INJECT_PLAN_PORTFOLIO) ? inject_family_named(plan)
-								 : inject_family_draw(c->seed), set);
-	else if (c->any && !set)
+	if (plan && *plan) {
+		/* A list none of whose families can reach the program (only
+		 * access-level ones, the program not known to be instrumented)
+		 * still draws among them: without the launcher the shim cannot
+		 * tell (a program linked against libinject.so, run by hand), and
+		 * one family named is given, as it always was.  The launcher
+		 * refuses it (plan_unreached) where it found the program plain. */
+		const struct inject_family *f = inject_family_draw_among(c->seed, c->plan_set);
+		c->plan_unreached = !f;
+		apply_family(c, f ? f : draw(c->seed, c->plan_set, 0), set);
+	} else if (c->any && !set)
 		apply_family(c, inject_family_draw(c->seed), set);
 	if (!sample_set && c->family && inject_family_sample(c->seed, c->family))
 		c->sample = inject_family_sample(c->seed, c->family);   /* drawn per run */

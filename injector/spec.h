@@ -59,6 +59,14 @@ struct inject_config {
 	 * alone make the plan.  plan_str is the family's name or "custom". */
 	const struct inject_family *family;
 	char plan_str[32];
+	/* The families INJECT_PLAN names (bit i: inject_families[i]; every
+	 * available one for portfolio); 0 without INJECT_PLAN. */
+	unsigned plan_set;
+	/* None of them can reach the program as INJECT_INSTRUMENTED tells (the
+	 * access-level families without INJECT_INSTRUMENTED=1): the family was
+	 * drawn among them all the same; the launcher, which knows the program,
+	 * refuses such a plan. */
+	int plan_unreached;
 	int pin;                /* the family puts every thread on one CPU */
 	int pin_cpu;            /* the CPU the shim pinned them to; -1: none */
 };
@@ -75,18 +83,23 @@ extern const char *const inject_vars[];
 #define INJECT_DEFAULT_SAMPLE "1000"  /* "1" when INJECT_SITES names a site to include */
 #define INJECT_SAMPLE_MAX 1000000000ULL
 
-/* The plan: INJECT_PLAN names a family or "portfolio" (a family drawn from
- * INJECT_SEED).  Unset, with none of INJECT_PROB, INJECT_DELAY, INJECT_SITES,
- * INJECT_POINTS and INJECT_ACTION set, it is the portfolio: blind injection
- * draws its family from the seed.  Whatever the family, a variable that is
- * set keeps its own value. */
+/* The plan: INJECT_PLAN names a family, a comma list of distinct families
+ * (a family drawn from INJECT_SEED among them; one name is that family), or
+ * "portfolio" (a family drawn from INJECT_SEED among them all).  Unset, with
+ * none of INJECT_PROB, INJECT_DELAY, INJECT_SITES, INJECT_POINTS and
+ * INJECT_ACTION set, it is the portfolio: blind injection draws its family
+ * from the seed.  Whatever the family, a variable that is set keeps its own
+ * value.  The longest value taken: */
+#define INJECT_PLAN_MAXLEN 255
 struct inject_family;
 /* Can this build use family F (its points all exist)? */
 int inject_family_available(const struct inject_family *f);
-/* The available family named NAME, or NULL. */
-const struct inject_family *inject_family_named(const char *name);
 /* The portfolio's family for SEED, among the available ones. */
 const struct inject_family *inject_family_draw(uint64_t seed);
+/* The family for SEED among those of SET (bits as plan_set) that can reach
+ * the program, by the portfolio's draw (the portfolio is SET = every
+ * family); NULL when none of them can. */
+const struct inject_family *inject_family_draw_among(uint64_t seed, unsigned set);
 /* The available families' names, comma separated, into buf. */
 void inject_family_list(char *buf, size_t n);
 

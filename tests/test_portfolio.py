@@ -7,9 +7,13 @@ against the injection logs the shim writes (docs/interfaces.md)."""
 
 import json
 import re
+import shlex
 import subprocess
 
+import pytest
+
 from conftest import INJECT, PROGS, STRESS, clean_env, run
+from hunt_fake import HUNT, RACY, fake_stress, hunt_json  # noqa: F401 (fake_stress: a fixture)
 from injlog import parse_log
 
 BASIC = PROGS / "inj_basic"
@@ -101,6 +105,132 @@ def test_bad_plan_is_refused(tmp_path):
     assert "INJECT_PLAN" in r.err
 
 
+# ------------------------------------------------------------ plan lists
+
+def plan_of(tmp_path, name, seed, *flags, prog=("true",)):
+    """The family the shim's log header names for one run (tests/progs/tsan/order may
+    fail: its race)."""
+    log = tmp_path / name
+    r = run([INJECT, "--seed", str(seed), *flags, "--log", log, "--", *prog])
+    assert r.rc in (0, 1), r
+    (b,) = parse_log(log)
+    return b["header"]["plan"]
+
+
+def test_a_list_draws_among_its_families_by_the_portfolios_pick(tmp_path):
+    # --plan A,B,C: each run draws one of A, B, C from its seed.  The draw is
+    # a fixed hash of the seed, so every assertion here is exact, not a chance
+    # (200 seeds over 3 families: each family's share is near a third).
+    members = ["release-long", "start-skew", "one-cpu"]
+    lst = ",".join(members)
+    got = {seed: plan_of(tmp_path, f"l{seed}", seed, "--plan", lst) for seed in range(1, 201)}
+    counts = {f: sum(1 for v in got.values() if v == f) for f in set(got.values())}
+    assert set(counts) == set(members), counts
+    assert min(counts.values()) >= 40, counts
+    # Same seed, same family (replay); the order of the names does not matter
+    # (a list is a set of families); and the run is the named family's whole
+    # plan (points, delay, CPU), as if named alone.
+    for seed in (1, 2, 3, 4, 5, 6):
+        assert plan_of(tmp_path, f"a{seed}", seed, "--plan", lst) == got[seed]
+        assert plan_of(tmp_path, f"r{seed}", seed, "--plan", ",".join(reversed(members))) \
+            == got[seed]
+        again = header(tmp_path, f"h{seed}", "--seed", str(seed), "--plan", lst)
+        named = header(tmp_path, f"n{seed}", "--seed", str(seed), "--plan", got[seed])
+        for k in ("pid", "t0"):
+            del again[k], named[k]
+        assert again == named, (again, named)
+    # A list of one name is that family, whatever the seed.
+    assert {plan_of(tmp_path, f"o{seed}", seed, "--plan", "release-mid")
+            for seed in range(1, 11)} == {"release-mid"}
+
+
+def test_a_list_of_every_family_is_the_portfolio(tmp_path):
+    # The same salted pick over the same families in the same order: a list
+    # naming every family a plain program can be reached by (any order) draws
+    # exactly what the blind portfolio and --plan portfolio draw, seed by seed.
+    fams = [f for f in families() if f != "access-noise"]
+    lst = ",".join(sorted(fams))
+    for seed in range(1, 31):
+        blind = plan_of(tmp_path, f"b{seed}", seed)
+        assert plan_of(tmp_path, f"p{seed}", seed, "--plan", "portfolio") == blind
+        assert plan_of(tmp_path, f"l{seed}", seed, "--plan", lst) == blind, seed
+    # The same over an instrumented program, where access-noise is drawn too.
+    order = PROGS / "tsan" / "order"
+    every = ",".join(families())
+    for seed in range(1, 21):
+        blind = plan_of(tmp_path, f"tb{seed}", seed, prog=(order,))
+        assert plan_of(tmp_path, f"tl{seed}", seed, "--plan", every, prog=(order,)) == blind
+
+
+@pytest.mark.parametrize("value,why", [
+    ("release-mid,fastest", '(no family "fastest" in this build)'),
+    ("release-mid,,one-cpu", "(an empty name in the list)"),
+    ("release-mid,", "(an empty name in the list)"),
+    (",release-mid", "(an empty name in the list)"),
+    ("one-cpu,release-mid,one-cpu", '("one-cpu" twice)'),
+    ("portfolio,one-cpu", "(portfolio is every family: it is no name in a list)"),
+    (",".join(["release-mid"] * 30), "(359 characters; at most 255)"),
+])
+def test_bad_plan_lists_are_refused_in_one_line(tmp_path, value, why):
+    def one_line(r, start):
+        assert r.err.startswith(start) and r.err.endswith(why + "\n") and \
+            r.err.count("\n") == 1, r
+    shown = value if len(value) <= 255 else value[:40] + "..."
+    line = f'inject: INJECT_PLAN: bad value "{shown}": expected portfolio or a plan family: '
+    one_line(run([INJECT, "--check", "--plan", value]).expect(64), line)
+    one_line(run([INJECT, "--plan", value, "--", BASIC, 1]).expect(125), line)
+    # The shim without the launcher, and the two callers of inject --check.
+    r = run([BASIC, 1], env=clean_env(LD_PRELOAD=str(PROGS.parent / "libinject.so"),
+                                      INJECT_PLAN=value)).expect(125)
+    assert line in r.err and why in r.err, r
+    one_line(run([STRESS, "--count", "1", "--results", tmp_path, "--inject",
+                  f"--plan {value}", "--", BASIC, 1]).expect(64), "stress: bad --inject ")
+    r = run([HUNT, "--plan", value, "--results", tmp_path, "--", RACY], timeout=30).expect(64)
+    assert line in r.err and r.err.endswith(why + "\n") and r.err.count("\n") == 1, r
+
+
+def test_a_list_draws_access_noise_only_for_an_instrumented_program(tmp_path):
+    # As the portfolio: access-noise is one of a list's families only where the
+    # launcher found the program instrumented; elsewhere the list draws among
+    # the rest; a plan of access-level families alone would delay nothing in a
+    # plain program, and the launcher refuses it (one line, 125) instead of
+    # running it undelayed.
+    lst = "access-noise,release-mid"
+    got = {plan_of(tmp_path, f"t{s}", s, "--plan", lst, prog=(PROGS / "tsan" / "order",))
+           for s in range(1, 21)}
+    assert got == {"access-noise", "release-mid"}, got
+    got = {plan_of(tmp_path, f"p{s}", s, "--plan", lst, prog=(PROGS / "tsan-plain" / "order",))
+           for s in range(1, 21)}
+    assert got == {"release-mid"}, got
+    for value in ("access-noise",):
+        r = run([INJECT, "--plan", value, "--", BASIC, 1]).expect(125)
+        assert r.err == (f'inject: INJECT_PLAN: bad value "{value}" for {BASIC}: its families '
+                         "delay only at -fsanitize=thread accesses, and it has none (no run "
+                         "would be delayed)\n"), r
+    # Without the launcher the shim cannot tell, and gives the family named.
+    log = tmp_path / "by-hand"
+    run([BASIC, 1], env=clean_env(LD_PRELOAD=str(PROGS.parent / "libinject.so"),
+                                  INJECT_PLAN="access-noise", INJECT_LOG=str(log))).expect(0)
+    assert parse_log(log)[0]["header"]["plan"] == "access-noise"
+
+
+def test_hunt_takes_a_plan_list(fake_stress, tmp_path):
+    """hunt --plan A,B: every delaying campaign carries the list (each run then draws
+    its family from its seed), checked by the launcher before anything runs."""
+    log = tmp_path / "argv.jsonl"
+    r = run([HUNT, "-q", "-p", "2", "--seed", "3", "--plan", "release-mid,one-cpu",
+             "--max-runs", "20", "--stress", fake_stress, "--results", tmp_path / "res",
+             "--", RACY],
+            env=clean_env(FAKE_CULPRIT="startm+0x5c", FAKE_ARGV_LOG=str(log)), timeout=180)
+    assert r.rc in (0, 1), r
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    words = [shlex.split(a[a.index("--inject") + 1]) for a in calls]
+    runs = [w for w in words if w[:2] != ["--prob", "0"]]
+    assert runs and all(w[2:4] == ["--plan", "release-mid,one-cpu"] for w in runs), runs
+    d, j = hunt_json(r)
+    assert j["family"] == "release-mid,one-cpu", j
+
+
 # ------------------------------------------------------------------ stress
 
 FLAKY = PROGS / "st_flaky"
@@ -142,6 +272,26 @@ def test_stress_tallies_each_family_and_replay_gives_it_back(tmp_path):
     subprocess.run(["bash", k / "replay.sh"], env=clean_env(INJECT_REPLAY_LOG=str(log)),
                    capture_output=True)
     assert parse_log(log)[0]["header"]["plan"] == plan
+
+
+def test_stress_credits_the_family_each_run_drew_from_a_list(tmp_path):
+    # --inject "--plan A,B": the tallies are per family drawn (the log
+    # header's plan=), never under the list's own text; the same seeds give
+    # the same families again.
+    args = ("-p", "2", "--count", "30", "--seed", "100", "--keep", "100", "--inject",
+            "--plan release-mid,one-cpu", "--", FLAKY, "300")
+    r, d, s = stress_json(tmp_path / "a", *args)
+    (job,) = s["jobs"]
+    fams = job["families"]
+    assert set(fams) == {"release-mid", "one-cpu"}, fams
+    assert sum(f["runs"] for f in fams.values()) == job["runs"] == 30, fams
+    assert sum(f["failures"] for f in fams.values()) == job["failures"], fams
+    for g in job["signatures"].values():
+        for k in g["kept"]:
+            assert parse_log(d / k / "inject.log")[0]["header"]["plan"] in fams
+    _, _, s2 = stress_json(tmp_path / "b", *args)
+    assert {n: f["runs"] for n, f in s2["jobs"][0]["families"].items()} == \
+        {n: f["runs"] for n, f in fams.items()}
 
 
 def test_shim_only_control_is_reported_beside_the_delays(tmp_path):
