@@ -423,8 +423,9 @@ void confirmation(struct hunt *h, struct row *funcs, int nfuncs, struct row *sit
 	}
 	/* Bonferroni over every test this stage may make, fixed before the
 	 * first result: two per single, two per significant pair, two per union
-	 * of 2..nc candidates, and the narrowing of a function culprit to one
-	 * site. */
+	 * of 2..nc candidates, the narrowing of a function culprit to one site,
+	 * and the partner search's three (its pair sufficient and needed, and
+	 * failing more than the single). */
 	h->conf_tests = 2 * nsingle + 2 * MAX_PAIRS + 2 * (nc > 1 ? nc - 1 : 0) + 1 + 3;
 	struct confirm *found = NULL;
 	for (int i = 0; i < nsingle && !found; i++) {
