@@ -1,7 +1,7 @@
 """The mission, end to end, with the shim as the only thing that widens the race window.
 
 Every run here goes through build/stress, which wraps build/gosched in build/inject (the
-LD_PRELOAD shim), except test_without_shim_rarely_reproduces, which runs gosched bare.  gosched
+LD_PRELOAD shim), except test_without_shim_reproduces_far_less_often, which runs gosched bare.  gosched
 has no delay of its own (no flag, no compiled-in sleep: the old --debug-startm-delay test knob
 is gone), so every delay in these runs is one the shim chose.  The bounds below are derived
 from rates measured on the 2-core Debian 12 machine the suite targets, with and without two
@@ -223,20 +223,22 @@ def test_mixed_survives_blind_injection(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # What the shim buys
 
-def test_without_shim_rarely_reproduces(tmp_path):
-    # The point of the harness: bare, the race is too narrow to hit often.  Measured without
-    # injection (this REPRO: fix off, 10 iterations at --period 10ms) on the 2-core VM under
-    # other jobs (load 5): 20/1000 runs; 3/300 with two busy loops beside them (the largest
-    # 95% upper bound is 0.031; at the old 3 ms deadline and 20 iterations 19/3300 pooled).
-    # Bound: take p = 0.05; P(more than 36 of 300 | p = 0.05) = 5.1e-7.  36/300 is under a
-    # seventh of the targeted rate (0.87 loaded to 0.98 per run), so a failure here means the
-    # race no longer needs the shim (a delay crept into the model).
+def test_without_shim_reproduces_far_less_often(tmp_path):
+    # The point of the harness: bare, the race needs luck.  Measured without injection (this
+    # REPRO: fix off, 10 iterations at --period 10ms) on the 2-core VM: 20/1000 runs under
+    # other jobs (load 5) and 3/300 with two busy loops beside them, but 150/1000 and 40/300
+    # on the quiet machine (load 0.1-1.5; a quiet suite run failed the old bound of 36/300
+    # here).  The bare rate falls as the machine gets busier; the targeted plan's does not
+    # (0.87 loaded to 0.98).  Bound: take p = 0.2 (above the quiet 95% upper bound, 0.17);
+    # P(more than 96 of 300 | p = 0.2) = 3.4e-7.  96/300 is a third of the targeted rate's
+    # loaded floor, so a failure here means the race no longer needs the shim (a delay crept
+    # into the model).
     r, summary, out = stress(tmp_path, "-p", "2", "--count", "300", "--timeout", "20s",
                              command=REPRO)
     job = the_job(summary)
     assert job["runs"] == 300, job
     assert set(job["signatures"]) <= {"checkdead: runnable g"}, job["signatures"]
-    assert job["failures"] <= 36, f"{job['failures']}/300 without the shim\n{evidence(out, job)}"
+    assert job["failures"] <= 96, f"{job['failures']}/300 without the shim\n{evidence(out, job)}"
     print(f"\nno injection, fix off: {job['failures']}/{job['runs']} runs reproduced "
           f"(95% CI {job['rate_ci95']})")
 
